@@ -528,6 +528,73 @@ size_t tt_format_cidrs(char *buf, size_t size,
 	return len;
 }
 
+static void tt_puts(struct tt_out *o, const char *s)
+{
+	while (*s)
+		tt_putc(o, *s++);
+}
+
+static void tt_put_word_u32(struct tt_out *o, const char *word, u32 v)
+{
+	tt_putc(o, ' ');
+	tt_puts(o, word);
+	tt_putc(o, ' ');
+	tt_putu(o, v);
+}
+
+size_t tt_format_rule(char *buf, size_t size, const char *name, u32 priority,
+		      const struct tt_sel *sel, const char *cgroup, u32 netns,
+		      const struct tt_opts *opts)
+{
+	struct tt_out o = { buf, size, 0 };
+	char tmp[TT_CIDRS_TEXT_MAX];
+
+	if (size)
+		buf[0] = '\0';
+	tt_puts(&o, name);
+	tt_put_word_u32(&o, "priority", priority);
+	tt_puts(&o, " dir ");
+	tt_puts(&o, tt_dir_name(sel->dir));
+	if (sel->n_lports) {
+		tt_format_ports(tmp, sizeof(tmp), sel->lports, sel->n_lports);
+		tt_puts(&o, " local-port ");
+		tt_puts(&o, tmp);
+	}
+	if (sel->n_rports) {
+		tt_format_ports(tmp, sizeof(tmp), sel->rports, sel->n_rports);
+		tt_puts(&o, " remote-port ");
+		tt_puts(&o, tmp);
+	}
+	if (sel->n_addrs) {
+		tt_format_cidrs(tmp, sizeof(tmp), sel->addrs, sel->n_addrs);
+		tt_puts(&o, " remote-addr ");
+		tt_puts(&o, tmp);
+	}
+	if (cgroup && cgroup[0]) {
+		tt_puts(&o, " cgroup ");
+		tt_puts(&o, cgroup);
+	}
+	if (netns)
+		tt_put_word_u32(&o, "netns", netns);
+	if (opts->keepalive)
+		tt_puts(&o, " keepalive");
+	if (opts->keepidle)
+		tt_put_word_u32(&o, "idle", opts->keepidle);
+	if (opts->keepintvl)
+		tt_put_word_u32(&o, "intvl", opts->keepintvl);
+	if (opts->keepcnt)
+		tt_put_word_u32(&o, "cnt", opts->keepcnt);
+	if (opts->user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO)
+		tt_puts(&o, " user-timeout auto");
+	else if (opts->user_timeout)
+		tt_put_word_u32(&o, "user-timeout", opts->user_timeout);
+	if (opts->syn_retries)
+		tt_put_word_u32(&o, "syn-retries", opts->syn_retries);
+	if (opts->mode == TCPTIMEO_MODE_FORCE)
+		tt_puts(&o, " force");
+	return o.len;
+}
+
 bool tt_ports_contain(const struct tt_port_range *r, u8 n, u16 port)
 {
 	u8 i;

@@ -54,6 +54,17 @@ struct tt_sel {
 	struct tt_cidr addrs[TCPTIMEO_MAX_CIDRS];
 };
 
+/* The options a rule stamps; 0 means unset (leave alone). */
+struct tt_opts {
+	u8 keepalive;		/* 1: turn SO_KEEPALIVE on */
+	u8 keepcnt;
+	u8 syn_retries;
+	u8 mode;		/* enum tcptimeo_mode */
+	u32 keepidle;		/* seconds */
+	u32 keepintvl;		/* seconds */
+	u32 user_timeout;	/* ms, or TCPTIMEO_USER_TIMEOUT_AUTO */
+};
+
 /* What is known of a connection when a rule is evaluated. */
 struct tt_tuple {
 	u8 dir;			/* TCPTIMEO_DIR_IN or TCPTIMEO_DIR_OUT */
@@ -92,6 +103,17 @@ bool tt_ports_contain(const struct tt_port_range *r, u8 n, u16 port);
 bool tt_cidrs_contain(const struct tt_cidr *c, u8 n,
 		      u8 family, const u8 *addr);
 enum tt_verdict tt_sel_match(const struct tt_sel *s, const struct tt_tuple *t);
+
+/*
+ * One rule as one line of the rules-file syntax (also the sysfs "rules"
+ * file): NAME priority P dir D [local-port L] [remote-port R]
+ * [remote-addr A] [cgroup C] [netns N] [keepalive] [idle S] [intvl S]
+ * [cnt N] [user-timeout MS|auto] [syn-retries N] [force]
+ * No trailing newline. cgroup may be NULL or "".
+ */
+size_t tt_format_rule(char *buf, size_t size, const char *name, u32 priority,
+		      const struct tt_sel *sel, const char *cgroup, u32 netns,
+		      const struct tt_opts *opts);
 
 /* Evaluation order: lower priority first, ties broken by name (bytewise). */
 int tt_rule_cmp(u32 prio_a, const char *name_a, u32 prio_b, const char *name_b);
