@@ -1,51 +1,67 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Placeholder: replaced by the real module (issue 8). */
+/*
+ * tcptimeo: TCP timeout policy for matching sockets.
+ *
+ * Operators write rules in configfs; a probe on TCP state changes stamps
+ * SO_KEEPALIVE, TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_USER_TIMEOUT and
+ * TCP_SYNCNT onto the sockets they match. This file only wires the parts
+ * together; see tcptimeo.h for the map.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/module.h>
-#include <linux/kobject.h>
-#include <linux/configfs.h>
-#include <uapi/tcptimeo.h>
 
-static struct config_item_type tt_root_type = {
-	.ct_owner = THIS_MODULE,
-};
+#include "tcptimeo.h"
 
-static struct configfs_subsystem tt_subsys = {
-	.su_group = {
-		.cg_item = {
-			.ci_namebuf = "tcptimeo",
-			.ci_type = &tt_root_type,
-		},
-	},
-};
-
-static struct kobject *tt_kobj;
+/* Serialises all configuration: configfs, rebuilds, the rules file. */
+DEFINE_MUTEX(tt_cfg_mutex);
 
 static int __init tt_init(void)
 {
 	int err;
 
-	tt_kobj = kobject_create_and_add("tcptimeo", kernel_kobj);
-	if (!tt_kobj)
-		return -ENOMEM;
-	config_group_init(&tt_subsys.su_group);
-	mutex_init(&tt_subsys.su_mutex);
-	err = configfs_register_subsystem(&tt_subsys);
-	if (err) {
-		kobject_put(tt_kobj);
+	err = tt_rules_init();
+	if (err)
 		return err;
-	}
-	pr_info("tcptimeo " TCPTIMEO_VERSION " loaded\n");
+	err = tt_sysfs_init();
+	if (err)
+		goto err_rules;
+	err = tt_configfs_init();
+	if (err)
+		goto err_sysfs;
+	/* Last: the probe may run as soon as it is attached. */
+	err = tt_hook_init();
+	if (err)
+		goto err_configfs;
+	pr_info("version %s loaded; rules in /sys/kernel/config/tcptimeo/rules\n",
+		TCPTIMEO_VERSION);
 	return 0;
+
+err_configfs:
+	tt_configfs_exit();
+err_sysfs:
+	tt_sysfs_exit();
+err_rules:
+	tt_rules_exit();
+	return err;
 }
 
+/*
+ * Nothing in any socket points into this module: we only ever wrote plain
+ * fields and SOCK_KEEPOPEN, and timers run the kernel's own callbacks.
+ */
 static void __exit tt_exit(void)
 {
-	configfs_unregister_subsystem(&tt_subsys);
-	kobject_put(tt_kobj);
+	tt_hook_exit();
+	tt_configfs_exit();
+	tt_sysfs_exit();
+	tt_rules_exit();
 }
 
 module_init(tt_init);
 module_exit(tt_exit);
+
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("TCP timeout policy for matching sockets");
+MODULE_DESCRIPTION("TCP keepalive, user-timeout and SYN-retry policy for matching sockets");
 MODULE_VERSION(TCPTIMEO_VERSION);
+MODULE_SOFTDEP("pre: configfs");

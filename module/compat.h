@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tcptimeo: every difference between the kernels we build for, and
+ * nothing else, so the rest of the module reads as written for the
+ * newest one.
+ */
+#ifndef _TCPTIMEO_COMPAT_H
+#define _TCPTIMEO_COMPAT_H
+
+#include <linux/cgroup.h>
+#include <net/sock.h>
+
+/* Is the socket's cgroup (v2) @ancestor or below it? */
+static inline bool tt_sk_under_cgroup(const struct sock *sk,
+				      struct cgroup *ancestor)
+{
+#ifdef CONFIG_SOCK_CGROUP_DATA
+	/* sock_cgroup_ptr() only reads, but its argument is not const */
+	struct sock_cgroup_data *skcd = (struct sock_cgroup_data *)&sk->sk_cgrp_data;
+
+	return cgroup_is_descendant(sock_cgroup_ptr(skcd), ancestor);
+#else
+	return false;
+#endif
+}
+
+/*
+ * The attribute argument of a bin_attribute's ->read() became const in
+ * 6.13 (stable backports make version numbers unreliable, so Kbuild
+ * probes the header and defines TT_HAVE_CONST_BIN_READ).
+ */
+#ifdef TT_HAVE_CONST_BIN_READ
+#define TT_BIN_ATTR_CONST const
+#else
+#define TT_BIN_ATTR_CONST
+#endif
+
+#endif /* _TCPTIMEO_COMPAT_H */

@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcptimeo: rule directories in configfs, /sys/kernel/config/tcptimeo/rules/.
+ *
+ * Each directory holds a staged configuration. A rule is created disabled;
+ * writing 1 to "enabled" compiles it and publishes it in the live table.
+ * Every store parses into a copy, compiles the copy when the rule is live,
+ * and only then swaps it in: a bad value, a missing cgroup or a failed
+ * allocation changes nothing. All of it under tt_cfg_mutex.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/cgroup.h>
+#include <linux/configfs.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+
+#include "compat.h"
+#include "tcptimeo.h"
+
+struct tt_item {
+	struct config_item item;
+	struct list_head node;		/* tt_items, under tt_cfg_mutex */
+	struct tt_rule_cfg cfg;		/* staged; what the files show */
+	struct tt_rule *live;		/* compiled copy while enabled */
+	struct tt_counter *ctr;
+};
+
+static LIST_HEAD(tt_items);
+static struct delayed_work tt_cgroup_work;
+
+static struct tt_item *to_tt_item(struct config_item *ci)
+{
+	return container_of(ci, struct tt_item, item);
+}
+
+static int tt_bad(const struct tt_item *it, const char *field, int err,
+		  const char *valid)
+{
+	const char *what = err == -ERANGE ? "out of range" :
+			   err == -ENOENT ? "no such cgroup" : "invalid value";
+
+	if (err != -ENOMEM)
+		pr_info_ratelimited("rule %s: %s: %s; valid: %s\n",
+				    it->cfg.name, field, what, valid);
+	return err;
+}
+
+/*
+ * A rule whose cgroup was removed keeps a pinned, dying cgroup that no new
+ * socket can be in. While such rules exist, look for the path to come back
+ * and recompile the rule against the new cgroup.
+ */
+static void tt_cgroup_refresh(struct work_struct *work)
+{
+	struct tt_rule *rule;
+	struct tt_item *it;
+	bool again = false;
+
+	mutex_lock(&tt_cfg_mutex);
+	list_for_each_entry(it, &tt_items, node) {
+		if (!it->live || !it->live->cgrp)
+			continue;
+		again = true;
+		if (!css_is_dying(&it->live->cgrp->self))
+			continue;
+		rule = tt_rule_compile(&it->cfg, it->ctr);
+		if (IS_ERR(rule))
+			continue;	/* not back yet */
+		tt_rules_replace(it->live, rule);
+		it->live = rule;
+	}
+	mutex_unlock(&tt_cfg_mutex);
+	if (again)
+		queue_delayed_work(tt_wq, &tt_cgroup_work, HZ / 2);
+}
+
+static void tt_item_published(struct tt_item *it)
+{
+	if (it->live && it->live->cgrp)
+		queue_delayed_work(tt_wq, &tt_cgroup_work, HZ / 2);
+}
+
+/* Make @cfg the item's configuration; on success the item owns its strings. */
+static int tt_item_commit(struct tt_item *it, struct tt_rule_cfg *cfg)
+{
+	struct tt_rule *rule;
+
+	lockdep_assert_held(&tt_cfg_mutex);
+	if (it->live) {
+		rule = tt_rule_compile(cfg, it->ctr);
+		if (IS_ERR(rule))
+			return PTR_ERR(rule);
+		tt_rules_replace(it->live, rule);
+		it->live = rule;
+	}
+	if (it->cfg.cgroup_path != cfg->cgroup_path)
+		kfree(it->cfg.cgroup_path);
+	it->cfg = *cfg;
+	tt_item_published(it);
+	return 0;
+}
+
+typedef int (*tt_parse_fn)(struct tt_rule_cfg *cfg, const void *ctx,
+			   const char *s, size_t len);
+
+static ssize_t tt_store(struct config_item *ci, const char *page, size_t len,
+			const char *field, const char *valid, tt_parse_fn parse,
+			const void *ctx)
+{
+	struct tt_item *it = to_tt_item(ci);
+	struct tt_rule_cfg cfg;
+	size_t n = len;
+	int err;
+
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	if (n && page[n - 1] == '\n')
+		n--;
+	mutex_lock(&tt_cfg_mutex);
+	cfg = it->cfg;
+	err = parse(&cfg, ctx, page, n);
+	if (err) {
+		err = tt_bad(it, field, err, valid);
+	} else {
+		err = tt_item_commit(it, &cfg);
+		if (err) {
+			if (cfg.cgroup_path != it->cfg.cgroup_path)
+				kfree(cfg.cgroup_path);
+			tt_bad(it, field, err, valid);
+		}
+	}
+	mutex_unlock(&tt_cfg_mutex);
+	return err ? err : len;
+}
+
+typedef ssize_t (*tt_show_fn)(const struct tt_item *it, char *page);
+
+static ssize_t tt_show(struct config_item *ci, char *page, tt_show_fn show)
+{
+	ssize_t ret;
+
+	mutex_lock(&tt_cfg_mutex);
+	ret = show(to_tt_item(ci), page);
+	mutex_unlock(&tt_cfg_mutex);
+	return ret;
+}
+
+/* A numeric attribute of the rule: 0..max, one byte or four. */
+struct tt_num {
+	size_t off;
+	size_t size;
+	u32 max;
+	const char *valid;
+};
+
+static const struct tt_num tt_num_priority = {
+	.off = offsetof(struct tt_rule_cfg, priority),
+	.size = sizeof_field(struct tt_rule_cfg, priority),
+	.max = TCPTIMEO_PRIORITY_MAX,
+	.valid = "0..65535",
+};
+
+static const struct tt_num tt_num_netns = {
+	.off = offsetof(struct tt_rule_cfg, netns),
+	.size = sizeof_field(struct tt_rule_cfg, netns),
+	.max = TCPTIMEO_NETNS_MAX,
+	.valid = "0 (any) or a network namespace inode number",
+};
+
+static const struct tt_num tt_num_keepalive = {
+	.off = offsetof(struct tt_rule_cfg, opts.keepalive),
+	.size = sizeof_field(struct tt_rule_cfg, opts.keepalive),
+	.max = 1,
+	.valid = "0 (leave alone) or 1 (on)",
+};
+
+static const struct tt_num tt_num_keepidle = {
+	.off = offsetof(struct tt_rule_cfg, opts.keepidle),
+	.size = sizeof_field(struct tt_rule_cfg, opts.keepidle),
+	.max = TCPTIMEO_KEEPIDLE_MAX,
+	.valid = "0 (unset) or 1..32767 seconds",
+};
+
+static const struct tt_num tt_num_keepintvl = {
+	.off = offsetof(struct tt_rule_cfg, opts.keepintvl),
+	.size = sizeof_field(struct tt_rule_cfg, opts.keepintvl),
+	.max = TCPTIMEO_KEEPINTVL_MAX,
+	.valid = "0 (unset) or 1..32767 seconds",
+};
+
+static const struct tt_num tt_num_keepcnt = {
+	.off = offsetof(struct tt_rule_cfg, opts.keepcnt),
+	.size = sizeof_field(struct tt_rule_cfg, opts.keepcnt),
+	.max = TCPTIMEO_KEEPCNT_MAX,
+	.valid = "0 (unset) or 1..127",
+};
+
+static const struct tt_num tt_num_syn_retries = {
+	.off = offsetof(struct tt_rule_cfg, opts.syn_retries),
+	.size = sizeof_field(struct tt_rule_cfg, opts.syn_retries),
+	.max = TCPTIMEO_SYN_RETRIES_MAX,
+	.valid = "0 (unset) or 1..127",
+};
+
+static ssize_t tt_num_show(struct config_item *ci, char *page,
+			   const struct tt_num *num)
+{
+	const void *p;
+	u32 v;
+
+	mutex_lock(&tt_cfg_mutex);
+	p = (const char *)&to_tt_item(ci)->cfg + num->off;
+	v = num->size == sizeof(u8) ? *(const u8 *)p : *(const u32 *)p;
+	mutex_unlock(&tt_cfg_mutex);
+	return sprintf(page, "%u\n", v);
+}
+
+static int tt_num_parse(struct tt_rule_cfg *cfg, const void *ctx,
+			const char *s, size_t len)
+{
+	const struct tt_num *num = ctx;
+	void *p = (char *)cfg + num->off;
+	u32 v;
+	int err;
+
+	err = tt_parse_u32(s, len, num->max, &v);
+	if (err)
+		return err;
+	if (num->size == sizeof(u8))
+		*(u8 *)p = v;
+	else
+		*(u32 *)p = v;
+	return 0;
+}
+
+#define TT_NUM_ATTR(attr)						\
+static ssize_t tt_rule_##attr##_show(struct config_item *ci, char *page) \
+{									\
+	return tt_num_show(ci, page, &tt_num_##attr);			\
+}									\
+static ssize_t tt_rule_##attr##_store(struct config_item *ci,		\
+				      const char *page, size_t len)	\
+{									\
+	return tt_store(ci, page, len, #attr, tt_num_##attr.valid,	\
+			tt_num_parse, &tt_num_##attr);			\
+}									\
+CONFIGFS_ATTR(tt_rule_, attr)
+
+TT_NUM_ATTR(priority);
+TT_NUM_ATTR(netns);
+TT_NUM_ATTR(keepalive);
+TT_NUM_ATTR(keepidle);
+TT_NUM_ATTR(keepintvl);
+TT_NUM_ATTR(keepcnt);
+TT_NUM_ATTR(syn_retries);
+
+/* An attribute with its own parser and printer. */
+#define TT_ATTR(attr, valid)						\
+static ssize_t tt_rule_##attr##_show(struct config_item *ci, char *page) \
+{									\
+	return tt_show(ci, page, tt_attr_fmt_##attr);			\
+}									\
+static ssize_t tt_rule_##attr##_store(struct config_item *ci,		\
+				      const char *page, size_t len)	\
+{									\
+	return tt_store(ci, page, len, #attr, valid,			\
+			tt_attr_parse_##attr, NULL);			\
+}									\
+CONFIGFS_ATTR(tt_rule_, attr)
+
+static int tt_attr_parse_direction(struct tt_rule_cfg *cfg, const void *ctx,
+				   const char *s, size_t len)
+{
+	return tt_parse_dir(s, len, &cfg->sel.dir);
+}
+
+static ssize_t tt_attr_fmt_direction(const struct tt_item *it, char *page)
+{
+	return sprintf(page, "%s\n", tt_dir_name(it->cfg.sel.dir));
+}
+
+TT_ATTR(direction, "in, out or any");
+
+static int tt_attr_parse_mode(struct tt_rule_cfg *cfg, const void *ctx,
+			      const char *s, size_t len)
+{
+	return tt_parse_mode(s, len, &cfg->opts.mode);
+}
+
+static ssize_t tt_attr_fmt_mode(const struct tt_item *it, char *page)
+{
+	return sprintf(page, "%s\n", tt_mode_name(it->cfg.opts.mode));
+}
+
+TT_ATTR(mode, "fill or force");
+
+static int tt_attr_parse_local_ports(struct tt_rule_cfg *cfg, const void *ctx,
+				     const char *s, size_t len)
+{
+	return tt_parse_ports(s, len, cfg->sel.lports, &cfg->sel.n_lports);
+}
+
+static ssize_t tt_attr_fmt_local_ports(const struct tt_item *it, char *page)
+{
+	size_t n = tt_format_ports(page, PAGE_SIZE - 1, it->cfg.sel.lports,
+				   it->cfg.sel.n_lports);
+
+	page[n] = '\n';
+	return n + 1;
+}
+
+TT_ATTR(local_ports,
+	"empty or up to 16 comma-separated N or N-M, 1 <= N <= M <= 65535");
+
+static int tt_attr_parse_remote_ports(struct tt_rule_cfg *cfg, const void *ctx,
+				      const char *s, size_t len)
+{
+	return tt_parse_ports(s, len, cfg->sel.rports, &cfg->sel.n_rports);
+}
+
+static ssize_t tt_attr_fmt_remote_ports(const struct tt_item *it, char *page)
+{
+	size_t n = tt_format_ports(page, PAGE_SIZE - 1, it->cfg.sel.rports,
+				   it->cfg.sel.n_rports);
+
+	page[n] = '\n';
+	return n + 1;
+}
+
+TT_ATTR(remote_ports,
+	"empty or up to 16 comma-separated N or N-M, 1 <= N <= M <= 65535");
+
+static int tt_attr_parse_remote_addrs(struct tt_rule_cfg *cfg, const void *ctx,
+				      const char *s, size_t len)
+{
+	return tt_parse_cidrs(s, len, cfg->sel.addrs, &cfg->sel.n_addrs);
+}
+
+static ssize_t tt_attr_fmt_remote_addrs(const struct tt_item *it, char *page)
+{
+	size_t n = tt_format_cidrs(page, PAGE_SIZE - 1, it->cfg.sel.addrs,
+				   it->cfg.sel.n_addrs);
+
+	page[n] = '\n';
+	return n + 1;
+}
+
+TT_ATTR(remote_addrs,
+	"empty or up to 16 comma-separated IPv4/IPv6 CIDRs without host bits");
+
+static int tt_attr_parse_user_timeout(struct tt_rule_cfg *cfg, const void *ctx,
+				      const char *s, size_t len)
+{
+	u32 v;
+	int err;
+
+	if (len == 4 && !memcmp(s, "auto", 4)) {
+		cfg->opts.user_timeout = TCPTIMEO_USER_TIMEOUT_AUTO;
+		return 0;
+	}
+	err = tt_parse_u32(s, len, TCPTIMEO_USER_TIMEOUT_MAX, &v);
+	if (!err)
+		cfg->opts.user_timeout = v;
+	return err;
+}
+
+static ssize_t tt_attr_fmt_user_timeout(const struct tt_item *it, char *page)
+{
+	if (it->cfg.opts.user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO)
+		return sprintf(page, "auto\n");
+	return sprintf(page, "%u\n", it->cfg.opts.user_timeout);
+}
+
+TT_ATTR(user_timeout, "0 (unset), 1..2147483647 ms or auto");
+
+static int tt_attr_parse_cgroup(struct tt_rule_cfg *cfg, const void *ctx,
+				const char *s, size_t len)
+{
+	struct cgroup *cgrp;
+	char *path;
+	size_t i;
+
+	if (!len) {
+		cfg->cgroup_path = NULL;
+		return 0;
+	}
+	if (len >= TCPTIMEO_CGROUP_PATH_MAX || s[0] != '/')
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return -EINVAL;
+	path = kmemdup_nul(s, len, GFP_KERNEL);
+	if (!path)
+		return -ENOMEM;
+	cgrp = tt_cgroup_lookup(path);
+	if (IS_ERR(cgrp)) {
+		kfree(path);
+		return PTR_ERR(cgrp);
+	}
+	cgroup_put(cgrp);
+	cfg->cgroup_path = path;
+	return 0;
+}
+
+static ssize_t tt_attr_fmt_cgroup(const struct tt_item *it, char *page)
+{
+	return sprintf(page, "%s\n",
+		       it->cfg.cgroup_path ? it->cfg.cgroup_path : "");
+}
+
+TT_ATTR(cgroup,
+	"empty or an existing absolute cgroup v2 path, < 512 bytes, no spaces");
+
+static ssize_t tt_attr_fmt_enabled(const struct tt_item *it, char *page)
+{
+	return sprintf(page, "%d\n", !!it->live);
+}
+
+static ssize_t tt_rule_enabled_show(struct config_item *ci, char *page)
+{
+	return tt_show(ci, page, tt_attr_fmt_enabled);
+}
+
+/* Writing 1 validates the whole rule and publishes it; 0 withdraws it. */
+static ssize_t tt_rule_enabled_store(struct config_item *ci, const char *page,
+				     size_t len)
+{
+	struct tt_item *it = to_tt_item(ci);
+	struct tt_rule *rule;
+	size_t n = len;
+	int err;
+	u32 on;
+
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	if (n && page[n - 1] == '\n')
+		n--;
+	err = tt_parse_u32(page, n, 1, &on);
+	if (err)
+		return tt_bad(it, "enabled", err, "0 or 1");
+
+	mutex_lock(&tt_cfg_mutex);
+	if (on && !it->live) {
+		rule = tt_rule_compile(&it->cfg, it->ctr);
+		if (IS_ERR(rule)) {
+			err = tt_bad(it, "cgroup", PTR_ERR(rule),
+				     "an existing cgroup v2 path");
+		} else {
+			tt_rules_insert(rule);
+			it->live = rule;
+			tt_item_published(it);
+		}
+	} else if (!on && it->live) {
+		tt_rules_remove(it->live);
+		it->live = NULL;
+	}
+	mutex_unlock(&tt_cfg_mutex);
+	return err ? err : len;
+}
+
+CONFIGFS_ATTR(tt_rule_, enabled);
+
+static ssize_t tt_rule_matched_show(struct config_item *ci, char *page)
+{
+	return sprintf(page, "%lld\n",
+		       (long long)atomic64_read(&to_tt_item(ci)->ctr->matched));
+}
+
+CONFIGFS_ATTR_RO(tt_rule_, matched);
+
+static struct configfs_attribute *tt_rule_attrs[] = {
+	&tt_rule_attr_enabled,
+	&tt_rule_attr_priority,
+	&tt_rule_attr_direction,
+	&tt_rule_attr_local_ports,
+	&tt_rule_attr_remote_ports,
+	&tt_rule_attr_remote_addrs,
+	&tt_rule_attr_cgroup,
+	&tt_rule_attr_netns,
+	&tt_rule_attr_keepalive,
+	&tt_rule_attr_keepidle,
+	&tt_rule_attr_keepintvl,
+	&tt_rule_attr_keepcnt,
+	&tt_rule_attr_user_timeout,
+	&tt_rule_attr_syn_retries,
+	&tt_rule_attr_mode,
+	&tt_rule_attr_matched,
+	NULL,
+};
+
+static void tt_rule_release(struct config_item *ci)
+{
+	struct tt_item *it = to_tt_item(ci);
+
+	tt_counter_put(it->ctr);
+	kfree(it->cfg.cgroup_path);
+	kfree(it);
+}
+
+/* Not const: 7.x constified these members, older kernels take non-const. */
+static struct configfs_item_operations tt_rule_item_ops = {
+	.release = tt_rule_release,
+};
+
+static const struct config_item_type tt_rule_type = {
+	.ct_item_ops = &tt_rule_item_ops,
+	.ct_attrs = tt_rule_attrs,
+	.ct_owner = THIS_MODULE,
+};
+
+static struct config_item *tt_make_item(struct config_group *group,
+					const char *name)
+{
+	struct tt_item *it;
+
+	if (!capable(CAP_NET_ADMIN))
+		return ERR_PTR(-EPERM);
+	if (!tt_valid_name(name, strlen(name))) {
+		pr_info_ratelimited("rule name: invalid; valid: 1-32 characters of A-Z a-z 0-9 _ . -\n");
+		return ERR_PTR(-EINVAL);
+	}
+	it = kzalloc(sizeof(*it), GFP_KERNEL);
+	if (!it)
+		return ERR_PTR(-ENOMEM);
+	it->ctr = kzalloc(sizeof(*it->ctr), GFP_KERNEL);
+	if (!it->ctr) {
+		kfree(it);
+		return ERR_PTR(-ENOMEM);
+	}
+	refcount_set(&it->ctr->ref, 1);
+	strscpy(it->cfg.name, name, sizeof(it->cfg.name));
+	it->cfg.priority = TCPTIMEO_PRIORITY_DEFAULT;
+	it->cfg.sel.dir = TCPTIMEO_DIR_ANY;
+	it->cfg.opts.mode = TCPTIMEO_MODE_FILL;
+	config_item_init_type_name(&it->item, name, &tt_rule_type);
+
+	mutex_lock(&tt_cfg_mutex);
+	list_add_tail(&it->node, &tt_items);
+	mutex_unlock(&tt_cfg_mutex);
+	return &it->item;
+}
+
+static void tt_drop_item(struct config_group *group, struct config_item *ci)
+{
+	struct tt_item *it = to_tt_item(ci);
+
+	mutex_lock(&tt_cfg_mutex);
+	if (it->live) {
+		tt_rules_remove(it->live);
+		it->live = NULL;
+	}
+	list_del(&it->node);
+	mutex_unlock(&tt_cfg_mutex);
+	config_item_put(ci);
+}
+
+static struct configfs_group_operations tt_rules_group_ops = {
+	.make_item = tt_make_item,
+	.drop_item = tt_drop_item,
+};
+
+static const struct config_item_type tt_rules_type = {
+	.ct_group_ops = &tt_rules_group_ops,
+	.ct_owner = THIS_MODULE,
+};
+
+static const struct config_item_type tt_root_type = {
+	.ct_owner = THIS_MODULE,
+};
+
+static struct config_group tt_rules_group;
+
+static struct configfs_subsystem tt_subsys = {
+	.su_group = {
+		.cg_item = {
+			.ci_namebuf = "tcptimeo",
+			.ci_type = &tt_root_type,
+		},
+	},
+};
+
+int tt_configfs_init(void)
+{
+	int err;
+
+	INIT_DELAYED_WORK(&tt_cgroup_work, tt_cgroup_refresh);
+	config_group_init(&tt_subsys.su_group);
+	mutex_init(&tt_subsys.su_mutex);
+	config_group_init_type_name(&tt_rules_group, "rules", &tt_rules_type);
+	configfs_add_default_group(&tt_rules_group, &tt_subsys.su_group);
+	err = configfs_register_subsystem(&tt_subsys);
+	if (err)
+		pr_err("cannot register configfs subsystem: %d\n", err);
+	return err;
+}
+
+/* configfs pins the module while rule directories exist: none are left. */
+void tt_configfs_exit(void)
+{
+	configfs_unregister_subsystem(&tt_subsys);
+	cancel_delayed_work_sync(&tt_cgroup_work);
+}

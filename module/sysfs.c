@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcptimeo: /sys/kernel/tcptimeo/ — global switches, the live table and
+ * counters. Counters are per-CPU and summed on read.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/kobject.h>
+#include <linux/sysfs.h>
+
+#include "compat.h"
+#include "tcptimeo.h"
+
+bool tt_enabled = true;
+bool tt_allow_kernel_sockets;
+DEFINE_PER_CPU(struct tt_stats, tt_stats);
+
+static struct kobject *tt_kobj;
+
+static ssize_t tt_bool_store(bool *knob, const char *name, const char *buf,
+			     size_t count)
+{
+	size_t n = count;
+	u32 v;
+	int err;
+
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	if (n && buf[n - 1] == '\n')
+		n--;
+	err = tt_parse_u32(buf, n, 1, &v);
+	if (err) {
+		pr_info_ratelimited("%s: %s; valid: 0 or 1\n", name,
+				    err == -ERANGE ? "out of range" :
+				    "invalid value");
+		return err;
+	}
+	WRITE_ONCE(*knob, v);
+	return count;
+}
+
+#define TT_BOOL_ATTR(knob)						\
+static ssize_t knob##_show(struct kobject *kobj,			\
+			   struct kobj_attribute *attr, char *buf)	\
+{									\
+	return sysfs_emit(buf, "%d\n", READ_ONCE(tt_##knob));		\
+}									\
+static ssize_t knob##_store(struct kobject *kobj,			\
+			    struct kobj_attribute *attr,		\
+			    const char *buf, size_t count)		\
+{									\
+	return tt_bool_store(&tt_##knob, #knob, buf, count);		\
+}									\
+static struct kobj_attribute knob##_attr = __ATTR_RW(knob)
+
+TT_BOOL_ATTR(enabled);
+TT_BOOL_ATTR(allow_kernel_sockets);
+
+static ssize_t version_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return sysfs_emit(buf, "%s\n", TCPTIMEO_VERSION);
+}
+
+static struct kobj_attribute version_attr = __ATTR_RO(version);
+
+static ssize_t rules_read(struct file *file, struct kobject *kobj,
+			  TT_BIN_ATTR_CONST struct bin_attribute *attr,
+			  char *buf, loff_t off, size_t count)
+{
+	return tt_rules_read(buf, off, count);
+}
+
+static TT_BIN_ATTR_CONST BIN_ATTR_RO(rules, 0);
+
+static struct attribute *tt_attrs[] = {
+	&enabled_attr.attr,
+	&allow_kernel_sockets_attr.attr,
+	&version_attr.attr,
+	NULL,
+};
+
+static TT_BIN_ATTR_CONST struct bin_attribute *tt_bin_attrs[] = {
+	&bin_attr_rules,
+	NULL,
+};
+
+static const struct attribute_group tt_group = {
+	.attrs = tt_attrs,
+	.bin_attrs = tt_bin_attrs,
+};
+
+struct tt_stat_attr {
+	struct kobj_attribute attr;
+	enum tt_stat stat;
+};
+
+static ssize_t tt_stat_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	enum tt_stat stat = container_of(attr, struct tt_stat_attr, attr)->stat;
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(tt_stats.v[stat], cpu);
+	return sysfs_emit(buf, "%llu\n", sum);
+}
+
+#define TT_STAT_ATTR(name, id) \
+	{ .attr = __ATTR(name, 0444, tt_stat_show, NULL), .stat = (id) }
+
+static struct tt_stat_attr tt_stat_attr[] = {
+	TT_STAT_ATTR(stamped_in, TT_STAT_STAMPED_IN),
+	TT_STAT_ATTR(stamped_out, TT_STAT_STAMPED_OUT),
+	TT_STAT_ATTR(skipped_app_set, TT_STAT_SKIPPED_APP_SET),
+	TT_STAT_ATTR(skipped_kernel, TT_STAT_SKIPPED_KERNEL),
+};
+
+static struct attribute *tt_stat_attrs[] = {
+	&tt_stat_attr[0].attr.attr,
+	&tt_stat_attr[1].attr.attr,
+	&tt_stat_attr[2].attr.attr,
+	&tt_stat_attr[3].attr.attr,
+	NULL,
+};
+
+static const struct attribute_group tt_stat_group = {
+	.name = "stats",
+	.attrs = tt_stat_attrs,
+};
+
+static const struct attribute_group *tt_groups[] = {
+	&tt_group,
+	&tt_stat_group,
+	NULL,
+};
+
+int tt_sysfs_init(void)
+{
+	int err;
+
+	tt_kobj = kobject_create_and_add("tcptimeo", kernel_kobj);
+	if (!tt_kobj)
+		return -ENOMEM;
+	err = sysfs_create_groups(tt_kobj, tt_groups);
+	if (err) {
+		kobject_put(tt_kobj);
+		pr_err("cannot create /sys/kernel/tcptimeo: %d\n", err);
+	}
+	return err;
+}
+
+void tt_sysfs_exit(void)
+{
+	sysfs_remove_groups(tt_kobj, tt_groups);
+	kobject_put(tt_kobj);
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tcptimeo: declarations shared by the parts of the module.
+ *
+ *   main.c      init/exit, wires the parts together
+ *   hook.c      the inet_sock_set_state probe: which transitions matter
+ *   rules.c     compiled rules, the live ordered list, the port index
+ *   stamp.c     writes options onto one socket
+ *   configfs.c  rule directories and their attributes
+ *   sysfs.c     global switches, the live table, counters
+ */
+#ifndef _TCPTIMEO_H
+#define _TCPTIMEO_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/rbtree.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+#include "tt_parse.h"
+
+struct cgroup;
+struct sock;
+
+/* Per-rule "matched" counter; outlives the configfs item and every copy. */
+struct tt_counter {
+	refcount_t ref;
+	atomic64_t matched;
+};
+
+/* A rule as configured (the staged copy in configfs, and each compiled copy). */
+struct tt_rule_cfg {
+	char name[TCPTIMEO_NAME_MAX + 1];
+	u32 priority;
+	u32 netns;
+	char *cgroup_path;	/* kmalloc'ed, or NULL for "any" */
+	struct tt_sel sel;
+	struct tt_opts opts;
+};
+
+/*
+ * A compiled rule. Immutable once published: a change to a live rule
+ * compiles a new one and swaps it in. Readers (the probe) hold only RCU;
+ * the memory is freed by an RCU callback after the last reference goes.
+ */
+struct tt_rule {
+	struct list_head live;		/* tt_live_rules, RCU, in order */
+	struct rb_node node;		/* order tree, under tt_cfg_mutex */
+	refcount_t ref;
+	struct rcu_head rcu;
+	struct cgroup *cgrp;		/* pinned, NULL: any cgroup */
+	struct tt_counter *ctr;
+	struct tt_rule_cfg cfg;
+};
+
+/* Global switches (sysfs). */
+extern bool tt_enabled;
+extern bool tt_allow_kernel_sockets;
+
+/* Serialises every configuration change; never taken by the probe. */
+extern struct mutex tt_cfg_mutex;
+extern struct workqueue_struct *tt_wq;
+
+enum tt_stat {
+	TT_STAT_STAMPED_IN,
+	TT_STAT_STAMPED_OUT,
+	TT_STAT_SKIPPED_APP_SET,
+	TT_STAT_SKIPPED_KERNEL,
+	TT_STAT_MAX,
+};
+
+struct tt_stats {
+	u64 v[TT_STAT_MAX];
+};
+
+DECLARE_PER_CPU(struct tt_stats, tt_stats);
+
+static inline void tt_stat_add(enum tt_stat stat, u64 n)
+{
+	this_cpu_add(tt_stats.v[stat], n);
+}
+
+/* rules.c */
+int tt_rules_init(void);
+void tt_rules_exit(void);
+struct tt_rule *tt_rule_compile(const struct tt_rule_cfg *cfg,
+				struct tt_counter *ctr);
+void tt_rule_put(struct tt_rule *rule);
+void tt_counter_put(struct tt_counter *ctr);
+void tt_rules_insert(struct tt_rule *rule);
+void tt_rules_replace(struct tt_rule *old, struct tt_rule *new);
+void tt_rules_remove(struct tt_rule *rule);
+const struct tt_rule *tt_rules_lookup(const struct tt_tuple *t,
+				      const struct sock *sk,
+				      enum tt_verdict *verdict);
+bool tt_rules_empty(void);
+ssize_t tt_rules_read(char *buf, loff_t off, size_t count);
+struct cgroup *tt_cgroup_lookup(const char *path);
+void tt_cfg_free(struct tt_rule_cfg *cfg);
+int tt_cfg_copy(struct tt_rule_cfg *dst, const struct tt_rule_cfg *src);
+
+/* stamp.c */
+void tt_stamp(struct sock *sk, const struct tt_rule *rule, bool passive);
+
+/* hook.c */
+int tt_hook_init(void);
+void tt_hook_exit(void);
+
+/* configfs.c */
+int tt_configfs_init(void);
+void tt_configfs_exit(void);
+
+/* sysfs.c */
+int tt_sysfs_init(void);
+void tt_sysfs_exit(void);
+
+#endif /* _TCPTIMEO_H */
