@@ -342,6 +342,8 @@ int tt_parse_mode(const char *s, size_t len, u8 *mode)
 		*mode = TCPTIMEO_MODE_FILL;
 	else if (tt_streq(s, len, "force"))
 		*mode = TCPTIMEO_MODE_FORCE;
+	else if (tt_streq(s, len, "clamp"))
+		*mode = TCPTIMEO_MODE_CLAMP;
 	else
 		return -TT_EINVAL;
 	return 0;
@@ -361,7 +363,14 @@ const char *tt_dir_name(u8 dir)
 
 const char *tt_mode_name(u8 mode)
 {
-	return mode == TCPTIMEO_MODE_FORCE ? "force" : "fill";
+	switch (mode) {
+	case TCPTIMEO_MODE_FORCE:
+		return "force";
+	case TCPTIMEO_MODE_CLAMP:
+		return "clamp";
+	default:
+		return "fill";
+	}
 }
 
 bool tt_valid_name(const char *s, size_t len)
@@ -590,8 +599,12 @@ size_t tt_format_rule(char *buf, size_t size, const char *name, u32 priority,
 		tt_put_word_u32(&o, "user-timeout", opts->user_timeout);
 	if (opts->syn_retries)
 		tt_put_word_u32(&o, "syn-retries", opts->syn_retries);
-	if (opts->mode == TCPTIMEO_MODE_FORCE)
-		tt_puts(&o, " force");
+	if (opts->mode != TCPTIMEO_MODE_FILL) {
+		tt_putc(&o, ' ');
+		tt_puts(&o, tt_mode_name(opts->mode));
+	}
+	if (opts->audit)
+		tt_puts(&o, " audit");
 	return o.len;
 }
 

@@ -60,6 +60,7 @@ struct tt_opts {
 	u8 keepcnt;
 	u8 syn_retries;
 	u8 mode;		/* enum tcptimeo_mode */
+	u8 audit;		/* 1: match and count, stamp nothing */
 	u32 keepidle;		/* seconds */
 	u32 keepintvl;		/* seconds */
 	u32 user_timeout;	/* ms, or TCPTIMEO_USER_TIMEOUT_AUTO */
@@ -108,7 +109,7 @@ enum tt_verdict tt_sel_match(const struct tt_sel *s, const struct tt_tuple *t);
  * One rule as one line of the rules-file syntax (also the sysfs "rules"
  * file): NAME priority P dir D [local-port L] [remote-port R]
  * [remote-addr A] [cgroup C] [netns N] [keepalive] [idle S] [intvl S]
- * [cnt N] [user-timeout MS|auto] [syn-retries N] [force]
+ * [cnt N] [user-timeout MS|auto] [syn-retries N] [force|clamp] [audit]
  * No trailing newline. cgroup may be NULL or "".
  */
 size_t tt_format_rule(char *buf, size_t size, const char *name, u32 priority,

@@ -24,6 +24,17 @@ static inline bool tt_sk_under_cgroup(const struct sock *sk,
 #endif
 }
 
+static inline u64 tt_sk_cgroup_id(const struct sock *sk)
+{
+#ifdef CONFIG_SOCK_CGROUP_DATA
+	struct sock_cgroup_data *skcd = (struct sock_cgroup_data *)&sk->sk_cgrp_data;
+
+	return cgroup_id(sock_cgroup_ptr(skcd));
+#else
+	return 0;
+#endif
+}
+
 /*
  * The attribute argument of a bin_attribute's ->read() became const in
  * 6.13 (stable backports make version numbers unreliable, so Kbuild

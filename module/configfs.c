@@ -176,6 +176,13 @@ static const struct tt_num tt_num_keepalive = {
 	.valid = "0 (leave alone) or 1 (on)",
 };
 
+static const struct tt_num tt_num_audit = {
+	.off = offsetof(struct tt_rule_cfg, opts.audit),
+	.size = sizeof_field(struct tt_rule_cfg, opts.audit),
+	.max = 1,
+	.valid = "0 or 1 (match and count, stamp nothing)",
+};
+
 static const struct tt_num tt_num_keepidle = {
 	.off = offsetof(struct tt_rule_cfg, opts.keepidle),
 	.size = sizeof_field(struct tt_rule_cfg, opts.keepidle),
@@ -251,6 +258,7 @@ CONFIGFS_ATTR(tt_rule_, attr)
 TT_NUM_ATTR(priority);
 TT_NUM_ATTR(netns);
 TT_NUM_ATTR(keepalive);
+TT_NUM_ATTR(audit);
 TT_NUM_ATTR(keepidle);
 TT_NUM_ATTR(keepintvl);
 TT_NUM_ATTR(keepcnt);
@@ -294,7 +302,7 @@ static ssize_t tt_attr_fmt_mode(const struct tt_item *it, char *page)
 	return sprintf(page, "%s\n", tt_mode_name(it->cfg.opts.mode));
 }
 
-TT_ATTR(mode, "fill or force");
+TT_ATTR(mode, "fill, force or clamp");
 
 static int tt_attr_parse_local_ports(struct tt_rule_cfg *cfg, const void *ctx,
 				     const char *s, size_t len)
@@ -470,6 +478,26 @@ static ssize_t tt_rule_matched_show(struct config_item *ci, char *page)
 
 CONFIGFS_ATTR_RO(tt_rule_, matched);
 
+static ssize_t tt_rule_timeouts_idle_show(struct config_item *ci, char *page)
+{
+	struct tt_counter *ctr = to_tt_item(ci)->ctr;
+
+	return sprintf(page, "%lld\n",
+		       (long long)atomic64_read(&ctr->timeouts_idle));
+}
+
+CONFIGFS_ATTR_RO(tt_rule_, timeouts_idle);
+
+static ssize_t tt_rule_timeouts_busy_show(struct config_item *ci, char *page)
+{
+	struct tt_counter *ctr = to_tt_item(ci)->ctr;
+
+	return sprintf(page, "%lld\n",
+		       (long long)atomic64_read(&ctr->timeouts_busy));
+}
+
+CONFIGFS_ATTR_RO(tt_rule_, timeouts_busy);
+
 static struct configfs_attribute *tt_rule_attrs[] = {
 	&tt_rule_attr_enabled,
 	&tt_rule_attr_priority,
@@ -486,7 +514,10 @@ static struct configfs_attribute *tt_rule_attrs[] = {
 	&tt_rule_attr_user_timeout,
 	&tt_rule_attr_syn_retries,
 	&tt_rule_attr_mode,
+	&tt_rule_attr_audit,
 	&tt_rule_attr_matched,
+	&tt_rule_attr_timeouts_idle,
+	&tt_rule_attr_timeouts_busy,
 	NULL,
 };
 

@@ -16,6 +16,8 @@
  *   SYN_RECV -> ESTABLISHED   an accepted child, before accept() can see
  *                             it: bh-locked in tcp_child_process(), or
  *                             via the backlog likewise.
+ *   any -> CLOSE              only when sk_err is ETIMEDOUT: counted, not
+ *                             written (timer softirq, bh-locked).
  *
  * In each case we run in the socket's owner context, exactly where the
  * kernel writes these fields itself; preemption is disabled by the
@@ -28,7 +30,10 @@
 #include <linux/ipv6.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
+#include <net/inet_hashtables.h>
+#include <net/inet6_hashtables.h>
 #include <net/inet_sock.h>
+#include <net/tcp.h>
 #include <net/ipv6.h>
 #include <net/mptcp.h>
 #include <net/sock.h>
@@ -39,11 +44,46 @@
 
 static struct tracepoint *tt_tp;
 
-static void tt_tuple_fill(struct tt_tuple *t, const struct sock *sk, u8 dir)
+/* Kernel sockets (NFS, iSCSI, ...) and MPTCP subflows manage their own. */
+bool tt_sk_skip_kernel(const struct sock *sk)
+{
+	return unlikely(sk->sk_kern_sock || sk_is_mptcp(sk)) &&
+	       !READ_ONCE(tt_allow_kernel_sockets);
+}
+
+/*
+ * Was an established socket accepted? True if a listener still serves
+ * its local address and port (for sockets found after the fact: the
+ * walk, the per-socket view, timeout attribution). Caller holds RCU.
+ */
+bool tt_sk_passive(const struct sock *sk)
+{
+	struct inet_hashinfo *h = sock_net(sk)->ipv4.tcp_death_row.hashinfo;
+	const struct inet_sock *inet = inet_sk(sk);
+	struct sock *l;
+
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6 &&
+	    !ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
+		l = inet6_lookup_listener(sock_net(sk), h, NULL, 0,
+					  &sk->sk_v6_daddr, inet->inet_dport,
+					  &sk->sk_v6_rcv_saddr, inet->inet_num,
+					  sk->sk_bound_dev_if, 0);
+		return !IS_ERR_OR_NULL(l);
+	}
+#endif
+	l = __inet_lookup_listener(sock_net(sk), h, NULL, 0, inet->inet_daddr,
+				   inet->inet_dport, inet->inet_rcv_saddr,
+				   inet->inet_num, sk->sk_bound_dev_if, 0);
+	return !IS_ERR_OR_NULL(l);
+}
+
+void tt_tuple_fill(struct tt_tuple *t, const struct sock *sk, bool passive)
 {
 	const struct inet_sock *inet = inet_sk(sk);
 
-	t->dir = dir;
+	t->dir = passive ? TCPTIMEO_DIR_IN : TCPTIMEO_DIR_OUT;
+	t->lport_known = true;
 	t->lport = inet->inet_num;
 	t->rport = ntohs(inet->inet_dport);
 #if IS_ENABLED(CONFIG_IPV6)
@@ -74,11 +114,13 @@ static void tt_connect(struct sock *sk)
 	enum tt_verdict v;
 	struct tt_tuple t;
 
-	tt_tuple_fill(&t, sk, TCPTIMEO_DIR_OUT);
+	tt_tuple_fill(&t, sk, false);
 	t.lport_known = tt_lport_bound(sk);
 	rule = tt_rules_lookup(&t, sk, &v);
-	if (rule && v == TT_MATCH)
+	if (rule && v == TT_MATCH) {
 		tt_stamp(sk, rule, false);
+		tt_stat_add(TT_STAT_STAMPED_OUT, 1);
+	}
 	/* TT_NEED_LPORT: decided in tt_connected() */
 }
 
@@ -91,15 +133,17 @@ static void tt_connected(struct sock *sk)
 	if (tt_lport_bound(sk))
 		return;		/* decided at connect() */
 	/* Replay connect()'s decision; act only if it was deferred. */
-	tt_tuple_fill(&t, sk, TCPTIMEO_DIR_OUT);
+	tt_tuple_fill(&t, sk, false);
 	t.lport_known = false;
 	rule = tt_rules_lookup(&t, sk, &v);
 	if (!rule || v != TT_NEED_LPORT)
 		return;
 	t.lport_known = true;
 	rule = tt_rules_lookup(&t, sk, &v);
-	if (rule)
+	if (rule) {
 		tt_stamp(sk, rule, false);
+		tt_stat_add(TT_STAT_STAMPED_OUT, 1);
+	}
 }
 
 static void tt_accepted(struct sock *sk)
@@ -108,11 +152,40 @@ static void tt_accepted(struct sock *sk)
 	enum tt_verdict v;
 	struct tt_tuple t;
 
-	tt_tuple_fill(&t, sk, TCPTIMEO_DIR_IN);
-	t.lport_known = true;
+	tt_tuple_fill(&t, sk, true);
 	rule = tt_rules_lookup(&t, sk, &v);
-	if (rule)
+	if (rule) {
 		tt_stamp(sk, rule, true);
+		tt_stat_add(TT_STAT_STAMPED_IN, 1);
+	}
+}
+
+/*
+ * The connection ends with ETIMEDOUT (tcp_write_err() sets sk_err before
+ * tcp_done()). Count it for the rule that matches it now: "busy" if the
+ * application had data unacked or unsent (retransmission, zero window,
+ * SYN retries: bounded by user_timeout/retries), "idle" otherwise (only
+ * keepalive can have found it). write_seq and snd_una survive the
+ * write-queue purge that precedes this transition.
+ */
+static void tt_timed_out(struct sock *sk, int oldstate)
+{
+	const struct tcp_sock *tp = tcp_sk(sk);
+	const struct tt_rule *rule;
+	enum tt_verdict v;
+	struct tt_tuple t;
+	bool busy;
+
+	busy = oldstate == TCP_SYN_SENT ||
+	       READ_ONCE(tp->write_seq) != READ_ONCE(tp->snd_una);
+	tt_tuple_fill(&t, sk, oldstate != TCP_SYN_SENT && tt_sk_passive(sk));
+	rule = tt_rules_lookup(&t, sk, &v);
+	if (!rule)
+		tt_stat_add(TT_STAT_TIMEOUTS_UNMATCHED, 1);
+	else if (busy)
+		atomic64_inc(&rule->ctr->timeouts_busy);
+	else
+		atomic64_inc(&rule->ctr->timeouts_idle);
 }
 
 static void tt_probe(void *data, const struct sock *csk, const int oldstate,
@@ -121,30 +194,41 @@ static void tt_probe(void *data, const struct sock *csk, const int oldstate,
 	/* Owner context (see top of file): we may write this socket. */
 	struct sock *sk = (struct sock *)csk;
 
-	if (newstate == TCP_SYN_SENT) {
+	switch (newstate) {
+	case TCP_SYN_SENT:
 		if (oldstate != TCP_CLOSE)
 			return;
-	} else if (newstate != TCP_ESTABLISHED ||
-		   (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)) {
+		break;
+	case TCP_ESTABLISHED:
+		if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
+			return;
+		break;
+	case TCP_CLOSE:
+		if (READ_ONCE(sk->sk_err) != ETIMEDOUT)
+			return;
+		break;
+	default:
 		return;
 	}
-	if (!READ_ONCE(tt_enabled) || tt_rules_empty())
+	if (!READ_ONCE(tt_enabled) || sk->sk_protocol != IPPROTO_TCP ||
+	    !sk_fullsock(sk))
 		return;
-	if (sk->sk_protocol != IPPROTO_TCP || !sk_fullsock(sk))
-		return;
-	if (unlikely(sk->sk_kern_sock || sk_is_mptcp(sk)) &&
-	    !READ_ONCE(tt_allow_kernel_sockets)) {
-		tt_stat_add(TT_STAT_SKIPPED_KERNEL, 1);
-		return;
-	}
 
 	rcu_read_lock();
-	if (newstate == TCP_SYN_SENT)
+	if (newstate == TCP_CLOSE) {
+		if (!tt_sk_skip_kernel(sk))
+			tt_timed_out(sk, oldstate);
+	} else if (tt_rules_empty()) {
+		/* nothing to do */
+	} else if (tt_sk_skip_kernel(sk)) {
+		tt_stat_add(TT_STAT_SKIPPED_KERNEL, 1);
+	} else if (newstate == TCP_SYN_SENT) {
 		tt_connect(sk);
-	else if (oldstate == TCP_SYN_SENT)
+	} else if (oldstate == TCP_SYN_SENT) {
 		tt_connected(sk);
-	else
+	} else {
 		tt_accepted(sk);
+	}
 	rcu_read_unlock();
 }
 

@@ -26,9 +26,12 @@ static int __init tt_init(void)
 	err = tt_sysfs_init();
 	if (err)
 		goto err_rules;
-	err = tt_configfs_init();
+	err = tt_proc_init();
 	if (err)
 		goto err_sysfs;
+	err = tt_configfs_init();
+	if (err)
+		goto err_proc;
 	/* Last: the probe may run as soon as it is attached. */
 	err = tt_hook_init();
 	if (err)
@@ -39,6 +42,8 @@ static int __init tt_init(void)
 
 err_configfs:
 	tt_configfs_exit();
+err_proc:
+	tt_proc_exit();
 err_sysfs:
 	tt_sysfs_exit();
 err_rules:
@@ -54,6 +59,7 @@ static void __exit tt_exit(void)
 {
 	tt_hook_exit();
 	tt_configfs_exit();
+	tt_proc_exit();
 	tt_sysfs_exit();
 	tt_rules_exit();
 }

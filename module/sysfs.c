@@ -14,6 +14,7 @@
 
 bool tt_enabled = true;
 bool tt_allow_kernel_sockets;
+bool tt_audit;
 DEFINE_PER_CPU(struct tt_stats, tt_stats);
 
 static struct kobject *tt_kobj;
@@ -56,6 +57,47 @@ static struct kobj_attribute knob##_attr = __ATTR_RW(knob)
 
 TT_BOOL_ATTR(enabled);
 TT_BOOL_ATTR(allow_kernel_sockets);
+TT_BOOL_ATTR(audit);
+
+/* Writing "1" stamps established sockets per the rules; returns when done. */
+static ssize_t apply_existing_store(struct kobject *kobj,
+				    struct kobj_attribute *attr,
+				    const char *buf, size_t count)
+{
+	size_t n = count;
+	int err;
+
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	if (n && buf[n - 1] == '\n')
+		n--;
+	if (n != 1 || buf[0] != '1') {
+		pr_info_ratelimited("apply_existing: invalid value; valid: 1\n");
+		return -EINVAL;
+	}
+	err = tt_apply_existing();
+	return err ? err : count;
+}
+
+static struct kobj_attribute apply_existing_attr = __ATTR_WO(apply_existing);
+
+/* "CIDR[,CIDR...] [ports LIST]": abort matching connections now. */
+static ssize_t abort_peers_store(struct kobject *kobj,
+				 struct kobj_attribute *attr,
+				 const char *buf, size_t count)
+{
+	size_t n = count;
+	int err;
+
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	if (n && buf[n - 1] == '\n')
+		n--;
+	err = tt_abort_peers(buf, n);
+	return err ? err : count;
+}
+
+static struct kobj_attribute abort_peers_attr = __ATTR_WO(abort_peers);
 
 static ssize_t version_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
@@ -77,6 +119,9 @@ static TT_BIN_ATTR_CONST BIN_ATTR_RO(rules, 0);
 static struct attribute *tt_attrs[] = {
 	&enabled_attr.attr,
 	&allow_kernel_sockets_attr.attr,
+	&audit_attr.attr,
+	&apply_existing_attr.attr,
+	&abort_peers_attr.attr,
 	&version_attr.attr,
 	NULL,
 };
@@ -116,6 +161,10 @@ static struct tt_stat_attr tt_stat_attr[] = {
 	TT_STAT_ATTR(stamped_out, TT_STAT_STAMPED_OUT),
 	TT_STAT_ATTR(skipped_app_set, TT_STAT_SKIPPED_APP_SET),
 	TT_STAT_ATTR(skipped_kernel, TT_STAT_SKIPPED_KERNEL),
+	TT_STAT_ATTR(audit_matched, TT_STAT_AUDIT_MATCHED),
+	TT_STAT_ATTR(existing_stamped, TT_STAT_EXISTING_STAMPED),
+	TT_STAT_ATTR(timeouts_unmatched, TT_STAT_TIMEOUTS_UNMATCHED),
+	TT_STAT_ATTR(peers_aborted, TT_STAT_PEERS_ABORTED),
 };
 
 static struct attribute *tt_stat_attrs[] = {
@@ -123,6 +172,10 @@ static struct attribute *tt_stat_attrs[] = {
 	&tt_stat_attr[1].attr.attr,
 	&tt_stat_attr[2].attr.attr,
 	&tt_stat_attr[3].attr.attr,
+	&tt_stat_attr[4].attr.attr,
+	&tt_stat_attr[5].attr.attr,
+	&tt_stat_attr[6].attr.attr,
+	&tt_stat_attr[7].attr.attr,
 	NULL,
 };
 

@@ -5,7 +5,9 @@
  *   main.c      init/exit, wires the parts together
  *   hook.c      the inet_sock_set_state probe: which transitions matter
  *   rules.c     compiled rules, the live ordered list, the port index
- *   stamp.c     writes options onto one socket
+ *   stamp.c     writes options onto one socket (fill, force, clamp)
+ *   walk.c      existing sockets: apply_existing, abort_peers
+ *   proc.c      /proc/net/tcptimeo, the per-socket view
  *   configfs.c  rule directories and their attributes
  *   sysfs.c     global switches, the live table, counters
  */
@@ -27,10 +29,12 @@
 struct cgroup;
 struct sock;
 
-/* Per-rule "matched" counter; outlives the configfs item and every copy. */
+/* Per-rule counters; outlive the configfs item and every compiled copy. */
 struct tt_counter {
 	refcount_t ref;
 	atomic64_t matched;
+	atomic64_t timeouts_idle;	/* ETIMEDOUT with nothing in flight */
+	atomic64_t timeouts_busy;	/* ETIMEDOUT with data unacked or unsent */
 };
 
 /* A rule as configured (the staged copy in configfs, and each compiled copy). */
@@ -61,6 +65,7 @@ struct tt_rule {
 /* Global switches (sysfs). */
 extern bool tt_enabled;
 extern bool tt_allow_kernel_sockets;
+extern bool tt_audit;
 
 /* Serialises every configuration change; never taken by the probe. */
 extern struct mutex tt_cfg_mutex;
@@ -71,6 +76,10 @@ enum tt_stat {
 	TT_STAT_STAMPED_OUT,
 	TT_STAT_SKIPPED_APP_SET,
 	TT_STAT_SKIPPED_KERNEL,
+	TT_STAT_AUDIT_MATCHED,
+	TT_STAT_EXISTING_STAMPED,
+	TT_STAT_TIMEOUTS_UNMATCHED,
+	TT_STAT_PEERS_ABORTED,
 	TT_STAT_MAX,
 };
 
@@ -105,15 +114,26 @@ void tt_cfg_free(struct tt_rule_cfg *cfg);
 int tt_cfg_copy(struct tt_rule_cfg *dst, const struct tt_rule_cfg *src);
 
 /* stamp.c */
-void tt_stamp(struct sock *sk, const struct tt_rule *rule, bool passive);
+void tt_stamp(struct sock *sk, const struct tt_rule *rule, bool rearm);
 
 /* hook.c */
+bool tt_sk_skip_kernel(const struct sock *sk);
+bool tt_sk_passive(const struct sock *sk);
+void tt_tuple_fill(struct tt_tuple *t, const struct sock *sk, bool passive);
 int tt_hook_init(void);
 void tt_hook_exit(void);
 
 /* configfs.c */
 int tt_configfs_init(void);
 void tt_configfs_exit(void);
+
+/* walk.c */
+int tt_apply_existing(void);
+int tt_abort_peers(const char *buf, size_t len);
+
+/* proc.c */
+int tt_proc_init(void);
+void tt_proc_exit(void);
 
 /* sysfs.c */
 int tt_sysfs_init(void);

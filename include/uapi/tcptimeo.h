@@ -43,6 +43,7 @@ enum tcptimeo_dir {
 enum tcptimeo_mode {
 	TCPTIMEO_MODE_FILL = 0,	/* set only what the application left unset */
 	TCPTIMEO_MODE_FORCE = 1,	/* overwrite */
+	TCPTIMEO_MODE_CLAMP = 2,	/* lower values above the rule's (a ceiling) */
 };
 
 #endif /* _UAPI_TCPTIMEO_H */
