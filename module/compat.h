@@ -8,6 +8,8 @@
 #define _TCPTIMEO_COMPAT_H
 
 #include <linux/cgroup.h>
+#include <net/inet6_hashtables.h>
+#include <net/inet_hashtables.h>
 #include <net/sock.h>
 
 /* Is the socket's cgroup (v2) @ancestor or below it? */
@@ -34,6 +36,50 @@ static inline u64 tt_sk_cgroup_id(const struct sock *sk)
 	return 0;
 #endif
 }
+
+/*
+ * Listener lookups lost their hashinfo argument in 7.x (the table is found
+ * from the netns). Kbuild defines TT_LOOKUP_TAKES_HASHINFO for older ones.
+ */
+#ifdef TT_LOOKUP_TAKES_HASHINFO
+#define tt_hashinfo(net)	((net)->ipv4.tcp_death_row.hashinfo)
+
+static inline struct sock *tt_lookup_listener4(struct net *net, __be32 saddr,
+					       __be16 sport, __be32 daddr,
+					       u16 hnum, int dif)
+{
+	return __inet_lookup_listener(net, tt_hashinfo(net), NULL, 0, saddr,
+				      sport, daddr, hnum, dif, 0);
+}
+
+static inline struct sock *tt_lookup_listener6(struct net *net,
+					       const struct in6_addr *saddr,
+					       __be16 sport,
+					       const struct in6_addr *daddr,
+					       u16 hnum, int dif)
+{
+	return inet6_lookup_listener(net, tt_hashinfo(net), NULL, 0, saddr,
+				     sport, daddr, hnum, dif, 0);
+}
+#else
+static inline struct sock *tt_lookup_listener4(struct net *net, __be32 saddr,
+					       __be16 sport, __be32 daddr,
+					       u16 hnum, int dif)
+{
+	return __inet_lookup_listener(net, NULL, 0, saddr, sport, daddr, hnum,
+				      dif, 0);
+}
+
+static inline struct sock *tt_lookup_listener6(struct net *net,
+					       const struct in6_addr *saddr,
+					       __be16 sport,
+					       const struct in6_addr *daddr,
+					       u16 hnum, int dif)
+{
+	return inet6_lookup_listener(net, NULL, 0, saddr, sport, daddr, hnum,
+				     dif, 0);
+}
+#endif
 
 /*
  * The attribute argument of a bin_attribute's ->read() became const in

@@ -58,23 +58,21 @@ bool tt_sk_skip_kernel(const struct sock *sk)
  */
 bool tt_sk_passive(const struct sock *sk)
 {
-	struct inet_hashinfo *h = sock_net(sk)->ipv4.tcp_death_row.hashinfo;
 	const struct inet_sock *inet = inet_sk(sk);
 	struct sock *l;
 
 #if IS_ENABLED(CONFIG_IPV6)
 	if (sk->sk_family == AF_INET6 &&
 	    !ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
-		l = inet6_lookup_listener(sock_net(sk), h, NULL, 0,
-					  &sk->sk_v6_daddr, inet->inet_dport,
-					  &sk->sk_v6_rcv_saddr, inet->inet_num,
-					  sk->sk_bound_dev_if, 0);
+		l = tt_lookup_listener6(sock_net(sk), &sk->sk_v6_daddr,
+					inet->inet_dport, &sk->sk_v6_rcv_saddr,
+					inet->inet_num, sk->sk_bound_dev_if);
 		return !IS_ERR_OR_NULL(l);
 	}
 #endif
-	l = __inet_lookup_listener(sock_net(sk), h, NULL, 0, inet->inet_daddr,
-				   inet->inet_dport, inet->inet_rcv_saddr,
-				   inet->inet_num, sk->sk_bound_dev_if, 0);
+	l = tt_lookup_listener4(sock_net(sk), inet->inet_daddr,
+				inet->inet_dport, inet->inet_rcv_saddr,
+				inet->inet_num, sk->sk_bound_dev_if);
 	return !IS_ERR_OR_NULL(l);
 }
 
