@@ -1,0 +1,30 @@
+#!/bin/bash
+# Build a debug kernel (KASAN, lockdep, PROVE_RCU, kmemleak, ...) from
+# Debian's linux-source-6.12, everything the VM tests need built in.
+# Usage: tools/debug-kernel.sh [CACHE_DIR]   (default: .cache/kernels/debug)
+# Prints the path of the kernel image; the build tree doubles as the
+# headers tree for building the module (make KDIR=...).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache=${1:-$here/.cache/kernels/debug}
+src_tar=/usr/src/linux-source-6.12.tar.xz
+mkdir -p "$cache"
+for tool in flex bison bc; do
+	command -v $tool >/dev/null || need=1
+done
+[ -z "${need:-}" ] || apt-get install -y -q -o DPkg::Lock::Timeout=600 \
+	flex bison bc libelf-dev libssl-dev >/dev/null
+if [ ! -f "$cache/src/Makefile" ]; then
+	[ -f "$src_tar" ] || apt-get install -y -q linux-source-6.12 >/dev/null
+	rm -rf "$cache/src" && mkdir -p "$cache/src"
+	tar -xJf "$src_tar" -C "$cache/src" --strip-components=1
+fi
+cd "$cache/src"
+if [ ! -f .config.tcptimeo ] || ! cmp -s "$here/tools/debug-kernel.config" .config.tcptimeo; then
+	make -s defconfig
+	./scripts/kconfig/merge_config.sh -m .config "$here/tools/debug-kernel.config" >/dev/null
+	make -s olddefconfig
+	cp "$here/tools/debug-kernel.config" .config.tcptimeo
+fi
+nice -n "${NICE:-10}" make -s -j"$(nproc)" bzImage modules_prepare >&2
+echo "$cache/src/arch/x86/boot/bzImage"
