@@ -1,0 +1,188 @@
+"""Network namespaces, a veth pair between two of them, a dead peer, `ss`.
+
+    pair = Pair()                 # namespaces <pfx>c (client) and <pfx>s (server)
+    pair.cli.name, pair.cli.inode, pair.addr("srv", 4) -> "10.77.0.2"
+    pair.kill("srv")              # the server's node "loses power"
+    ss_conns(pair.cli)            # [{state, local, peer, timer}, ...]
+    pair.delete()
+
+The dead peer follows ../shared/notes/half-open-testing.md: everything is
+dropped at the vanished host (ingress matchall drop + egress netem loss
+100% on ITS interface), the survivor's link stays up, and each side's
+neighbour entry for the other is pinned permanent so the survivor sees
+ETIMEDOUT (not EHOSTUNREACH), as behind a router.
+"""
+import os
+import re
+import subprocess
+
+from ttmod import sh, modprobe
+
+_seq = 0
+
+
+def _unique(prefix):
+    global _seq
+    _seq += 1
+    return f"{prefix}{os.getpid() % 100000}{_seq}"
+
+
+class Netns:
+    def __init__(self, name=None):
+        self.name = name or _unique("tt")
+        sh(["ip", "netns", "add", self.name])
+        self.ip("link", "set", "lo", "up")
+        self.inode = os.stat(f"/run/netns/{self.name}").st_ino
+
+    def exec_cmd(self, cmd):
+        return ["ip", "netns", "exec", self.name] + list(cmd)
+
+    def run(self, cmd, check=True, timeout=60):
+        return sh(self.exec_cmd(cmd), check=check, timeout=timeout)
+
+    def ip(self, *args, check=True):
+        return sh(["ip", "-n", self.name] + list(args), check=check)
+
+    def tc(self, *args, check=True):
+        return self.run(["tc"] + list(args), check=check)
+
+    def sysctl(self, key, value):
+        path = "/proc/sys/" + key.replace(".", "/")
+        self.run(["sh", "-c", f"echo '{value}' > {path}"])
+
+    def sysctl_get(self, key):
+        path = "/proc/sys/" + key.replace(".", "/")
+        return self.run(["cat", path]).stdout.strip()
+
+    def delete(self):
+        sh(["ip", "netns", "del", self.name], check=False)
+
+
+class Pair:
+    """Two namespaces joined by a veth, IPv4 and IPv6 on both ends.
+
+    Side "cli": 10.77.0.1 and fd77::1 (+ .5 and ::5 as extra addresses);
+    side "srv": 10.77.0.2 and fd77::2 (+ .6 and ::6). Extra addresses let
+    a test pick a peer inside or outside a CIDR. Neighbours are pinned.
+    """
+
+    ADDRS = {
+        "cli": {4: ["10.77.0.1", "10.77.0.5"], 6: ["fd77::1", "fd77::5"]},
+        "srv": {4: ["10.77.0.2", "10.77.0.6"], 6: ["fd77::2", "fd77::6"]},
+    }
+
+    def __init__(self):
+        modprobe("veth")
+        self.ns = {"cli": Netns(_unique("ttc")), "srv": Netns(_unique("tts"))}
+        self.cli, self.srv = self.ns["cli"], self.ns["srv"]
+        self.ifname = {"cli": _unique("vc"), "srv": _unique("vs")}
+        sh(["ip", "link", "add", self.ifname["cli"], "netns", self.cli.name,
+            "type", "veth", "peer", "name", self.ifname["srv"],
+            "netns", self.srv.name])
+        for side, ns in self.ns.items():
+            dev = self.ifname[side]
+            for a in self.ADDRS[side][4]:
+                ns.ip("addr", "add", f"{a}/24", "dev", dev)
+            for a in self.ADDRS[side][6]:
+                ns.ip("addr", "add", f"{a}/64", "dev", dev, "nodad")
+            ns.ip("link", "set", dev, "up")
+        self.mac = {s: self._mac(s) for s in self.ns}
+        for side in self.ns:
+            self.pin_neighbours(side)
+        self.dead = set()
+
+    def _mac(self, side):
+        out = self.ns[side].ip("-o", "link", "show", self.ifname[side]).stdout
+        return re.search(r"link/ether ([0-9a-f:]{17})", out).group(1)
+
+    @staticmethod
+    def other(side):
+        return "srv" if side == "cli" else "cli"
+
+    def addr(self, side, family, i=0):
+        return self.ADDRS[side][family][i]
+
+    def pin_neighbours(self, side):
+        """On `side`, a permanent neighbour entry for each address of the other."""
+        peer = self.other(side)
+        for fam in (4, 6):
+            for a in self.ADDRS[peer][fam]:
+                self.ns[side].ip("neigh", "replace", a, "lladdr",
+                                 self.mac[peer], "dev", self.ifname[side],
+                                 "nud", "permanent")
+
+    def kill(self, side):
+        """The node on `side` vanishes: drop everything at ITS interface."""
+        modprobe("sch_ingress", "cls_matchall", "act_gact", "sch_netem")
+        ns, dev = self.ns[side], self.ifname[side]
+        self.pin_neighbours(self.other(side))
+        ns.tc("qdisc", "add", "dev", dev, "handle", "ffff:", "ingress")
+        ns.tc("filter", "add", "dev", dev, "parent", "ffff:", "matchall",
+              "action", "drop")
+        ns.tc("qdisc", "add", "dev", dev, "root", "netem", "loss", "100%")
+        self.dead.add(side)
+
+    def revive(self, side):
+        ns, dev = self.ns[side], self.ifname[side]
+        ns.tc("qdisc", "del", "dev", dev, "ingress", check=False)
+        ns.tc("qdisc", "del", "dev", dev, "root", check=False)
+        self.dead.discard(side)
+
+    def delete(self):
+        for ns in self.ns.values():
+            ns.delete()
+
+
+# ---- ss ----
+
+_TIMER = re.compile(r"timer:\((\w+),([^,)]*),(\d+)\)")
+
+
+def parse_ss_time(s):
+    """ss's timer text (e.g. 10sec, 1min5sec, 2.345ms, 345ms) in seconds."""
+    m = re.fullmatch(r"(?:(\d+)min)?(?:(\d+)(sec|\.))?(?:(\d+)ms)?", s.strip())
+    if not m:
+        raise ValueError(f"cannot parse ss time {s!r}")
+    mins, secs, sep, ms = m.groups()
+    t = int(mins or 0) * 60 + int(secs or 0)
+    if ms:
+        t += int(ms) / 1000.0
+    return t
+
+
+def _split_addr(s):
+    """'10.0.0.1:80' or '[fd77::1]:80' (or '[::ffff:10.0.0.1]:80')."""
+    host, _, port = s.rpartition(":")
+    host = host.strip("[]")
+    if "%" in host:
+        host = host.split("%")[0]
+    return host, int(port) if port.isdigit() else port
+
+
+def ss_conns(ns=None, extra=()):
+    """TCP sockets (not listeners) seen by `ss -Htno` in netns `ns` (None: here)."""
+    cmd = ["ss", "-Htno"] + list(extra)
+    p = ns.run(cmd) if ns else sh(cmd)
+    out = []
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if len(f) < 5:
+            continue
+        e = {"state": f[0], "local": _split_addr(f[3]),
+             "peer": _split_addr(f[4]), "timer": None, "line": line}
+        m = _TIMER.search(line)
+        if m:
+            e["timer"] = (m.group(1), parse_ss_time(m.group(2)), int(m.group(3)))
+        out.append(e)
+    return out
+
+
+def ss_find(ns, lport=None, rport=None):
+    """The connection with that local and/or remote port, or None."""
+    for e in ss_conns(ns):
+        if lport is not None and e["local"][1] != lport:
+            continue
+        if rport is not None and e["peer"][1] != rport:
+            continue
+        return e
+    return None

@@ -1,0 +1,97 @@
+"""TAP (kselftest style) for the tcptimeo selftests.
+
+    from tap import Tap
+    t = Tap(plan=3)
+    t.ok(x == 1, "x is one", diag=f"x = {x}")
+    t.skip("needs setpriv", "not installed")
+    t.diag("measured 5.1 s")
+    t.exit()
+
+`Tap.run(main, plan)` runs a test body and turns an unexpected exception
+into `not ok` points for whatever the plan still expects, so the runner
+always sees the plan completed and a failure it can point at.
+"""
+import sys
+import traceback
+
+
+class Tap:
+    def __init__(self, plan=None):
+        sys.stdout.reconfigure(line_buffering=True)
+        self.n = 0
+        self.failed = 0
+        self.planned = None
+        print("TAP version 13")
+        if plan is not None:
+            self.plan(plan)
+
+    def plan(self, n):
+        if self.planned is not None:
+            raise RuntimeError("plan given twice")
+        self.planned = n
+        print(f"1..{n}")
+
+    @staticmethod
+    def _clean(text):
+        return " ".join(str(text).split()).replace("#", "\\#")
+
+    def diag(self, msg):
+        for line in str(msg).splitlines() or [""]:
+            print(f"# {line}")
+
+    def ok(self, cond, desc, diag=None):
+        """One test point; `diag` (string or callable) is printed on failure."""
+        self.n += 1
+        cond = bool(cond)
+        if not cond:
+            self.failed += 1
+        print(f"{'ok' if cond else 'not ok'} {self.n} - {self._clean(desc)}")
+        if not cond and diag is not None:
+            self.diag(diag() if callable(diag) else diag)
+        return cond
+
+    def eq(self, got, want, desc):
+        """ok(got == want) with both values in the failure diagnostic."""
+        return self.ok(got == want, desc, diag=f"expected {want!r}, got {got!r}")
+
+    def skip(self, desc, reason):
+        self.n += 1
+        print(f"ok {self.n} - {self._clean(desc)} # SKIP {self._clean(reason)}")
+
+    def fail_rest(self, why):
+        """Mark every point the plan still expects as failed."""
+        if self.planned is None:
+            self.plan(self.n + 1)
+        while self.n < self.planned:
+            self.ok(False, f"not reached: {why}")
+
+    def exit(self):
+        if self.planned is None:
+            self.plan(self.n)
+        elif self.n < self.planned:
+            self.fail_rest("test ended early")
+        elif self.n > self.planned:
+            self.diag(f"ran {self.n} points, planned {self.planned}")
+            self.failed += 1
+        sys.exit(1 if self.failed else 0)
+
+    @classmethod
+    def run(cls, main, plan=None):
+        """Run main(tap); an exception fails the rest of the plan."""
+        t = cls(plan)
+        try:
+            main(t)
+        except BaseException as e:  # noqa: B902 -- report everything
+            if isinstance(e, SystemExit):
+                raise
+            t.diag("unexpected exception:")
+            t.diag(traceback.format_exc().rstrip())
+            why = f"{type(e).__name__}: {e}"
+            if t.planned is not None and t.n >= t.planned:
+                # No planned point left to carry the failure: add one
+                # (an extra `not ok` still counts as a failure).
+                t.ok(False, f"test aborted: {why}")
+            else:
+                t.fail_rest(why)
+            sys.exit(1)
+        t.exit()
