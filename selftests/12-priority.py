@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+# timeout: 180
+"""Evaluation order: priority, ties by name, disabled rules, no merging,
+the port index against wildcard rules, the two decision moments of an
+outgoing connection, and the global switch.
+
+Each rule sets a distinct keepidle; the value getsockopt(TCP_KEEPIDLE)
+shows in the owning process names the rule that won.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from tap import Tap                                   # noqa: E402
+import ttmod                                          # noqa: E402
+from ttmod import Rule                                # noqa: E402
+from netns import Pair                                # noqa: E402
+from peer import Agent, listen_all, kernel_defaults   # noqa: E402
+
+PORTS = [7501, 7502, 7503, 7504, 7505, 7506, 7650, 7720]
+PLAN = 28
+
+
+def main(t):
+    ttmod.load()
+    pair = Pair()
+    cli, srv = Agent(pair.cli), Agent(pair.srv)
+    dflt = kernel_defaults(pair.cli)
+    ls = listen_all(srv, PORTS, (4,))
+    dst = pair.addr("srv", 4)
+
+    def conn(port=7506):
+        c = cli.connect(4, dst, port)
+        a = srv.accept(ls[(4, port)])
+        return c["opts"], a["opts"]
+
+    def idle(port=7506, side=0):
+        return conn(port)[side]["keepidle"]
+
+    # priority
+    with Rule("p10", priority=10, direction="out", keepidle=101) as p10, \
+            Rule("p20", priority=20, direction="out", keepidle=202):
+        t.eq(idle(), 101, "priority 10 wins over priority 20")
+        p10.set("priority", 30)
+        t.eq(idle(), 202, "rewriting the live rule's priority to 30 reorders it")
+        t.eq(ttmod.live_rule_names(), ["p20", "p10"],
+             "sysfs rules lists the live table in evaluation order")
+
+    # ties by name, bytewise
+    with Rule("b-rule", priority=50, direction="out", keepidle=111), \
+            Rule("a-rule", priority=50, direction="out", keepidle=222):
+        t.eq(idle(), 222, "equal priority: a-rule before b-rule (name order)")
+    with Rule("abc", priority=50, direction="out", keepidle=112), \
+            Rule("Zed", priority=50, direction="out", keepidle=223):
+        t.eq(idle(), 223, "equal priority: 'Zed' before 'abc' (bytewise, "
+             "uppercase first)")
+    with Rule("rule.1", priority=50, direction="out", keepidle=113), \
+            Rule("rule-1", priority=50, direction="out", keepidle=224):
+        t.eq(idle(), 224, "equal priority: 'rule-1' before 'rule.1' ('-' < '.')")
+        t.eq(ttmod.live_rule_names(), ["rule-1", "rule.1"],
+             "sysfs rules shows the tie order")
+
+    # no merging
+    with Rule("hi", priority=1, direction="out", keepidle=121), \
+            Rule("lo", priority=2, direction="out", keepidle=77, keepintvl=33,
+                 keepcnt=3):
+        o = conn()[0]
+        t.ok(o["keepidle"] == 121 and o["keepintvl"] == dflt["keepintvl"]
+             and o["keepcnt"] == dflt["keepcnt"],
+             "the winner's unset options stay untouched (no merging with "
+             "lower rules)", diag=f"got {o}")
+
+    # disabled rules
+    with Rule("d1", enable=False, priority=1, direction="out", keepidle=131) as d1, \
+            Rule("d2", priority=2, direction="out", keepidle=132):
+        t.eq(idle(), 132, "a disabled rule is skipped")
+        t.ok("d1" not in ttmod.live_rule_names(),
+             "a disabled rule is not in sysfs rules",
+             diag=f"{ttmod.live_rules()}")
+        d1.enable()
+        t.eq(idle(), 131, "enabled, it wins")
+        d1.disable()
+        t.eq(idle(), 132, "disabled again, it is skipped again")
+
+    # a higher rule that does not match
+    with Rule("nm", priority=1, direction="out", remote_ports=9, keepidle=141), \
+            Rule("m", priority=2, direction="out", keepidle=142):
+        t.eq(idle(), 142, "a higher-priority rule that does not match is passed over")
+
+    # port index vs wildcard rules
+    with Rule("port", priority=20, direction="out", remote_ports=7501,
+              keepidle=151) as port, \
+            Rule("wild", priority=10, direction="out", keepidle=152):
+        t.eq(idle(7501), 152, "a wildcard rule of higher priority beats a port rule")
+        port.set("priority", 5)
+        t.eq(idle(7501), 151, "a port rule of higher priority beats a wildcard rule")
+        t.eq(idle(7502), 152, "another port falls through to the wildcard rule")
+    with Rule("pa", priority=30, direction="out", remote_ports=7503, keepidle=161), \
+            Rule("pb", priority=29, direction="out", remote_ports="7503,7504",
+                 keepidle=162):
+        t.eq(idle(7503), 162, "two port rules for one port: priority decides")
+    with Rule("ipt", priority=20, direction="in", local_ports=7505,
+              keepidle=171) as ipt, \
+            Rule("iwild", priority=10, direction="in", keepidle=172):
+        t.eq(idle(7505, 1), 172, "in: a wildcard rule of higher priority beats "
+             "a local-port rule")
+        ipt.set("priority", 5)
+        t.eq(idle(7505, 1), 171, "in: a local-port rule of higher priority wins")
+
+    many = []
+    try:
+        for i in range(200):
+            many.append(Rule(f"many{i:03d}", priority=500 - i, direction="out",
+                             remote_ports=7600 + i, keepidle=1000 + i))
+        many.append(Rule("many-wild", priority=400, direction="out", keepidle=999))
+        t.eq(idle(7650), 999, "201 rules: port 7650's rule (priority 450) "
+             "loses to the wildcard (400)")
+        t.eq(idle(7720), 1120, "201 rules: port 7720's rule (priority 380) "
+             "beats the wildcard")
+    finally:
+        for r in many:
+            r.remove()
+
+    # outgoing: decided at connect() or, for local_ports rules on an
+    # unbound socket, once established
+    old = pair.cli.sysctl_get("net.ipv4.ip_local_port_range").replace("\t", " ")
+    pair.cli.sysctl("net.ipv4.ip_local_port_range", "42000 42009")
+    try:
+        with Rule("lp", priority=10, direction="out", local_ports="42000-42009",
+                  keepidle=181) as lp, \
+                Rule("any", priority=20, direction="out", keepidle=182):
+            t.eq(idle(), 181, "a local_ports rule first in order waits for the "
+                 "local port and wins when it matches")
+            lp.set("local_ports", "43000")
+            t.eq(idle(), 182, "... and when it does not, the next rule wins "
+                 "at establishment")
+            lp.set("priority", 30)
+            lp.set("local_ports", "42000-42009")
+            t.eq(idle(), 182, "a port-less rule first in order wins at connect()")
+    finally:
+        pair.cli.sysctl("net.ipv4.ip_local_port_range", old)
+
+    # global switch
+    with Rule("g", direction="any", keepidle=191):
+        c, a = conn()
+        t.ok(c["keepidle"] == 191 and a["keepidle"] == 191,
+             "switch on: both ends stamped", diag=f"{c} {a}")
+        ttmod.sysfs_set("enabled", 0)
+        c, a = conn()
+        t.ok(ttmod.sysfs_get("enabled") == "0" and c == dflt and a == dflt,
+             "global enabled=0: nothing stamped", diag=f"{c} {a}")
+        t.ok(os.path.isdir(ttmod.RULES + "/g") and ttmod.live_rule_names() == ["g"],
+             "global enabled=0 keeps the rules", diag=f"{ttmod.live_rules()}")
+        ttmod.sysfs_set("enabled", 1)
+        c, a = conn()
+        t.ok(c["keepidle"] == 191 and a["keepidle"] == 191,
+             "global enabled=1: stamping resumes", diag=f"{c} {a}")
+
+    cli.close_agent()
+    srv.close_agent()
+    pair.delete()
+
+
+Tap.run(main, PLAN)
