@@ -1,0 +1,116 @@
+"""The half-open scenario shared by 20-half-open-client and 21-half-open-server.
+
+The survivor (the side whose unmodified process sits in recv()) keeps its
+link; the other node vanishes (netns.Pair.kill: everything dropped at ITS
+interface, neighbours pinned). Six connections are measured at once:
+
+  covered by the rule (keepalive, idle 3, intvl 1, cnt 2, user_timeout 5000):
+    IPv4 idle, IPv4 busy, IPv6 idle, IPv6 busy
+  not covered by any rule (another port): IPv4 idle, IPv4 busy
+
+idle: blocked in recv() with nothing in flight; only keepalive can end it,
+      at (last packet received) + idle + intvl x cnt = +5 s.
+busy: sent a request after the peer vanished, then blocked in recv();
+      data is unacked, keepalive does not run, user_timeout ends it at
+      (send) + 5 s.
+The rule is direction out (client survives) or in (server survives).
+Measured times are printed as TAP diagnostics.
+"""
+import errno
+import time
+
+import ttmod
+from ttmod import Rule
+from netns import Pair
+from peer import Agent, listen_all, opts_diff, TCP_ESTABLISHED
+from deadline import sleep_until
+
+IDLE, INTVL, CNT, UT_MS = 3, 1, 2, 5000
+RULE = dict(keepalive=1, keepidle=IDLE, keepintvl=INTVL, keepcnt=CNT,
+            user_timeout=UT_MS)
+IDLE_LIMIT = IDLE + INTVL * CNT          # 5 s
+BUSY_LIMIT = UT_MS / 1000.0              # 5 s
+SLACK = 1.0                              # the issue's +1 s
+EARLY = 0.5                              # earlier than this is wrong too
+P_COVERED, P_OTHER = 7801, 7802
+PLAN = 7
+
+
+def run(t, survivor, limit):
+    """survivor: "cli" or "srv". limit: seconds after the kill that the
+    uncovered connections must still be hanging."""
+    ttmod.load()
+    pair = Pair()
+    cli, srv = Agent(pair.cli), Agent(pair.srv)
+    surv = cli if survivor == "cli" else srv
+    dead = "srv" if survivor == "cli" else "cli"
+    if survivor == "cli":
+        rule = Rule("halfopen", direction="out", remote_ports=P_COVERED, **RULE)
+    else:
+        rule = Rule("halfopen", direction="in", local_ports=P_COVERED, **RULE)
+    ls = listen_all(srv, [P_COVERED, P_OTHER])
+
+    cases = [("IPv4 idle", 4, P_COVERED, False), ("IPv4 busy", 4, P_COVERED, True),
+             ("IPv6 idle", 6, P_COVERED, False), ("IPv6 busy", 6, P_COVERED, True),
+             ("IPv4 idle, no rule", 4, P_OTHER, False),
+             ("IPv4 busy, no rule", 4, P_OTHER, True)]
+    conns = {}
+    for name, fam, port, busy in cases:
+        c = cli.connect(fam, pair.addr("srv", fam), port)
+        a = srv.accept(ls[fam, port])
+        mine = c if survivor == "cli" else a
+        conns[name] = {"sid": mine["id"], "t_est": mine["t"], "opts": mine["opts"],
+                       "busy": busy, "covered": port == P_COVERED}
+    bad = {n: opts_diff(c["opts"], RULE) for n, c in conns.items()
+           if c["covered"] and any(c["opts"][k] != v for k, v in RULE.items())}
+    t.ok(not bad, f"the {'client' if survivor == 'cli' else 'server'}'s "
+         "covered sockets carry the rule's values", diag=str(bad))
+
+    for c in conns.values():
+        if not c["busy"]:
+            c["job"] = surv.recv_bg(c["sid"])
+    pair.kill(dead)
+    t_kill = time.monotonic()
+    t.diag(f"{'server' if dead == 'srv' else 'client'} vanished at +0.00 s "
+           "(ingress matchall drop + netem loss 100% on its side)")
+    for c in conns.values():
+        if c["busy"]:
+            c["job"] = surv.recv_bg(c["sid"], send="request\n")
+
+    for name, c in conns.items():
+        if not c["covered"]:
+            continue
+        if c["busy"]:
+            bound, what = BUSY_LIMIT, "user_timeout"
+        else:
+            bound, what = IDLE_LIMIT, "idle + intvl x cnt"
+        j0 = surv.job(c["job"])
+        start = j0["t_start"] if c["busy"] else c["t_est"]
+        j = surv.wait(c["job"], max(0.0, start + bound + SLACK + 1 - time.monotonic()))
+        if c["busy"]:
+            start = j.get("t_send", start)
+        took = (j.get("t_end", time.monotonic()) - start)
+        since_kill = j.get("t_end", time.monotonic()) - t_kill
+        ok = (j["done"] and j.get("errno") == errno.ETIMEDOUT
+              and bound - EARLY <= took <= bound + SLACK)
+        ref = "send" if c["busy"] else "last packet"
+        t.ok(ok, f"{name}: recv() fails with ETIMEDOUT within {what} "
+             f"({bound:g} s) +{SLACK:g} s of the {ref}",
+             diag=f"job {j}; {took:.2f} s")
+        t.diag(f"{name}: {j.get('errname', j.get('result'))} after {took:.2f} s "
+               f"from the {ref} ({since_kill:.2f} s after the peer vanished)")
+
+    sleep_until(t_kill + limit)
+    for name, c in conns.items():
+        if c["covered"]:
+            continue
+        j = surv.job(c["job"])
+        state = surv.tcp_state(c["sid"])
+        t.ok(not j["done"] and state == TCP_ESTABLISHED,
+             f"{name}: still blocked in recv(), ESTABLISHED, {limit} s after "
+             "the peer vanished", diag=f"job {j}, tcp state {state}")
+    t.diag(f"no-rule connections still hanging at +{time.monotonic() - t_kill:.1f} s")
+    rule.remove()
+    cli.close_agent()
+    srv.close_agent()
+    pair.delete()
