@@ -18,7 +18,7 @@ from netns import Pair                                # noqa: E402
 from peer import Agent, listen_all, kernel_defaults   # noqa: E402
 
 PORTS = [7501, 7502, 7503, 7504, 7505, 7506, 7650, 7720]
-PLAN = 28
+PLAN = 30
 
 
 def main(t):
@@ -117,6 +117,13 @@ def main(t):
              "loses to the wildcard (400)")
         t.eq(idle(7720), 1120, "201 rules: port 7720's rule (priority 380) "
              "beats the wildcard")
+        want = [r.name for r in sorted(many, key=lambda r: (
+            int(r.get("priority")), r.name.encode()))]
+        got = ttmod.live_rule_names()
+        t.ok(got == want, f"sysfs rules lists all 201 rules in evaluation order "
+             f"({len(ttmod.sysfs_get('rules'))} bytes, more than a page)",
+             diag=f"{len(got)} lines; first difference at "
+                  f"{next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))}")
     finally:
         for r in many:
             r.remove()
@@ -139,6 +146,17 @@ def main(t):
             t.eq(idle(), 182, "a port-less rule first in order wins at connect()")
     finally:
         pair.cli.sysctl("net.ipv4.ip_local_port_range", old)
+
+    # one line of the live table with every field (docs/ABI.md, sysfs rules)
+    with Rule("full", priority=7, direction="in", local_ports="443,80",
+              remote_ports="1000-2000", remote_addrs="10.0.0.0/8,fd00::/8",
+              netns=4026531840, keepalive=1, keepidle=11, keepintvl=7,
+              keepcnt=5, user_timeout="auto", syn_retries=3, mode="force"):
+        t.eq(ttmod.live_rules(), [
+            "full priority 7 dir in local-port 80,443 remote-port 1000-2000 "
+            "remote-addr 10.0.0.0/8,fd00::/8 netns 4026531840 keepalive idle 11 "
+            "intvl 7 cnt 5 user-timeout auto syn-retries 3 force"],
+            "sysfs rules renders a rule in the documented rules-file syntax")
 
     # global switch
     with Rule("g", direction="any", keepidle=191):

@@ -25,7 +25,7 @@ RULE = dict(keepalive=1, keepidle=11, keepintvl=7, keepcnt=5,
 APP_OUT = dict(keepidle=50, keepintvl=20, user_timeout=999)
 APP_IN = dict(keepalive=1, keepidle=50, keepcnt=3, user_timeout=999)
 FAMILIES = (4, 6)
-PLAN = 1 + len(FAMILIES) * 13
+PLAN = 2 + len(FAMILIES) * 13
 
 
 def main(t):
@@ -104,6 +104,16 @@ def main(t):
         rin.disable()
     rout.remove()
     rin.remove()
+
+    # fill + user_timeout auto: computed from the effective values, the
+    # application's keepidle included
+    lid = srv.listen(4, "0.0.0.0", 7703)
+    with Rule("auto", direction="out", remote_ports=7703, keepintvl=7, keepcnt=5,
+              user_timeout="auto"):
+        c = cli.connect(4, pair.addr("srv", 4), 7703, opts={"keepidle": 50})
+        srv.accept(lid)
+        t.eq(c["opts"]["user_timeout"], (50 + 7 * 5) * 1000,
+             "fill, user_timeout auto: (app's idle 50 + rule's 7 x 5) x 1000")
     cli.close_agent()
     srv.close_agent()
     pair.delete()
