@@ -14,6 +14,11 @@ import os
 import re
 import subprocess
 
+# ip, tc, ss, modprobe, insmod live in sbin: make sure we find them.
+for _d in ("/usr/sbin", "/sbin", "/usr/bin", "/bin"):
+    if _d not in os.environ.get("PATH", "").split(":"):
+        os.environ["PATH"] = os.environ.get("PATH", "") + ":" + _d
+
 KO = os.environ.get("TCPTIMEO_KO", "")
 SRC = os.environ.get("TCPTIMEO_SRC", "")
 CTL = os.environ.get("TCPTIMEO_CTL", "")
