@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * tcptimeoctl apply: make the live rules equal to a rules file.
+ *
+ * 1. Parse and validate the whole file; on any error print every one as
+ *    FILE:LINE: message and change nothing (exit 1).
+ * 2. Plan against the live rules: create, update (only the attributes
+ *    that differ), delete (live rules the file does not name).
+ * 3. Execute creates and updates in file order, then deletes, so a
+ *    renamed rule never leaves a gap. If the module refuses a write,
+ *    undo what was done (the plan run backwards) and report it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctl.h"
+
+enum act_kind { ACT_NONE, ACT_CREATE, ACT_UPDATE, ACT_DELETE };
+
+struct act {
+	enum act_kind kind;
+	const struct ctl_rule *want;	/* file rule (create/update) */
+	const struct ctl_rule *live;	/* live rule (update/delete) */
+};
+
+/* Where cgroup v2 is mounted with its root visible, or "" if unknown. */
+static void cgroup_mount(char *out, size_t size)
+{
+	char line[4096], root[1024], mnt[1024], *dash;
+	FILE *f;
+
+	out[0] = '\0';
+	if (*ctl_sysroot) {
+		snprintf(out, size, "%s/sys/fs/cgroup", ctl_sysroot);
+		return;
+	}
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		dash = strstr(line, " - ");
+		if (!dash || strncmp(dash, " - cgroup2 ", 11))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %1023s %1023s", root, mnt) != 2)
+			continue;
+		if (strcmp(root, "/"))
+			continue;
+		snprintf(out, size, "%s", mnt);
+		break;
+	}
+	fclose(f);
+}
+
+/* The module resolves cgroups too; checking first keeps apply atomic. */
+static int check_cgroups(struct ctl_file *f)
+{
+	char mnt[1024], path[2048], msg[CTL_MSG_MAX], q[80];
+	struct stat st;
+	size_t i;
+
+	cgroup_mount(mnt, sizeof(mnt));
+	if (!mnt[0] || stat(mnt, &st))
+		return 0;
+	for (i = 0; i < f->n; i++) {
+		const struct ctl_rule *r = &f->rules[i];
+
+		if (!r->cgroup[0])
+			continue;
+		snprintf(path, sizeof(path), "%s%s", mnt, r->cgroup);
+		if (!stat(path, &st) && S_ISDIR(st.st_mode))
+			continue;
+		snprintf(msg, sizeof(msg), "cgroup '%s': no such cgroup (under "
+			 "%s); valid: %s", ctl_quote(r->cgroup, strlen(r->cgroup),
+			 q, sizeof(q)), mnt, ctl_fields[F_CGROUP].valid);
+		if (f->nerr == f->errcap) {
+			size_t cap = f->errcap ? f->errcap * 2 : 8;
+			struct ctl_err *e = realloc(f->errs, cap * sizeof(*e));
+
+			if (!e)
+				return -1;
+			f->errs = e;
+			f->errcap = cap;
+		}
+		f->errs[f->nerr].line = r->line;
+		snprintf(f->errs[f->nerr].msg, sizeof(f->errs[0].msg), "%s",
+			 msg);
+		f->nerr++;
+	}
+	return 0;
+}
+
+static int cmp_err(const void *a, const void *b)
+{
+	const struct ctl_err *x = a, *y = b;
+
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+static void field_display(const struct ctl_rule *r, enum ctl_field f,
+			  char *buf, size_t size)
+{
+	if (f == F_ENABLED) {
+		snprintf(buf, size, "%s", r->enabled ? "enabled" : "disabled");
+		return;
+	}
+	ctl_field_text(r, f, buf, size);
+	if (!buf[0] || (f == F_NETNS && !strcmp(buf, "0")))
+		snprintf(buf, size, "any");
+}
+
+static void print_act(FILE *out, const struct act *a)
+{
+	char buf[4096], o[TT_CIDRS_TEXT_MAX + TCPTIMEO_CGROUP_PATH_MAX];
+	char n[sizeof(o)];
+	const char *sep = "";
+	int f;
+
+	switch (a->kind) {
+	case ACT_CREATE:
+		ctl_rule_line(buf, sizeof(buf), a->want);
+		fprintf(out, "create %s: %s\n", a->want->name, buf);
+		break;
+	case ACT_DELETE:
+		ctl_rule_line(buf, sizeof(buf), a->live);
+		fprintf(out, "delete %s: %s\n", a->live->name, buf);
+		break;
+	case ACT_UPDATE:
+		fprintf(out, "update %s:", a->want->name);
+		for (f = 0; f < F_NFIELDS; f++) {
+			if (ctl_field_equal(a->want, a->live, (enum ctl_field)f))
+				continue;
+			field_display(a->live, (enum ctl_field)f, o, sizeof(o));
+			field_display(a->want, (enum ctl_field)f, n, sizeof(n));
+			fprintf(out, "%s %s %s -> %s", sep,
+				f == F_ENABLED ? "state" : ctl_fields[f].word,
+				o, n);
+			sep = ",";
+		}
+		fputc('\n', out);
+		break;
+	default:
+		break;
+	}
+}
+
+static int run_act(const struct act *a)
+{
+	switch (a->kind) {
+	case ACT_CREATE:
+		return ctl_kernel_create(a->want);
+	case ACT_UPDATE:
+		return ctl_kernel_update(a->want, a->live);
+	case ACT_DELETE:
+		return ctl_kernel_delete(a->live->name);
+	default:
+		return 0;
+	}
+}
+
+/* The inverse of an action that was carried out. */
+static int undo_act(const struct act *a)
+{
+	switch (a->kind) {
+	case ACT_CREATE:
+		return ctl_kernel_delete(a->want->name);
+	case ACT_UPDATE: {
+		struct ctl_rule now;
+
+		/* part of the update may have happened: compare with now */
+		if (ctl_kernel_read(a->want->name, &now))
+			return ctl_kernel_create(a->live);
+		return ctl_kernel_update(a->live, &now);
+	}
+	case ACT_DELETE:
+		return ctl_kernel_create(a->live);
+	default:
+		return 0;
+	}
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	const char *path = NULL, *shown;
+	bool dry = false, quiet = false;
+	struct ctl_rule *live = NULL;
+	struct ctl_file f;
+	struct act *acts;
+	size_t nlive = 0, nacts = 0, i, j, ncreate = 0, nupdate = 0, ndel = 0;
+	size_t len, done;
+	char *buf;
+	int ret, err;
+
+	for (i = 1; i < (size_t)argc; i++) {
+		if (!strcmp(argv[i], "--dry-run") || !strcmp(argv[i], "-n"))
+			dry = true;
+		else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
+			quiet = true;
+		else if (!path)
+			path = argv[i];
+		else {
+			ctl_err("apply: unexpected argument '%s'", argv[i]);
+			return EXIT_INPUT;
+		}
+	}
+	if (!path) {
+		ctl_err("apply: missing FILE (or - for standard input)");
+		return EXIT_INPUT;
+	}
+	shown = strcmp(path, "-") ? path : "<stdin>";
+	err = ctl_read_file(path, &buf, &len);
+	if (err) {
+		ctl_err("%s: %s", shown, strerror(-err));
+		return ctl_errno_exit(-err) == EXIT_PERM ? EXIT_PERM : EXIT_INPUT;
+	}
+	if (ctl_file_parse(&f, buf, len) || check_cgroups(&f)) {
+		free(buf);
+		ctl_err("out of memory");
+		return EXIT_INPUT;
+	}
+	free(buf);
+	if (f.nerr) {
+		qsort(f.errs, f.nerr, sizeof(f.errs[0]), cmp_err);
+		for (i = 0; i < f.nerr; i++)
+			fprintf(stderr, "%s:%d: %s\n", shown, f.errs[i].line,
+				f.errs[i].msg);
+		fprintf(stderr, "%s: %zu error%s in %s; nothing changed\n",
+			ctl_prog, f.nerr, f.nerr == 1 ? "" : "s", shown);
+		ctl_file_free(&f);
+		return EXIT_INPUT;
+	}
+	if ((ret = ctl_kernel_check()) || (ret = ctl_kernel_list(&live, &nlive))) {
+		ctl_file_free(&f);
+		return ret;
+	}
+
+	acts = calloc(f.n + nlive + 1, sizeof(*acts));
+	if (!acts) {
+		ctl_err("out of memory");
+		return EXIT_INPUT;
+	}
+	for (i = 0; i < f.n; i++) {
+		const struct ctl_rule *l = NULL;
+
+		for (j = 0; j < nlive; j++)
+			if (!strcmp(live[j].name, f.rules[i].name))
+				l = &live[j];
+		if (!l) {
+			acts[nacts++] = (struct act){ ACT_CREATE, &f.rules[i], NULL };
+			ncreate++;
+		} else if (!ctl_rule_equal(&f.rules[i], l)) {
+			acts[nacts++] = (struct act){ ACT_UPDATE, &f.rules[i], l };
+			nupdate++;
+		}
+	}
+	for (j = 0; j < nlive; j++) {
+		bool keep = false;
+
+		for (i = 0; i < f.n && !keep; i++)
+			keep = !strcmp(live[j].name, f.rules[i].name);
+		if (!keep) {
+			acts[nacts++] = (struct act){ ACT_DELETE, NULL, &live[j] };
+			ndel++;
+		}
+	}
+
+	if (dry || !quiet)
+		for (i = 0; i < nacts; i++)
+			print_act(stdout, &acts[i]);
+	ret = EXIT_OK;
+	for (done = 0; !dry && done < nacts; done++) {
+		ret = run_act(&acts[done]);
+		if (ret)
+			break;
+	}
+	if (ret) {
+		int uret = 0;
+
+		/*
+		 * A failed create removed its own directory and a failed
+		 * delete did nothing, but a failed update may be half done.
+		 */
+		if (acts[done].kind == ACT_UPDATE && undo_act(&acts[done]))
+			uret = 1;
+		for (i = done; i-- > 0;)
+			if (undo_act(&acts[i]))
+				uret = 1;
+		if (uret)
+			ctl_err("apply %s failed and could not be undone "
+				"completely: compare 'tcptimeoctl save' with the "
+				"file", shown);
+		else
+			ctl_err("apply %s failed; the previous rules were "
+				"restored", shown);
+	} else if (dry || !quiet) {
+		printf("%s%zu to create, %zu to update, %zu to delete, %zu "
+		       "unchanged\n", dry ? "dry run, nothing changed: " : "",
+		       ncreate, nupdate, ndel, f.n - ncreate - nupdate);
+	}
+	free(acts);
+	free(live);
+	ctl_file_free(&f);
+	return ret;
+}

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * tcptimeoctl check: lint the live rules or a rules file.
+ *
+ * - user-timeout below keepidle + keepintvl * keepcnt: user-timeout ends
+ *   an idle connection with a dead peer before keepalive's probe count
+ *   runs out; far above it (> 3x): with TCP_USER_TIMEOUT set the kernel
+ *   ignores keepcnt, so a dead idle peer is only found after user-timeout.
+ * - a rule that can never match: an enabled rule earlier in evaluation
+ *   order (tt_rule_cmp) selects everything it selects.
+ * - keepalive on without idle: the node's net.ipv4.tcp_keepalive_time
+ *   (7200 s by default) decides when the first probe goes out.
+ * - user-timeout auto computed from sysctls, syn-retries that cannot apply,
+ *   rules that set nothing.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static size_t nfind;
+static const char *src;
+
+static void finding(const struct ctl_rule *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void finding(const struct ctl_rule *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (src)
+		printf("%s:%d: ", src, r->line);
+	printf("%s: ", r->name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	nfind++;
+}
+
+static bool ports_cover(const struct tt_port_range *a, u8 na,
+			const struct tt_port_range *b, u8 nb)
+{
+	u8 i, j;
+
+	if (!na)
+		return true;
+	if (!nb)
+		return false;
+	/* canonical lists are merged, so a covered range lies in one range */
+	for (i = 0; i < nb; i++) {
+		for (j = 0; j < na; j++)
+			if (a[j].lo <= b[i].lo && b[i].hi <= a[j].hi)
+				break;
+		if (j == na)
+			return false;
+	}
+	return true;
+}
+
+static bool cidrs_cover(const struct tt_cidr *a, u8 na,
+			const struct tt_cidr *b, u8 nb)
+{
+	u8 i, j;
+
+	if (!na)
+		return true;
+	if (!nb)
+		return false;
+	for (i = 0; i < nb; i++) {
+		for (j = 0; j < na; j++) {
+			struct tt_cidr one = a[j];
+
+			if (a[j].family == b[i].family && a[j].plen <= b[i].plen &&
+			    tt_cidrs_contain(&one, 1, b[i].family, b[i].addr))
+				break;
+		}
+		if (j == na)
+			return false;
+	}
+	return true;
+}
+
+/* Does every connection @b selects also satisfy @a's selectors? */
+static bool covers(const struct ctl_rule *a, const struct ctl_rule *b)
+{
+	if ((a->sel.dir & b->sel.dir) != b->sel.dir)
+		return false;
+	if (!ports_cover(a->sel.lports, a->sel.n_lports, b->sel.lports,
+			 b->sel.n_lports))
+		return false;
+	if (!ports_cover(a->sel.rports, a->sel.n_rports, b->sel.rports,
+			 b->sel.n_rports))
+		return false;
+	if (!cidrs_cover(a->sel.addrs, a->sel.n_addrs, b->sel.addrs,
+			 b->sel.n_addrs))
+		return false;
+	if (a->cgroup[0] && (!b->cgroup[0] ||
+			     !ctl_cgroup_under(b->cgroup, a->cgroup)))
+		return false;
+	if (a->netns && a->netns != b->netns)
+		return false;
+	return true;
+}
+
+static void lint(const struct ctl_rule *r, size_t n)
+{
+	unsigned long idle, intvl, cnt, syn;
+	size_t i, j;
+
+	if (ctl_sysctl_read("net/ipv4/tcp_keepalive_time", &idle))
+		idle = 7200;
+	if (ctl_sysctl_read("net/ipv4/tcp_keepalive_intvl", &intvl))
+		intvl = 75;
+	if (ctl_sysctl_read("net/ipv4/tcp_keepalive_probes", &cnt))
+		cnt = 9;
+	if (ctl_sysctl_read("net/ipv4/tcp_syn_retries", &syn))
+		syn = 6;
+
+	for (i = 0; i < n; i++) {
+		const struct tt_opts *o = &r[i].opts;
+		unsigned long ei = o->keepidle ? o->keepidle : idle;
+		unsigned long ev = o->keepintvl ? o->keepintvl : intvl;
+		unsigned long ec = o->keepcnt ? o->keepcnt : cnt;
+		unsigned long long total = (unsigned long long)ei + ev * ec;
+		bool ka = o->keepalive || o->keepidle || o->keepintvl ||
+			  o->keepcnt;
+
+		if (!r[i].enabled)
+			continue;
+		if (!o->keepalive && !o->keepidle && !o->keepintvl &&
+		    !o->keepcnt && !o->user_timeout && !o->syn_retries &&
+		    !o->audit)
+			finding(&r[i], "sets no option: connections it matches "
+				"are claimed by it and get nothing (rules after "
+				"it do not apply to them)");
+		if (o->keepalive && !o->keepidle)
+			finding(&r[i], "keepalive is on but idle is unset: the "
+				"node's net.ipv4.tcp_keepalive_time gives %lu s "
+				"before the first probe%s", idle,
+				idle >= 7200 ? " (2 hours)" : "");
+		if (ka && o->user_timeout &&
+		    o->user_timeout != TCPTIMEO_USER_TIMEOUT_AUTO) {
+			if (o->user_timeout < total * 1000)
+				finding(&r[i], "user-timeout %u ms is below "
+					"idle + intvl * cnt = %lu + %lu * %lu = "
+					"%llu s: user-timeout ends the "
+					"connection before keepalive's probe "
+					"count can run out (keepcnt never "
+					"fires)", o->user_timeout, ei, ev, ec,
+					total);
+			else if (o->user_timeout > total * 3000)
+				finding(&r[i], "user-timeout %u ms is more than "
+					"3x idle + intvl * cnt = %llu s: with "
+					"TCP_USER_TIMEOUT set the kernel ignores "
+					"keepcnt, so a dead idle peer is found "
+					"only after %u ms (consider "
+					"user-timeout auto)", o->user_timeout,
+					total, o->user_timeout);
+		}
+		if (o->user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO &&
+		    (!o->keepidle || !o->keepintvl || !o->keepcnt))
+			finding(&r[i], "user-timeout auto with %s%s%s unset: "
+				"the node's sysctls make it (%lu + %lu * %lu) s "
+				"= %llu ms", !o->keepidle ? "idle " : "",
+				!o->keepintvl ? "intvl " : "",
+				!o->keepcnt ? "cnt" : "", ei, ev, ec,
+				total * 1000);
+		if (o->syn_retries && r[i].sel.n_lports &&
+		    (r[i].sel.dir & TCPTIMEO_DIR_OUT))
+			finding(&r[i], "syn-retries %u cannot apply to outgoing "
+				"connections whose application does not bind "
+				"the local port: with local-port the decision "
+				"waits until the connection is established "
+				"(docs/ABI.md, Semantics)", o->syn_retries);
+		for (j = 0; j < i; j++) {
+			if (!r[j].enabled || !covers(&r[j], &r[i]))
+				continue;
+			finding(&r[i], "can never match: rule %s (priority %u) "
+				"comes first in evaluation order and selects "
+				"every connection this one does", r[j].name,
+				r[j].priority);
+			break;
+		}
+	}
+	(void)syn;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct ctl_rule *r = NULL;
+	struct ctl_file f;
+	size_t n = 0, i, len;
+	char *buf;
+	int ret, err;
+
+	if (argc > 2) {
+		ctl_err("check: unexpected argument '%s'", argv[2]);
+		return EXIT_INPUT;
+	}
+	if (argc == 2) {
+		src = strcmp(argv[1], "-") ? argv[1] : "<stdin>";
+		err = ctl_read_file(argv[1], &buf, &len);
+		if (err) {
+			ctl_err("%s: %s", src, strerror(-err));
+			return EXIT_INPUT;
+		}
+		if (ctl_file_parse(&f, buf, len)) {
+			free(buf);
+			ctl_err("out of memory");
+			return EXIT_INPUT;
+		}
+		free(buf);
+		for (i = 0; i < f.nerr; i++)
+			printf("%s:%d: %s\n", src, f.errs[i].line,
+			       f.errs[i].msg);
+		nfind += f.nerr;
+		r = f.rules;
+		n = f.n;
+		f.rules = NULL;
+		ctl_file_free(&f);
+		if (n)
+			qsort(r, n, sizeof(*r), ctl_rule_order);
+	} else {
+		if ((ret = ctl_kernel_check()) || (ret = ctl_kernel_list(&r, &n)))
+			return ret;
+	}
+	lint(r, n);
+	free(r);
+	if (nfind) {
+		fprintf(stderr, "%s: %zu finding%s\n", ctl_prog, nfind,
+			nfind == 1 ? "" : "s");
+		return EXIT_INPUT;
+	}
+	printf("%zu rule%s checked, no findings\n", n, n == 1 ? "" : "s");
+	return EXIT_OK;
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * tcptimeoctl: shared declarations.
+ *
+ * rule.c   one rule: the words of the CLI and the rules file, their
+ *          values, messages and the rules-file parser (no I/O but the
+ *          netns resolver hook)
+ * kernel.c configfs/sysfs I/O
+ * out.c    tables and JSON
+ * apply.c, explain.c, check.c, main.c: commands
+ */
+#ifndef _TT_CTL_H
+#define _TT_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../../lib/tt_parse.h"
+
+/* Exit codes (documented in tcptimeoctl.8). */
+enum {
+	EXIT_OK = 0,
+	EXIT_INPUT = 1,		/* bad input; the message names field and range */
+	EXIT_NOMOD = 2,		/* module not loaded */
+	EXIT_PERM = 3,		/* EACCES/EPERM from the kernel */
+};
+
+/* The fields of a rule; the order is the order attributes are written. */
+enum ctl_field {
+	F_PRIORITY,
+	F_DIR,
+	F_LPORTS,
+	F_RPORTS,
+	F_ADDRS,
+	F_CGROUP,
+	F_NETNS,
+	F_KEEPALIVE,
+	F_IDLE,
+	F_INTVL,
+	F_CNT,
+	F_UTO,
+	F_SYN,
+	F_MODE,
+	F_AUDIT,
+	F_ENABLED,
+	F_NFIELDS
+};
+
+struct ctl_field_info {
+	const char *word;	/* rules-file word, CLI flag without "--" */
+	const char *attr;	/* configfs attribute */
+	const char *valid;	/* the valid values, for messages */
+};
+
+extern const struct ctl_field_info ctl_fields[F_NFIELDS];
+
+struct ctl_rule {
+	char name[TCPTIMEO_NAME_MAX + 1];
+	u32 priority;
+	struct tt_sel sel;
+	char cgroup[TCPTIMEO_CGROUP_PATH_MAX];
+	u32 netns;
+	struct tt_opts opts;
+	bool enabled;
+	u32 given;		/* bit per enum ctl_field named by the input */
+	int line;		/* rules file: line number */
+	/* read back from the kernel only */
+	unsigned long long matched, timeouts_idle, timeouts_busy;
+};
+
+/* Where a word comes from: changes which words are accepted and the prefix. */
+enum ctl_ctx {
+	CTX_FILE,		/* rules file: "idle 7" */
+	CTX_ADD,		/* tcptimeoctl add: "--idle 7" */
+	CTX_SET,		/* tcptimeoctl set */
+};
+
+#define CTL_MSG_MAX	1024
+
+void ctl_rule_init(struct ctl_rule *r);
+
+/*
+ * Netns argument resolver: PATH, PID or INODE (or "net:[INODE]", or a
+ * name under /run/netns) to an inode. Replaceable so that the fuzzer and
+ * unit tests need no /proc. Returns 0 or -errno and writes a message.
+ */
+typedef int (*ctl_netns_fn)(const char *arg, u32 *ino, char *msg, size_t size);
+extern ctl_netns_fn ctl_netns_resolve;
+int ctl_netns_resolve_proc(const char *arg, u32 *ino, char *msg, size_t size);
+
+/*
+ * Apply one word (and its value, or NULL if the input has none) to @r.
+ * Returns the number of values consumed (0 or 1) or -1 with a message in
+ * @msg that names the field and its valid values.
+ */
+int ctl_rule_word(struct ctl_rule *r, enum ctl_ctx ctx, const char *word,
+		  const char *val, char *msg, size_t size);
+bool ctl_word_takes_value(const char *word);
+int ctl_rule_finish(struct ctl_rule *r, enum ctl_ctx ctx, char *msg,
+		    size_t size);
+
+/* Durations and numbers as the CLI and the file accept them. */
+int ctl_parse_secs(const char *s, u32 max, u32 *out);
+int ctl_parse_ms(const char *s, u32 max, u32 *out);
+
+/* Printable, bounded copy of untrusted text for messages. */
+const char *ctl_quote(const char *s, size_t len, char *buf, size_t size);
+
+/* A parsed rules file. */
+struct ctl_err {
+	int line;
+	char msg[CTL_MSG_MAX];
+};
+
+struct ctl_file {
+	struct ctl_rule *rules;
+	size_t n, cap;
+	struct ctl_err *errs;
+	size_t nerr, errcap;
+};
+
+/* Parse a whole rules file held in memory (any bytes). Never fails hard:
+ * errors are collected in f->errs. Returns 0, or -1 on allocation failure. */
+int ctl_file_parse(struct ctl_file *f, const char *buf, size_t len);
+void ctl_file_free(struct ctl_file *f);
+
+/* One rule as a rules-file line (no newline); adds "disabled" if so. */
+size_t ctl_rule_line(char *buf, size_t size, const struct ctl_rule *r);
+/* Configuration equality (ignores counters, line, given). */
+bool ctl_field_equal(const struct ctl_rule *a, const struct ctl_rule *b,
+		     enum ctl_field f);
+bool ctl_rule_equal(const struct ctl_rule *a, const struct ctl_rule *b);
+/* The canonical text of one field as configfs reads it back. */
+void ctl_field_text(const struct ctl_rule *r, enum ctl_field f, char *buf,
+		    size_t size);
+/* Evaluation order (tt_rule_cmp), for qsort. */
+int ctl_rule_order(const void *a, const void *b);
+
+/* cgroup path helpers: compare modulo repeated and trailing slashes. */
+bool ctl_cgroup_under(const char *path, const char *rule_path);
+
+/* kernel.c */
+extern const char *ctl_sysroot;		/* "" or TCPTIMEO_SYSROOT for tests */
+int ctl_kernel_check(void);		/* 0 or EXIT_NOMOD with a message */
+int ctl_kernel_list(struct ctl_rule **rules, size_t *n);	/* sorted */
+int ctl_kernel_read(const char *name, struct ctl_rule *r);	/* -errno */
+int ctl_kernel_create(const struct ctl_rule *r);		/* exit code */
+int ctl_kernel_update(const struct ctl_rule *r, const struct ctl_rule *old);
+int ctl_kernel_write(const char *name, enum ctl_field f,
+		     const struct ctl_rule *r);			/* exit code */
+int ctl_kernel_delete(const char *name);			/* exit code */
+int ctl_kernel_exists(const char *name);
+int ctl_sysfs_read(const char *rel, char *buf, size_t size);	/* -errno */
+int ctl_sysctl_read(const char *name, unsigned long *v);
+int ctl_read_file(const char *path, char **buf, size_t *len);	/* "-": stdin */
+int ctl_errno_exit(int err);
+
+/* out.c */
+void json_str(FILE *f, const char *s);
+void json_rule(FILE *f, const struct ctl_rule *r, bool counters);
+void ctl_print_list(FILE *f, const struct ctl_rule *r, size_t n);
+void ctl_print_show(FILE *f, const struct ctl_rule *r);
+
+/* commands */
+int cmd_apply(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+/* messages */
+extern const char *ctl_prog;
+void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

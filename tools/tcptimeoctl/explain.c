@@ -1,0 +1,622 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * tcptimeoctl explain: which rule the module would apply to a connection
+ * and the values the socket ends up with.
+ *
+ * Precedence is not restated here: rules are ordered by tt_rule_cmp()
+ * and matched by tt_sel_match() from lib/tt_parse.c, the code the module
+ * runs; this file only adds what the kernel knows beside the tuple
+ * (network namespace, cgroup subtree) exactly as module/rules.c
+ * tt_rule_eval() does, and the two decision moments of docs/ABI.md
+ * §Semantics: an outgoing connection is decided at connect() unless the
+ * first rule that could match needs a local port the application did not
+ * bind; then it is decided when established, first match on the full
+ * tuple.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+struct ectx {
+	u32 netns;
+	char cgroup[TCPTIMEO_CGROUP_PATH_MAX];
+};
+
+static enum tt_verdict eval(const struct ctl_rule *r, const struct tt_tuple *t,
+			    const struct ectx *c)
+{
+	enum tt_verdict v = tt_sel_match(&r->sel, t);
+
+	if (v == TT_NOMATCH)
+		return v;
+	if (r->netns && r->netns != c->netns)
+		return TT_NOMATCH;
+	if (r->cgroup[0] && !ctl_cgroup_under(c->cgroup, r->cgroup))
+		return TT_NOMATCH;
+	return v;
+}
+
+/* The first rule that does not say no, in evaluation order. */
+static const struct ctl_rule *lookup(const struct ctl_rule *r, size_t n,
+				     const struct tt_tuple *t,
+				     const struct ectx *c, enum tt_verdict *v,
+				     size_t from)
+{
+	size_t i;
+
+	for (i = from; i < n; i++) {
+		*v = eval(&r[i], t, c);
+		if (*v != TT_NOMATCH)
+			return &r[i];
+	}
+	*v = TT_NOMATCH;
+	return NULL;
+}
+
+static int parse_endpoint(const char *s, struct tt_tuple *t)
+{
+	const char *colon, *a = s;
+	struct tt_cidr c;
+	size_t alen;
+	u32 port;
+
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':')
+			return -1;
+		a = s + 1;
+		alen = (size_t)(rb - a);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', (size_t)(colon - s)))
+			return -1;	/* IPv6 needs brackets */
+		alen = (size_t)(colon - s);
+	}
+	if (memchr(a, '/', alen) || tt_parse_cidr(a, alen, &c))
+		return -1;
+	if (tt_parse_u32(colon + 1, strlen(colon + 1), 65535, &port) || !port)
+		return -1;
+	memset(t->raddr, 0, sizeof(t->raddr));
+	if (c.family == 6) {
+		static const u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+					       0xff, 0xff };
+
+		if (!memcmp(c.addr, mapped, 12)) {
+			t->family = 4;	/* an IPv4-mapped peer is IPv4 */
+			memcpy(t->raddr, c.addr + 12, 4);
+		} else {
+			t->family = 6;
+			memcpy(t->raddr, c.addr, 16);
+		}
+	} else {
+		t->family = 4;
+		memcpy(t->raddr, c.addr, 4);
+	}
+	t->rport = (u16)port;
+	return 0;
+}
+
+static int pid_cgroup(const char *pid, char *out, size_t size)
+{
+	char path[64], *buf, *p;
+	size_t len;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%s/cgroup", pid);
+	err = ctl_read_file(path, &buf, &len);
+	if (err)
+		return err;
+	buf = realloc(buf, len + 1);
+	if (!buf)
+		return -ENOMEM;
+	buf[len] = '\0';
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, "0::", 3)) {
+			p += 3;
+			snprintf(out, size, "%.*s", (int)strcspn(p, "\n"), p);
+			free(buf);
+			return 0;
+		}
+	}
+	free(buf);
+	return -ENOENT;
+}
+
+struct sysctls {
+	unsigned long idle, intvl, cnt, syn;
+};
+
+static void read_sysctls(struct sysctls *s)
+{
+	if (ctl_sysctl_read("net/ipv4/tcp_keepalive_time", &s->idle))
+		s->idle = 7200;
+	if (ctl_sysctl_read("net/ipv4/tcp_keepalive_intvl", &s->intvl))
+		s->intvl = 75;
+	if (ctl_sysctl_read("net/ipv4/tcp_keepalive_probes", &s->cnt))
+		s->cnt = 9;
+	if (ctl_sysctl_read("net/ipv4/tcp_syn_retries", &s->syn))
+		s->syn = 6;
+}
+
+enum { V_KA, V_IDLE, V_INTVL, V_CNT, V_UTO, V_SYN, V_N };
+
+static const char *const vnames[V_N] = {
+	"keepalive", "keepidle", "keepintvl", "keepcnt", "user_timeout",
+	"syn_retries",
+};
+static const char *const vopts[V_N] = {
+	"SO_KEEPALIVE", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT",
+	"TCP_USER_TIMEOUT", "TCP_SYNCNT",
+};
+static const char *const vunits[V_N] = { "", " s", " s", "", " ms", "" };
+
+struct values {
+	unsigned long v[V_N];
+	const char *src[V_N];
+};
+
+/*
+ * What getsockopt() returns for an application that set none of these,
+ * after rule @r (NULL: none, or nothing stamped) — as module/stamp.c
+ * writes it. @syn_ok: the decision came before the first SYN (or the
+ * connection was accepted).
+ */
+static void compute(const struct ctl_rule *r, bool syn_ok,
+		    const struct sysctls *s, struct values *out)
+{
+	const struct tt_opts *o = r ? &r->opts : NULL;
+	unsigned long long ms;
+
+	out->v[V_KA] = o && o->keepalive;
+	out->src[V_KA] = o && o->keepalive ? "rule" : "off (not set)";
+	out->v[V_IDLE] = o && o->keepidle ? o->keepidle : s->idle;
+	out->src[V_IDLE] = o && o->keepidle ? "rule" :
+			   "sysctl net.ipv4.tcp_keepalive_time";
+	out->v[V_INTVL] = o && o->keepintvl ? o->keepintvl : s->intvl;
+	out->src[V_INTVL] = o && o->keepintvl ? "rule" :
+			    "sysctl net.ipv4.tcp_keepalive_intvl";
+	out->v[V_CNT] = o && o->keepcnt ? o->keepcnt : s->cnt;
+	out->src[V_CNT] = o && o->keepcnt ? "rule" :
+			  "sysctl net.ipv4.tcp_keepalive_probes";
+	if (o && o->user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO) {
+		ms = ((unsigned long long)out->v[V_IDLE] +
+		      (unsigned long long)out->v[V_INTVL] * out->v[V_CNT]) *
+		     1000ULL;
+		if (ms > TCPTIMEO_USER_TIMEOUT_MAX)
+			ms = TCPTIMEO_USER_TIMEOUT_MAX;
+		out->v[V_UTO] = (unsigned long)ms;
+		out->src[V_UTO] = "rule (auto = (idle + intvl * cnt) * 1000)";
+	} else if (o && o->user_timeout) {
+		out->v[V_UTO] = o->user_timeout;
+		out->src[V_UTO] = "rule";
+	} else {
+		out->v[V_UTO] = 0;
+		out->src[V_UTO] = "unset (no limit)";
+	}
+	if (o && o->syn_retries && syn_ok) {
+		out->v[V_SYN] = o->syn_retries;
+		out->src[V_SYN] = "rule";
+	} else {
+		out->v[V_SYN] = s->syn;
+		out->src[V_SYN] = o && o->syn_retries ?
+			"sysctl net.ipv4.tcp_syn_retries (the rule's "
+			"syn-retries cannot apply: decided after the handshake)" :
+			"sysctl net.ipv4.tcp_syn_retries";
+	}
+}
+
+static void print_values_text(const struct values *v, const char *indent)
+{
+	int i;
+
+	for (i = 0; i < V_N; i++) {
+		char num[32];
+
+		snprintf(num, sizeof(num), "%lu%s", v->v[i], vunits[i]);
+		printf("%s%-17s %-12s %s\n", indent, vopts[i], num, v->src[i]);
+	}
+}
+
+static void print_values_json(const struct values *v)
+{
+	int i;
+
+	fputs("{", stdout);
+	for (i = 0; i < V_N; i++)
+		printf("%s\"%s\":%lu", i ? "," : "", vnames[i], v->v[i]);
+	fputs("}", stdout);
+}
+
+static void print_sources_json(const struct values *v)
+{
+	int i;
+
+	fputs("{", stdout);
+	for (i = 0; i < V_N; i++) {
+		printf("%s\"%s\":", i ? "," : "", vnames[i]);
+		json_str(stdout, v->src[i]);
+	}
+	fputs("}", stdout);
+}
+
+static const char *mode_note(const struct ctl_rule *r)
+{
+	if (r->opts.audit)
+		return "audit: the rule counts the connection and stamps nothing";
+	switch (r->opts.mode) {
+	case TCPTIMEO_MODE_FORCE:
+		return "force: overwrites values the application set";
+	case TCPTIMEO_MODE_CLAMP:
+		return "clamp: lowers values above the rule's, keeps lower ones";
+	default:
+		return "fill: values the application set itself are kept";
+	}
+}
+
+static int load_rules(const char *file, struct ctl_rule **out, size_t *n)
+{
+	struct ctl_rule *all, *en;
+	struct ctl_file f;
+	size_t cnt, i, k = 0;
+	char *buf;
+	size_t len;
+	int err, ret;
+
+	if (file) {
+		err = ctl_read_file(file, &buf, &len);
+		if (err) {
+			ctl_err("%s: %s", file, strerror(-err));
+			return EXIT_INPUT;
+		}
+		if (ctl_file_parse(&f, buf, len)) {
+			free(buf);
+			ctl_err("out of memory");
+			return EXIT_INPUT;
+		}
+		free(buf);
+		if (f.nerr) {
+			for (i = 0; i < f.nerr; i++)
+				fprintf(stderr, "%s:%d: %s\n", file,
+					f.errs[i].line, f.errs[i].msg);
+			ctl_file_free(&f);
+			return EXIT_INPUT;
+		}
+		all = f.rules;
+		cnt = f.n;
+		f.rules = NULL;
+		ctl_file_free(&f);
+		if (cnt)
+			qsort(all, cnt, sizeof(*all), ctl_rule_order);
+	} else {
+		if ((ret = ctl_kernel_check()) ||
+		    (ret = ctl_kernel_list(&all, &cnt)))
+			return ret;
+	}
+	en = calloc(cnt + 1, sizeof(*en));
+	if (!en) {
+		free(all);
+		ctl_err("out of memory");
+		return EXIT_INPUT;
+	}
+	for (i = 0; i < cnt; i++)
+		if (all[i].enabled)
+			en[k++] = all[i];
+	free(all);
+	*out = en;
+	*n = k;
+	return EXIT_OK;
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	const char *dir = NULL, *remote = NULL, *lport_s = NULL, *cg = NULL;
+	const char *pid = NULL, *ns = NULL, *file = NULL;
+	char msg[CTL_MSG_MAX], addr[64], buf[4096];
+	bool json = false, bound = false, off = false, gaudit = false;
+	const struct ctl_rule *win = NULL, *first;
+	struct ctl_rule *rules;
+	struct tt_tuple t;
+	struct ectx c;
+	struct sysctls sc;
+	struct values val;
+	struct tt_cidr ca;
+	enum tt_verdict v;
+	const char *decided;
+	size_t n, i;
+	u32 lport = 0;
+	int ret, err;
+
+	for (i = 1; i < (size_t)argc; i++) {
+		const char *a = argv[i];
+		const char **dst = NULL;
+
+		if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
+			json = true;
+			continue;
+		}
+		if (!strcmp(a, "--bound")) {
+			bound = true;
+			continue;
+		}
+		if (!strcmp(a, "--dir"))
+			dst = &dir;
+		else if (!strcmp(a, "--remote"))
+			dst = &remote;
+		else if (!strcmp(a, "--local-port"))
+			dst = &lport_s;
+		else if (!strcmp(a, "--cgroup"))
+			dst = &cg;
+		else if (!strcmp(a, "--pid"))
+			dst = &pid;
+		else if (!strcmp(a, "--netns"))
+			dst = &ns;
+		else if (!strcmp(a, "--rules"))
+			dst = &file;
+		if (!dst) {
+			ctl_err("explain: unknown argument '%s'", a);
+			return EXIT_INPUT;
+		}
+		if (i + 1 >= (size_t)argc) {
+			ctl_err("explain: %s needs a value", a);
+			return EXIT_INPUT;
+		}
+		*dst = argv[++i];
+	}
+	memset(&t, 0, sizeof(t));
+	if (!dir || (strcmp(dir, "in") && strcmp(dir, "out"))) {
+		ctl_err("explain: --dir: %s; valid: in (accepted) or out "
+			"(connected)", dir ? "invalid" : "missing");
+		return EXIT_INPUT;
+	}
+	t.dir = !strcmp(dir, "in") ? TCPTIMEO_DIR_IN : TCPTIMEO_DIR_OUT;
+	if (!remote || parse_endpoint(remote, &t)) {
+		ctl_err("explain: --remote: %s; valid: ADDR:PORT, IPv6 as "
+			"[ADDR]:PORT, port 1..65535", remote ? "invalid" :
+			"missing");
+		return EXIT_INPUT;
+	}
+	if (lport_s && (tt_parse_u32(lport_s, strlen(lport_s), 65535, &lport) ||
+			!lport)) {
+		ctl_err("explain: --local-port '%s': invalid; valid: 1..65535",
+			lport_s);
+		return EXIT_INPUT;
+	}
+	if (t.dir == TCPTIMEO_DIR_IN && !lport_s) {
+		ctl_err("explain: --local-port: required with --dir in (the "
+			"listening port); valid: 1..65535");
+		return EXIT_INPUT;
+	}
+	if (bound && !lport_s) {
+		ctl_err("explain: --bound: needs --local-port");
+		return EXIT_INPUT;
+	}
+	if (cg && pid) {
+		ctl_err("explain: give --cgroup or --pid, not both");
+		return EXIT_INPUT;
+	}
+	if (pid) {
+		u32 p;
+
+		if (tt_parse_u32(pid, strlen(pid), 0xffffffffU, &p) || !p) {
+			ctl_err("explain: --pid '%s': invalid; valid: a process "
+				"ID", pid);
+			return EXIT_INPUT;
+		}
+	}
+	memset(&c, 0, sizeof(c));
+	if (cg) {
+		if (cg[0] != '/' || strlen(cg) >= sizeof(c.cgroup)) {
+			ctl_err("explain: --cgroup '%s': invalid; valid: an "
+				"absolute cgroup v2 path", cg);
+			return EXIT_INPUT;
+		}
+		snprintf(c.cgroup, sizeof(c.cgroup), "%s", cg);
+	} else {
+		err = pid_cgroup(pid ? pid : "self", c.cgroup, sizeof(c.cgroup));
+		if (err) {
+			if (pid) {
+				ctl_err("explain: --pid %s: cannot read its "
+					"cgroup: %s", pid, strerror(-err));
+				return EXIT_INPUT;
+			}
+			snprintf(c.cgroup, sizeof(c.cgroup), "/");
+		}
+	}
+	{
+		char nsbuf[80];
+		const char *arg = ns;
+
+		if (!arg) {
+			snprintf(nsbuf, sizeof(nsbuf), "/proc/%s/ns/net",
+				 pid ? pid : "self");
+			arg = nsbuf;
+		}
+		if (!strcmp(arg, "0") || !strcmp(arg, "any")) {
+			ctl_err("explain: --netns: a connection lives in one "
+				"namespace; valid: %s", ctl_fields[F_NETNS].valid);
+			return EXIT_INPUT;
+		}
+		if (ctl_netns_resolve(arg, &c.netns, msg, sizeof(msg))) {
+			ctl_err("explain: --netns %s; valid: %s", msg,
+				ctl_fields[F_NETNS].valid);
+			return EXIT_INPUT;
+		}
+	}
+
+	if ((ret = load_rules(file, &rules, &n)))
+		return ret;
+	if (!file) {
+		char kb[16];
+
+		off = ctl_sysfs_read("enabled", kb, sizeof(kb)) > 0 &&
+		      !strcmp(kb, "0");
+		gaudit = ctl_sysfs_read("audit", kb, sizeof(kb)) > 0 &&
+			 !strcmp(kb, "1");
+	}
+	read_sysctls(&sc);
+
+	/* the two moments of docs/ABI.md §Semantics */
+	first = NULL;
+	if (t.dir == TCPTIMEO_DIR_IN) {
+		t.lport_known = true;
+		t.lport = (u16)lport;
+		win = lookup(rules, n, &t, &c, &v, 0);
+		decided = "accept";
+	} else {
+		t.lport_known = bound;
+		t.lport = (u16)lport;
+		first = lookup(rules, n, &t, &c, &v, 0);
+		if (!first || v == TT_MATCH) {
+			win = first;
+			decided = "connect";
+		} else if (lport_s) {
+			t.lport_known = true;
+			win = lookup(rules, n, &t, &c, &v, 0);
+			decided = "established";
+		} else {
+			decided = "depends";
+		}
+	}
+	if (!win && strcmp(decided, "depends"))
+		decided = "none";
+
+	memset(&ca, 0, sizeof(ca));
+	ca.family = t.family;
+	memcpy(ca.addr, t.raddr, 16);
+	ca.plen = t.family == 4 ? 32 : 128;
+	tt_format_cidr(addr, sizeof(addr), &ca);
+	*strchr(addr, '/') = '\0';
+
+	if (json) {
+		bool stamped = win && !off && !gaudit && !win->opts.audit;
+
+		printf("{\"connection\":{\"dir\":\"%s\",\"remote\":", dir);
+		json_str(stdout, addr);
+		printf(",\"remote_port\":%u,\"family\":%u,", t.rport, t.family);
+		if (lport_s)
+			printf("\"local_port\":%u", lport);
+		else
+			printf("\"local_port\":null");
+		printf(",\"bound\":%s,\"cgroup\":", bound ? "true" : "false");
+		json_str(stdout, c.cgroup);
+		printf(",\"netns\":%u},\"module_enabled\":%s,\"global_audit\":%s,"
+		       "\"decided\":\"%s\",\"rule\":", c.netns,
+		       off ? "false" : "true", gaudit ? "true" : "false",
+		       decided);
+		if (win) {
+			json_str(stdout, win->name);
+			printf(",\"priority\":%u,\"mode\":\"%s\",\"audit\":%s",
+			       win->priority, tt_mode_name(win->opts.mode),
+			       win->opts.audit ? "true" : "false");
+		} else {
+			fputs("null", stdout);
+		}
+		printf(",\"stamped\":%s", stamped ? "true" : "false");
+		if (!strcmp(decided, "depends")) {
+			fputs(",\"values\":null,\"candidates\":[", stdout);
+			for (i = (size_t)(first - rules); i < n; i++) {
+				v = eval(&rules[i], &t, &c);
+				if (v == TT_NOMATCH)
+					continue;
+				compute(&rules[i], false, &sc, &val);
+				fputs(i == (size_t)(first - rules) ? "{" : ",{",
+				      stdout);
+				fputs("\"rule\":", stdout);
+				json_str(stdout, rules[i].name);
+				ctl_field_text(&rules[i], F_LPORTS, buf,
+					       sizeof(buf));
+				fputs(",\"local_ports\":", stdout);
+				json_str(stdout, v == TT_MATCH ? "" : buf);
+				fputs(",\"values\":", stdout);
+				print_values_json(&val);
+				fputs("}", stdout);
+				if (v == TT_MATCH)
+					break;
+			}
+			fputs("]", stdout);
+		} else {
+			compute(stamped ? win : NULL, strcmp(decided,
+				"established") != 0, &sc, &val);
+			fputs(",\"values\":", stdout);
+			print_values_json(&val);
+			fputs(",\"sources\":", stdout);
+			print_sources_json(&val);
+		}
+		fputs("}\n", stdout);
+		free(rules);
+		return EXIT_OK;
+	}
+
+	printf("connection: %s %s%s%s:%u, local port ", dir,
+	       t.family == 6 ? "[" : "", addr, t.family == 6 ? "]" : "",
+	       t.rport);
+	if (lport_s)
+		printf("%u%s", lport, t.dir == TCPTIMEO_DIR_OUT ?
+		       (bound ? " (bound before connect)" :
+			" (ephemeral, picked by connect)") : "");
+	else
+		printf("not known (ephemeral, picked by connect)");
+	printf(", cgroup %s, netns %u\n", c.cgroup, c.netns);
+	if (off)
+		printf("note: the module is switched off (/sys/kernel/tcptimeo/"
+		       "enabled is 0): nothing is stamped\n");
+	if (gaudit)
+		printf("note: global audit is on (/sys/kernel/tcptimeo/audit): "
+		       "rules count and stamp nothing\n");
+	if (!strcmp(decided, "depends")) {
+		printf("decided: when established (rule %s selects local "
+		       "ports and the application did not bind one), first "
+		       "match on the full tuple:\n", first->name);
+		for (i = (size_t)(first - rules); i < n; i++) {
+			v = eval(&rules[i], &t, &c);
+			if (v == TT_NOMATCH)
+				continue;
+			ctl_field_text(&rules[i], F_LPORTS, buf, sizeof(buf));
+			if (v == TT_MATCH)
+				printf("  otherwise: rule %s (priority %u)\n",
+				       rules[i].name, rules[i].priority);
+			else
+				printf("  local port in %s: rule %s (priority "
+				       "%u)\n", buf, rules[i].name,
+				       rules[i].priority);
+			compute(&rules[i], false, &sc, &val);
+			print_values_text(&val, "      ");
+			if (v == TT_MATCH)
+				break;
+		}
+		if (i == n)
+			printf("  otherwise: no rule; the socket keeps the "
+			       "application's and the kernel's values\n");
+		printf("give --local-port to see one outcome\n");
+		free(rules);
+		return EXIT_OK;
+	}
+	if (!win) {
+		printf("rule: none matches; the socket keeps the application's "
+		       "and the kernel's values\n");
+	} else {
+		if (!strcmp(decided, "accept"))
+			printf("decided: on the full tuple before accept() "
+			       "returns the socket\n");
+		else if (!strcmp(decided, "connect"))
+			printf("decided: at connect(), before the first SYN\n");
+		else
+			printf("decided: when established (rule %s selects "
+			       "local ports and the application did not bind "
+			       "one); syn-retries cannot apply\n", first->name);
+		ctl_rule_line(buf, sizeof(buf), win);
+		printf("rule: %s (priority %u)\n  %s\n  %s\n", win->name,
+		       win->priority, buf, mode_note(win));
+	}
+	compute(win && !off && !gaudit && !win->opts.audit ? win : NULL,
+		strcmp(decided, "established") != 0, &sc, &val);
+	printf("socket values (getsockopt, for an application that sets none "
+	       "of them):\n");
+	print_values_text(&val, "  ");
+	free(rules);
+	return EXIT_OK;
+}

@@ -1,0 +1,537 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * tcptimeoctl: the only code that talks to the module, through files:
+ * configfs /sys/kernel/config/tcptimeo/rules/<name>/<attr> and sysfs
+ * /sys/kernel/tcptimeo/. TCPTIMEO_SYSROOT (tests only) prefixes both, and
+ * then attribute files are created on write since no module backs them.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+const char *ctl_sysroot = "";
+
+static void ctl_path(char *buf, size_t size, const char *base,
+		     const char *name, const char *attr)
+{
+	snprintf(buf, size, "%s%s%s%s%s%s", ctl_sysroot, base,
+		 name ? "/" : "", name ? name : "", attr ? "/" : "",
+		 attr ? attr : "");
+}
+
+int ctl_kernel_check(void)
+{
+	char p[1024];
+	struct stat st;
+
+	ctl_path(p, sizeof(p), TCPTIMEO_SYSFS_ROOT, NULL, NULL);
+	if (stat(p, &st)) {
+		ctl_err("the tcptimeo module is not loaded (no %s): run "
+			"'modprobe tcptimeo'", p);
+		return EXIT_NOMOD;
+	}
+	ctl_path(p, sizeof(p), TCPTIMEO_CONFIGFS_RULES, NULL, NULL);
+	if (stat(p, &st)) {
+		ctl_err("%s is missing: configfs is not mounted; run 'mount -t "
+			"configfs none /sys/kernel/config' (or 'modprobe "
+			"tcptimeo' if the module is not loaded)", p);
+		return EXIT_NOMOD;
+	}
+	return 0;
+}
+
+/* Read a small file; strips one trailing newline. -errno on failure. */
+static int ctl_read_small(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (len + 1 < size) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			n = -errno;
+			close(fd);
+			return (int)n;
+		}
+		if (!n)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (len && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	return (int)len;
+}
+
+int ctl_sysfs_read(const char *rel, char *buf, size_t size)
+{
+	char p[1024];
+
+	snprintf(p, sizeof(p), "%s%s/%s", ctl_sysroot, TCPTIMEO_SYSFS_ROOT,
+		 rel);
+	return ctl_read_small(p, buf, size);
+}
+
+int ctl_sysctl_read(const char *name, unsigned long *v)
+{
+	char p[256], buf[64], *end;
+	int n;
+
+	snprintf(p, sizeof(p), "/proc/sys/%s", name);
+	n = ctl_read_small(p, buf, sizeof(buf));
+	if (n <= 0)
+		return n < 0 ? n : -EINVAL;
+	errno = 0;
+	*v = strtoul(buf, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	return 0;
+}
+
+static int ctl_attr_u32(const char *dir, const char *attr, u32 max, u32 *out)
+{
+	char p[1024], buf[64];
+	int n;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, attr);
+	n = ctl_read_small(p, buf, sizeof(buf));
+	if (n == -ENOENT && strcmp(attr, "enabled"))
+		return 0;		/* not written yet (tests) or older module */
+	if (n < 0)
+		return n;
+	return tt_parse_u32(buf, (size_t)n, max, out) ? -EPROTO : 0;
+}
+
+static int ctl_attr_u64(const char *dir, const char *attr,
+			unsigned long long *out)
+{
+	char p[1024], buf[64], *end;
+	int n;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, attr);
+	n = ctl_read_small(p, buf, sizeof(buf));
+	if (n == -ENOENT)
+		return 0;
+	if (n < 0)
+		return n;
+	*out = strtoull(buf, &end, 10);
+	return 0;
+}
+
+/* Read one rule back from configfs; every value is parsed by lib/. */
+int ctl_kernel_read(const char *name, struct ctl_rule *r)
+{
+	char dir[1024], p[1100];
+	char buf[TT_CIDRS_TEXT_MAX + TCPTIMEO_CGROUP_PATH_MAX];
+	u32 v;
+	int n, err = 0;
+
+	if (!tt_valid_name(name, strlen(name)))
+		return -EINVAL;
+	ctl_rule_init(r);
+	r->enabled = false;
+	memcpy(r->name, name, strlen(name) + 1);
+	ctl_path(dir, sizeof(dir), TCPTIMEO_CONFIGFS_RULES, name, NULL);
+
+#define RD(attr) (snprintf(p, sizeof(p), "%s/%s", dir, attr), \
+		  n = ctl_read_small(p, buf, sizeof(buf)), \
+		  n == -ENOENT ? (buf[0] = '\0', n = 0) : n)
+	v = 0;
+	if ((err = ctl_attr_u32(dir, "enabled", 1, &v)))
+		return err;
+	r->enabled = v;
+	v = TCPTIMEO_PRIORITY_DEFAULT;
+	if ((err = ctl_attr_u32(dir, "priority", TCPTIMEO_PRIORITY_MAX, &v)))
+		return err;
+	r->priority = v;
+	if (RD("direction") < 0)
+		return n;
+	if (n && tt_parse_dir(buf, (size_t)n, &r->sel.dir))
+		return -EPROTO;
+	if (RD("local_ports") < 0)
+		return n;
+	if (tt_parse_ports(buf, (size_t)n, r->sel.lports, &r->sel.n_lports))
+		return -EPROTO;
+	if (RD("remote_ports") < 0)
+		return n;
+	if (tt_parse_ports(buf, (size_t)n, r->sel.rports, &r->sel.n_rports))
+		return -EPROTO;
+	if (RD("remote_addrs") < 0)
+		return n;
+	if (tt_parse_cidrs(buf, (size_t)n, r->sel.addrs, &r->sel.n_addrs))
+		return -EPROTO;
+	if (RD("cgroup") < 0)
+		return n;
+	if ((size_t)n >= sizeof(r->cgroup))
+		return -EPROTO;
+	memcpy(r->cgroup, buf, (size_t)n + 1);
+	if ((err = ctl_attr_u32(dir, "netns", TCPTIMEO_NETNS_MAX, &r->netns)))
+		return err;
+	v = 0;
+	if ((err = ctl_attr_u32(dir, "keepalive", 1, &v)))
+		return err;
+	r->opts.keepalive = (u8)v;
+	if ((err = ctl_attr_u32(dir, "keepidle", TCPTIMEO_KEEPIDLE_MAX,
+				&r->opts.keepidle)))
+		return err;
+	if ((err = ctl_attr_u32(dir, "keepintvl", TCPTIMEO_KEEPINTVL_MAX,
+				&r->opts.keepintvl)))
+		return err;
+	v = 0;
+	if ((err = ctl_attr_u32(dir, "keepcnt", TCPTIMEO_KEEPCNT_MAX, &v)))
+		return err;
+	r->opts.keepcnt = (u8)v;
+	v = 0;
+	if ((err = ctl_attr_u32(dir, "syn_retries", TCPTIMEO_SYN_RETRIES_MAX,
+				&v)))
+		return err;
+	r->opts.syn_retries = (u8)v;
+	if (RD("user_timeout") < 0)
+		return n;
+	if (!strcmp(buf, "auto"))
+		r->opts.user_timeout = TCPTIMEO_USER_TIMEOUT_AUTO;
+	else if (n && tt_parse_u32(buf, (size_t)n, TCPTIMEO_USER_TIMEOUT_MAX,
+				   &r->opts.user_timeout))
+		return -EPROTO;
+	if (RD("mode") < 0)
+		return n;
+	if (n && tt_parse_mode(buf, (size_t)n, &r->opts.mode))
+		return -EPROTO;
+	v = 0;
+	if ((err = ctl_attr_u32(dir, "audit", 1, &v)))
+		return err;
+	r->opts.audit = (u8)v;
+#undef RD
+	ctl_attr_u64(dir, "matched", &r->matched);
+	ctl_attr_u64(dir, "timeouts_idle", &r->timeouts_idle);
+	ctl_attr_u64(dir, "timeouts_busy", &r->timeouts_busy);
+	return 0;
+}
+
+int ctl_kernel_exists(const char *name)
+{
+	char dir[1024];
+	struct stat st;
+
+	ctl_path(dir, sizeof(dir), TCPTIMEO_CONFIGFS_RULES, name, NULL);
+	return !stat(dir, &st) && S_ISDIR(st.st_mode);
+}
+
+int ctl_kernel_list(struct ctl_rule **rules, size_t *n)
+{
+	char dir[1024];
+	struct ctl_rule *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int err;
+
+	ctl_path(dir, sizeof(dir), TCPTIMEO_CONFIGFS_RULES, NULL, NULL);
+	d = opendir(dir);
+	if (!d) {
+		err = errno;
+		ctl_err("cannot read %s: %s", dir, strerror(err));
+		return err == ENOENT ? EXIT_NOMOD : ctl_errno_exit(err);
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				closedir(d);
+				free(v);
+				ctl_err("out of memory");
+				return EXIT_INPUT;
+			}
+			v = nv;
+		}
+		err = ctl_kernel_read(de->d_name, &v[cnt]);
+		if (err == -ENOENT || err == -EINVAL)
+			continue;	/* removed meanwhile, or not a rule */
+		if (err) {
+			ctl_err("cannot read rule %s: %s", de->d_name,
+				strerror(-err));
+			closedir(d);
+			free(v);
+			return ctl_errno_exit(-err);
+		}
+		cnt++;
+	}
+	closedir(d);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), ctl_rule_order);
+	*rules = v;
+	*n = cnt;
+	return 0;
+}
+
+int ctl_errno_exit(int err)
+{
+	if (err == EACCES || err == EPERM)
+		return EXIT_PERM;
+	if (err == ENODEV)
+		return EXIT_NOMOD;
+	return EXIT_INPUT;
+}
+
+static int ctl_write_fail(const char *name, enum ctl_field f, const char *val,
+			  const char *path, int err)
+{
+	const struct ctl_field_info *fi = &ctl_fields[f];
+	char q[80];
+
+	ctl_quote(val, strlen(val), q, sizeof(q));
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		ctl_err("rule %s: writing %s: %s: needs root with "
+			"CAP_NET_ADMIN", name, path, strerror(err));
+		return EXIT_PERM;
+	case EINVAL:
+	case ERANGE:
+		ctl_err("rule %s: the module refused %s '%s': %s; valid: %s",
+			name, f == F_ENABLED ? "enabled" : fi->word, q,
+			err == ERANGE ? "out of range" : "invalid", fi->valid);
+		return EXIT_INPUT;
+	case ENOENT:
+		if (f == F_CGROUP || f == F_ENABLED) {
+			struct stat st;
+
+			/* the file is there: the kernel resolved a cgroup */
+			if (!stat(path, &st)) {
+				ctl_err("rule %s: cgroup: no such cgroup; "
+					"valid: %s", name,
+					ctl_fields[F_CGROUP].valid);
+				return EXIT_INPUT;
+			}
+		}
+		if (ctl_kernel_check())
+			return EXIT_NOMOD;
+		ctl_err("rule %s: no such rule (%s)", name, path);
+		return EXIT_INPUT;
+	default:
+		ctl_err("rule %s: writing %s '%s' to %s: %s", name,
+			fi->attr, q, path, strerror(err));
+		return ctl_errno_exit(err);
+	}
+}
+
+/* Write one attribute as the kernel reads it back; returns an exit code. */
+int ctl_kernel_write(const char *name, enum ctl_field f,
+		     const struct ctl_rule *r)
+{
+	char path[1024], val[TT_CIDRS_TEXT_MAX + TCPTIMEO_CGROUP_PATH_MAX + 2];
+	size_t len;
+	ssize_t n;
+	int fd, flags = O_WRONLY | O_CLOEXEC;
+
+	if (*ctl_sysroot)
+		flags |= O_CREAT | O_TRUNC;
+	ctl_path(path, sizeof(path), TCPTIMEO_CONFIGFS_RULES, name,
+		 ctl_fields[f].attr);
+	ctl_field_text(r, f, val, sizeof(val) - 1);
+	len = strlen(val);
+	val[len] = '\n';
+	fd = open(path, flags, 0644);
+	if (fd < 0) {
+		int err = errno;
+
+		val[len] = '\0';
+		return ctl_write_fail(name, f, val, path, err);
+	}
+	n = write(fd, val, len + 1);
+	if (n < 0) {
+		int err = errno;
+
+		close(fd);
+		val[len] = '\0';
+		return ctl_write_fail(name, f, val, path, err);
+	}
+	close(fd);
+	return EXIT_OK;
+}
+
+static void ctl_rmdir_quiet(const char *name)
+{
+	char dir[1024], p[1100];
+	int f;
+
+	ctl_path(dir, sizeof(dir), TCPTIMEO_CONFIGFS_RULES, name, NULL);
+	if (*ctl_sysroot) {
+		for (f = 0; f < F_NFIELDS; f++) {
+			snprintf(p, sizeof(p), "%s/%s", dir, ctl_fields[f].attr);
+			unlink(p);
+		}
+	}
+	rmdir(dir);
+}
+
+int ctl_kernel_delete(const char *name)
+{
+	char dir[1024], p[1100];
+	int f, err;
+
+	ctl_path(dir, sizeof(dir), TCPTIMEO_CONFIGFS_RULES, name, NULL);
+	if (*ctl_sysroot) {
+		for (f = 0; f < F_NFIELDS; f++) {
+			snprintf(p, sizeof(p), "%s/%s", dir, ctl_fields[f].attr);
+			unlink(p);
+		}
+	}
+	if (!rmdir(dir))
+		return EXIT_OK;
+	err = errno;
+	if (err == ENOENT) {
+		if (ctl_kernel_check())
+			return EXIT_NOMOD;
+		ctl_err("no rule named '%s'", name);
+		return EXIT_INPUT;
+	}
+	ctl_err("deleting rule %s (%s): %s%s", name, dir, strerror(err),
+		err == EACCES || err == EPERM ? ": needs root" : "");
+	return ctl_errno_exit(err);
+}
+
+/*
+ * mkdir, write every attribute that differs from the module's default,
+ * then enabled=1 last. On any failure the half-made rule is removed.
+ */
+int ctl_kernel_create(const struct ctl_rule *r)
+{
+	struct ctl_rule def;
+	char dir[1024];
+	int f, ret, err;
+
+	ctl_path(dir, sizeof(dir), TCPTIMEO_CONFIGFS_RULES, r->name, NULL);
+	if (mkdir(dir, 0755)) {
+		err = errno;
+		switch (err) {
+		case EEXIST:
+			ctl_err("rule '%s' already exists; change it with "
+				"'tcptimeoctl set'", r->name);
+			return EXIT_INPUT;
+		case ENOENT:
+			return ctl_kernel_check() ? EXIT_NOMOD : EXIT_INPUT;
+		case EINVAL:
+			ctl_err("rule name '%s': invalid; valid: 1-32 "
+				"characters of A-Z a-z 0-9 _ . -", r->name);
+			return EXIT_INPUT;
+		default:
+			ctl_err("creating rule %s (%s): %s%s", r->name, dir,
+				strerror(err), err == EACCES || err == EPERM ?
+				": needs root with CAP_NET_ADMIN" : "");
+			return ctl_errno_exit(err);
+		}
+	}
+	ctl_rule_init(&def);
+	def.enabled = false;
+	for (f = 0; f < F_ENABLED; f++) {
+		if (ctl_field_equal(r, &def, (enum ctl_field)f))
+			continue;
+		ret = ctl_kernel_write(r->name, (enum ctl_field)f, r);
+		if (ret)
+			goto undo;
+	}
+	if (r->enabled) {
+		ret = ctl_kernel_write(r->name, F_ENABLED, r);
+		if (ret)
+			goto undo;
+	}
+	return EXIT_OK;
+undo:
+	ctl_rmdir_quiet(r->name);
+	return ret;
+}
+
+/*
+ * Change a rule in place, one attribute per write; each write of a live
+ * rule swaps it atomically in the module. A rule being disabled is taken
+ * out first, one being enabled goes live last.
+ */
+int ctl_kernel_update(const struct ctl_rule *r, const struct ctl_rule *old)
+{
+	int f, ret;
+
+	if (old->enabled && !r->enabled) {
+		ret = ctl_kernel_write(r->name, F_ENABLED, r);
+		if (ret)
+			return ret;
+	}
+	for (f = 0; f < F_ENABLED; f++) {
+		if (ctl_field_equal(r, old, (enum ctl_field)f))
+			continue;
+		ret = ctl_kernel_write(r->name, (enum ctl_field)f, r);
+		if (ret)
+			return ret;
+	}
+	if (!old->enabled && r->enabled)
+		return ctl_kernel_write(r->name, F_ENABLED, r);
+	return EXIT_OK;
+}
+
+int ctl_read_file(const char *path, char **out, size_t *outlen)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap), *nb;
+	ssize_t n;
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (fd < 0) {
+		int err = errno;
+
+		free(buf);
+		return -err;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap >= (64u << 20)) {
+				n = -1;
+				errno = EFBIG;
+				break;
+			}
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				n = -1;
+				errno = ENOMEM;
+				break;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (n < 0) {
+		int err = errno;
+
+		if (fd)
+			close(fd);
+		free(buf);
+		return -err;
+	}
+	if (fd)
+		close(fd);
+	*out = buf;
+	*outlen = len;
+	return 0;
+}

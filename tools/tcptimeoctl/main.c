@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * tcptimeoctl: operator's CLI for the tcptimeo module. See tcptimeoctl.8.
+ * Exit codes: 0 ok, 1 bad input, 2 module not loaded, 3 permission.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+const char *ctl_prog = "tcptimeoctl";
+
+void ctl_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", ctl_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void ctl_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: warning: ", ctl_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static const char usage_text[] =
+"usage: tcptimeoctl COMMAND [ARGS]\n"
+"\n"
+"  add NAME [SELECTORS] [OPTIONS] [--disabled]  create a rule (enabled)\n"
+"  set NAME [SELECTORS] [OPTIONS]   change a rule (each write is atomic)\n"
+"  del NAME...                      delete rules\n"
+"  enable NAME... | disable NAME... switch rules on or off\n"
+"  list [-j]                        all rules in evaluation order\n"
+"  show NAME [-j]                   one rule with its counters\n"
+"  stats [-j]                       global switches and counters\n"
+"  apply FILE|- [--dry-run]         make the live rules equal to FILE\n"
+"  save                             print the live rules as a rules file\n"
+"  explain --dir in|out --remote ADDR:PORT [--local-port P] [--bound]\n"
+"          [--cgroup PATH | --pid PID] [--netns NS] [--rules FILE] [-j]\n"
+"                                   which rule wins and the socket values\n"
+"  check [FILE]                     lint the live rules or a rules file\n"
+"\n"
+"selectors: --dir in|out|any  --local-port LIST  --remote-port LIST\n"
+"           --remote-addr CIDR[,CIDR]  --cgroup PATH  --netns PATH|PID|INODE\n"
+"           --priority N (0..65535, lower first, default 1000)\n"
+"options:   --keepalive  --idle S  --intvl S  --cnt N\n"
+"           --user-timeout MS|auto  --syn-retries N\n"
+"           --force | --clamp | --fill  --audit\n"
+"           set only: --no-keepalive --no-audit; any selector 'any' clears it\n"
+"durations: --idle/--intvl 7, 7s, 2m, 1h; --user-timeout 10000, 10000ms,\n"
+"           10s, 2m\n"
+"exit codes: 0 ok, 1 bad input, 2 module not loaded, 3 permission\n";
+
+static int usage(FILE *f, int code)
+{
+	fputs(usage_text, f);
+	return code;
+}
+
+/* "--idle=7" or "--idle 7"; fills @r. Returns an exit code. */
+static int parse_rule_args(struct ctl_rule *r, enum ctl_ctx ctx, int argc,
+			   char **argv)
+{
+	char msg[CTL_MSG_MAX], word[64], q[80];
+	int i, used;
+
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i], *eq, *val;
+		size_t wl;
+
+		if (strncmp(a, "--", 2) || !a[2]) {
+			ctl_err("unexpected argument '%s'; options start with "
+				"--, see 'tcptimeoctl --help'",
+				ctl_quote(a, strlen(a), q, sizeof(q)));
+			return EXIT_INPUT;
+		}
+		a += 2;
+		eq = strchr(a, '=');
+		wl = eq ? (size_t)(eq - a) : strlen(a);
+		if (wl >= sizeof(word))
+			wl = sizeof(word) - 1;
+		memcpy(word, a, wl);
+		word[wl] = '\0';
+		if (eq)
+			val = eq + 1;
+		else if (ctl_word_takes_value(word))
+			val = i + 1 < argc ? argv[i + 1] : NULL;
+		else
+			val = NULL;
+		if (eq && !ctl_word_takes_value(word)) {
+			ctl_err("--%s takes no value", word);
+			return EXIT_INPUT;
+		}
+		used = ctl_rule_word(r, ctx, word, val, msg, sizeof(msg));
+		if (used < 0) {
+			ctl_err("%s", msg);
+			return EXIT_INPUT;
+		}
+		if (!eq)
+			i += used;
+	}
+	if (ctl_rule_finish(r, ctx, msg, sizeof(msg))) {
+		ctl_err("%s", msg);
+		return EXIT_INPUT;
+	}
+	return EXIT_OK;
+}
+
+static int check_name(const char *name)
+{
+	char q[80];
+
+	if (!tt_valid_name(name, strlen(name))) {
+		ctl_err("rule name '%s': invalid; valid: 1-32 characters of "
+			"A-Z a-z 0-9 _ . -", ctl_quote(name, strlen(name), q,
+							sizeof(q)));
+		return EXIT_INPUT;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_add(int argc, char **argv)
+{
+	struct ctl_rule r;
+	int ret;
+
+	if (argc < 2 || !strncmp(argv[1], "--", 2)) {
+		ctl_err("add: missing NAME; usage: tcptimeoctl add NAME "
+			"[selectors] [options]");
+		return EXIT_INPUT;
+	}
+	if ((ret = check_name(argv[1])))
+		return ret;
+	ctl_rule_init(&r);
+	memcpy(r.name, argv[1], strlen(argv[1]) + 1);
+	if ((ret = parse_rule_args(&r, CTX_ADD, argc - 2, argv + 2)))
+		return ret;
+	if ((ret = ctl_kernel_check()))
+		return ret;
+	return ctl_kernel_create(&r);
+}
+
+static int cmd_set(int argc, char **argv)
+{
+	struct ctl_rule r, old;
+	int ret, f, err;
+
+	if (argc < 2 || !strncmp(argv[1], "--", 2)) {
+		ctl_err("set: missing NAME; usage: tcptimeoctl set NAME "
+			"[selectors] [options]");
+		return EXIT_INPUT;
+	}
+	if ((ret = check_name(argv[1])))
+		return ret;
+	if (argc < 3) {
+		ctl_err("set %s: nothing to change; give selectors or options",
+			argv[1]);
+		return EXIT_INPUT;
+	}
+	ctl_rule_init(&r);
+	if ((ret = parse_rule_args(&r, CTX_SET, argc - 2, argv + 2)))
+		return ret;
+	if ((ret = ctl_kernel_check()))
+		return ret;
+	err = ctl_kernel_read(argv[1], &old);
+	if (err) {
+		if (err == -ENOENT) {
+			ctl_err("no rule named '%s'; create it with "
+				"'tcptimeoctl add'", argv[1]);
+			return EXIT_INPUT;
+		}
+		ctl_err("reading rule %s: %s", argv[1], strerror(-err));
+		return ctl_errno_exit(-err);
+	}
+	/* write only what was given, in the usual order */
+	for (f = 0; f < F_ENABLED; f++) {
+		if (!(r.given & (1u << f)))
+			continue;
+		ret = ctl_kernel_write(argv[1], (enum ctl_field)f, &r);
+		if (ret)
+			return ret;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_del(int argc, char **argv)
+{
+	int i, ret, worst = EXIT_OK;
+
+	if (argc < 2) {
+		ctl_err("del: missing NAME");
+		return EXIT_INPUT;
+	}
+	for (i = 1; i < argc; i++)
+		if ((ret = check_name(argv[i])))
+			return ret;
+	if ((ret = ctl_kernel_check()))
+		return ret;
+	for (i = 1; i < argc; i++) {
+		ret = ctl_kernel_delete(argv[i]);
+		if (ret > worst)
+			worst = ret;
+	}
+	return worst;
+}
+
+static int cmd_enable(int argc, char **argv, bool on)
+{
+	struct ctl_rule r;
+	int i, ret, worst = EXIT_OK;
+
+	if (argc < 2) {
+		ctl_err("%s: missing NAME", argv[0]);
+		return EXIT_INPUT;
+	}
+	for (i = 1; i < argc; i++)
+		if ((ret = check_name(argv[i])))
+			return ret;
+	if ((ret = ctl_kernel_check()))
+		return ret;
+	ctl_rule_init(&r);
+	r.enabled = on;
+	for (i = 1; i < argc; i++) {
+		if (!ctl_kernel_exists(argv[i])) {
+			ctl_err("no rule named '%s'", argv[i]);
+			ret = EXIT_INPUT;
+		} else {
+			ret = ctl_kernel_write(argv[i], F_ENABLED, &r);
+		}
+		if (ret > worst)
+			worst = ret;
+	}
+	return worst;
+}
+
+/* Only -j may follow; returns 0/1 for json, or -1 after an error. */
+static int json_flag(int argc, char **argv, int from)
+{
+	int i, json = 0;
+
+	for (i = from; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			json = 1;
+		} else {
+			ctl_err("%s: unexpected argument '%s'", argv[0],
+				argv[i]);
+			return -1;
+		}
+	}
+	return json;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct ctl_rule *r;
+	size_t n, i;
+	int json = json_flag(argc, argv, 1), ret;
+
+	if (json < 0)
+		return EXIT_INPUT;
+	if ((ret = ctl_kernel_check()) || (ret = ctl_kernel_list(&r, &n)))
+		return ret;
+	if (json) {
+		fputc('[', stdout);
+		for (i = 0; i < n; i++) {
+			if (i)
+				fputc(',', stdout);
+			json_rule(stdout, &r[i], true);
+		}
+		fputs("]\n", stdout);
+	} else {
+		ctl_print_list(stdout, r, n);
+	}
+	free(r);
+	return EXIT_OK;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	struct ctl_rule r;
+	const char *name = NULL;
+	int i, json = 0, ret, err;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!name)
+			name = argv[i];
+		else {
+			ctl_err("show: unexpected argument '%s'", argv[i]);
+			return EXIT_INPUT;
+		}
+	}
+	if (!name) {
+		ctl_err("show: missing NAME");
+		return EXIT_INPUT;
+	}
+	if ((ret = check_name(name)) || (ret = ctl_kernel_check()))
+		return ret;
+	err = ctl_kernel_read(name, &r);
+	if (err) {
+		if (err == -ENOENT) {
+			ctl_err("no rule named '%s'", name);
+			return EXIT_INPUT;
+		}
+		ctl_err("reading rule %s: %s", name, strerror(-err));
+		return ctl_errno_exit(-err);
+	}
+	if (json) {
+		json_rule(stdout, &r, true);
+		fputc('\n', stdout);
+	} else {
+		ctl_print_show(stdout, &r);
+	}
+	return EXIT_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	static const char *const knobs[] = {
+		"version", "enabled", "allow_kernel_sockets", "audit",
+	};
+	char path[1024], buf[256], *names[64];
+	struct ctl_rule *r;
+	struct dirent *de;
+	size_t n, i, ns = 0;
+	int json = json_flag(argc, argv, 1), ret, shown = 0;
+	DIR *d;
+
+	if (json < 0)
+		return EXIT_INPUT;
+	if ((ret = ctl_kernel_check()) || (ret = ctl_kernel_list(&r, &n)))
+		return ret;
+	snprintf(path, sizeof(path), "%s%s/stats", ctl_sysroot,
+		 TCPTIMEO_SYSFS_ROOT);
+	d = opendir(path);
+	while (d && (de = readdir(d)) && ns < 64)
+		if (de->d_name[0] != '.')
+			names[ns++] = strdup(de->d_name);
+	if (d)
+		closedir(d);
+	qsort(names, ns, sizeof(names[0]), cmp_str);
+
+	if (json)
+		fputc('{', stdout);
+	for (i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		if (ctl_sysfs_read(knobs[i], buf, sizeof(buf)) < 0)
+			continue;
+		if (json) {
+			fprintf(stdout, "%s\"%s\":", shown++ ? "," : "",
+				knobs[i]);
+			if (i)
+				fprintf(stdout, "%s", strcmp(buf, "1") ?
+					"false" : "true");
+			else
+				json_str(stdout, buf);
+		} else {
+			printf("%-20s %s\n", knobs[i], buf);
+		}
+	}
+	if (json)
+		fprintf(stdout, "%s\"stats\":{", shown ? "," : "");
+	for (i = 0; i < ns; i++) {
+		char rel[300];
+
+		snprintf(rel, sizeof(rel), "stats/%s", names[i] ? names[i] : "");
+		if (!names[i] || ctl_sysfs_read(rel, buf, sizeof(buf)) < 0)
+			snprintf(buf, sizeof(buf), "0");
+		if (json) {
+			fprintf(stdout, "%s", i ? "," : "");
+			json_str(stdout, names[i] ? names[i] : "");
+			fprintf(stdout, ":%llu", strtoull(buf, NULL, 10));
+		} else {
+			printf("%-20s %s\n", names[i] ? names[i] : "", buf);
+		}
+		free(names[i]);
+	}
+	if (json) {
+		fputs("},\"rules\":[", stdout);
+		for (i = 0; i < n; i++) {
+			fprintf(stdout, "%s{\"name\":", i ? "," : "");
+			json_str(stdout, r[i].name);
+			fprintf(stdout, ",\"enabled\":%s,\"matched\":%llu,"
+				"\"timeouts_idle\":%llu,\"timeouts_busy\":%llu}",
+				r[i].enabled ? "true" : "false", r[i].matched,
+				r[i].timeouts_idle, r[i].timeouts_busy);
+		}
+		fputs("]}\n", stdout);
+	} else {
+		size_t w = 4;
+
+		for (i = 0; i < n; i++)
+			if (strlen(r[i].name) > w)
+				w = strlen(r[i].name);
+		printf("\n%-*s %-8s %9s %13s %13s\n", (int)w, "RULE", "STATE",
+		       "MATCHED", "TIMEOUTS_IDLE", "TIMEOUTS_BUSY");
+		for (i = 0; i < n; i++)
+			printf("%-*s %-8s %9llu %13llu %13llu\n", (int)w,
+			       r[i].name, r[i].enabled ? "enabled" : "disabled",
+			       r[i].matched, r[i].timeouts_idle,
+			       r[i].timeouts_busy);
+	}
+	free(r);
+	return EXIT_OK;
+}
+
+static int cmd_save(int argc, char **argv)
+{
+	char buf[4096];
+	struct ctl_rule *r;
+	size_t n, i;
+	int ret;
+
+	if (argc > 1) {
+		ctl_err("save: unexpected argument '%s'", argv[1]);
+		return EXIT_INPUT;
+	}
+	if ((ret = ctl_kernel_check()) || (ret = ctl_kernel_list(&r, &n)))
+		return ret;
+	printf("# tcptimeo rules, written by 'tcptimeoctl save'; restore with "
+	       "'tcptimeoctl apply FILE'\n");
+	for (i = 0; i < n; i++) {
+		ctl_rule_line(buf, sizeof(buf), &r[i]);
+		printf("%s\n", buf);
+	}
+	free(r);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd, *root = getenv("TCPTIMEO_SYSROOT");
+
+	if (root)
+		ctl_sysroot = root;
+	if (argc < 2)
+		return usage(stderr, EXIT_INPUT);
+	cmd = argv[1];
+	argc--;
+	argv++;
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
+		return usage(stdout, EXIT_OK);
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("tcptimeoctl %s\n", TCPTIMEO_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "add"))
+		return cmd_add(argc, argv);
+	if (!strcmp(cmd, "set"))
+		return cmd_set(argc, argv);
+	if (!strcmp(cmd, "del") || !strcmp(cmd, "delete"))
+		return cmd_del(argc, argv);
+	if (!strcmp(cmd, "enable"))
+		return cmd_enable(argc, argv, true);
+	if (!strcmp(cmd, "disable"))
+		return cmd_enable(argc, argv, false);
+	if (!strcmp(cmd, "list") || !strcmp(cmd, "ls"))
+		return cmd_list(argc, argv);
+	if (!strcmp(cmd, "show"))
+		return cmd_show(argc, argv);
+	if (!strcmp(cmd, "stats"))
+		return cmd_stats(argc, argv);
+	if (!strcmp(cmd, "apply"))
+		return cmd_apply(argc, argv);
+	if (!strcmp(cmd, "save"))
+		return cmd_save(argc, argv);
+	if (!strcmp(cmd, "explain"))
+		return cmd_explain(argc, argv);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc, argv);
+	ctl_err("unknown command '%s'; see 'tcptimeoctl --help'", cmd);
+	return EXIT_INPUT;
+}
