@@ -56,7 +56,7 @@ r=/sys/kernel/config/tcptimeo/rules/dkms-smoke
   echo 1 > "$r/keepalive" && echo 7 > "$r/keepidle" && echo 5 > "$r/keepintvl" &&
   echo 2 > "$r/keepcnt" && echo auto > "$r/user_timeout" && echo 3 > "$r/syn_retries" &&
   echo 1 > "$r/enabled"; } 2>&1 | diag
-tap_from_lines < <(python3 "$here/packaging/pkgcheck.py" 2>&1)
+tap_from_cmd python3 "$here/packaging/pkgcheck.py"
 
 rmdir "$r" 2>/dev/null
 if out=$(modprobe -r tcptimeo 2>&1) && [ ! -d /sys/module/tcptimeo ]; then

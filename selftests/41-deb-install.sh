@@ -87,7 +87,7 @@ have=$(awk '{print $1}' /sys/kernel/tcptimeo/rules | sort | tr '\n' ' ')
 if [ -n "$want" ] && [ "$want" = "$have" ]; then ok "live rules are the example's: $have"; else not_ok "live rules are the example's"; echo "want: $want / live: $have" | diag; fi
 cat /sys/kernel/tcptimeo/rules | diag
 
-tap_from_lines < <(python3 "$here/packaging/pkgcheck.py" 2>&1)
+tap_from_cmd python3 "$here/packaging/pkgcheck.py"
 
 for d in /sys/kernel/config/tcptimeo/rules/*/; do [ -d "$d" ] && rmdir "$d"; done
 if out=$(modprobe -r tcptimeo 2>&1); then ok "rules removed, modprobe -r tcptimeo"; else not_ok "modprobe -r tcptimeo"; echo "$out" | diag; fi

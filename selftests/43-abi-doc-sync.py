@@ -160,4 +160,4 @@ def main(t):
 
 
 if __name__ == "__main__":
-    Tap.run(main, plan=16)
+    Tap.run(main, plan=15)

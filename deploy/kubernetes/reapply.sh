@@ -29,7 +29,7 @@ while :; do
 		last=$cur
 		continue
 	fi
-	"$CTL" apply "$RULES"
+	"$CTL" apply "$RULES" >&2
 	rc=$?
 	case $rc in
 	0) log "applied the new $RULES"; last=$cur ;;

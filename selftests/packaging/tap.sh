@@ -39,3 +39,6 @@ tap_from_lines() {
 		esac
 	done
 }
+# Run a command printing such lines (no process substitution: a minimal
+# guest may have no /dev/fd).
+tap_from_cmd() { _f=$(mktemp); "$@" > "$_f" 2>&1; tap_from_lines < "$_f"; rm -f "$_f"; }
