@@ -72,7 +72,7 @@ static int check_cgroups(struct ctl_file *f)
 		if (!stat(path, &st) && S_ISDIR(st.st_mode))
 			continue;
 		snprintf(msg, sizeof(msg), "cgroup '%s': no such cgroup (under "
-			 "%s); valid: %s", ctl_quote(r->cgroup, strlen(r->cgroup),
+			 "%.200s); valid: %s", ctl_quote(r->cgroup, strlen(r->cgroup),
 			 q, sizeof(q)), mnt, ctl_fields[F_CGROUP].valid);
 		if (f->nerr == f->errcap) {
 			size_t cap = f->errcap ? f->errcap * 2 : 8;

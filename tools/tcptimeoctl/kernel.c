@@ -102,13 +102,17 @@ int ctl_sysctl_read(const char *name, unsigned long *v)
 
 static int ctl_attr_u32(const char *dir, const char *attr, u32 max, u32 *out)
 {
-	char p[1024], buf[64];
+	char p[1100], buf[64];
 	int n;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, attr);
 	n = ctl_read_small(p, buf, sizeof(buf));
-	if (n == -ENOENT && strcmp(attr, "enabled"))
-		return 0;		/* not written yet (tests) or older module */
+	if (n == -ENOENT) {
+		struct stat st;
+
+		/* gone with its rule, or not there (older module, tests) */
+		return stat(dir, &st) ? -ENOENT : 0;
+	}
 	if (n < 0)
 		return n;
 	return tt_parse_u32(buf, (size_t)n, max, out) ? -EPROTO : 0;
@@ -117,7 +121,7 @@ static int ctl_attr_u32(const char *dir, const char *attr, u32 max, u32 *out)
 static int ctl_attr_u64(const char *dir, const char *attr,
 			unsigned long long *out)
 {
-	char p[1024], buf[64], *end;
+	char p[1100], buf[64], *end;
 	int n;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, attr);
@@ -365,33 +369,40 @@ int ctl_kernel_write(const char *name, enum ctl_field f,
 	return EXIT_OK;
 }
 
+/* A fake tree (TCPTIMEO_SYSROOT) holds real files: remove them first. */
+static void ctl_fake_empty(const char *dir)
+{
+	char p[1400];
+	struct dirent *de;
+	DIR *d;
+
+	if (!*ctl_sysroot || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		unlink(p);
+	}
+	closedir(d);
+}
+
 static void ctl_rmdir_quiet(const char *name)
 {
-	char dir[1024], p[1100];
-	int f;
+	char dir[1024];
 
 	ctl_path(dir, sizeof(dir), TCPTIMEO_CONFIGFS_RULES, name, NULL);
-	if (*ctl_sysroot) {
-		for (f = 0; f < F_NFIELDS; f++) {
-			snprintf(p, sizeof(p), "%s/%s", dir, ctl_fields[f].attr);
-			unlink(p);
-		}
-	}
+	ctl_fake_empty(dir);
 	rmdir(dir);
 }
 
 int ctl_kernel_delete(const char *name)
 {
-	char dir[1024], p[1100];
-	int f, err;
+	char dir[1024];
+	int err;
 
 	ctl_path(dir, sizeof(dir), TCPTIMEO_CONFIGFS_RULES, name, NULL);
-	if (*ctl_sysroot) {
-		for (f = 0; f < F_NFIELDS; f++) {
-			snprintf(p, sizeof(p), "%s/%s", dir, ctl_fields[f].attr);
-			unlink(p);
-		}
-	}
+	ctl_fake_empty(dir);
 	if (!rmdir(dir))
 		return EXIT_OK;
 	err = errno;

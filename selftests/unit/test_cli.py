@@ -1,0 +1,498 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0 OR MIT
+"""Host tests of the tcptimeoctl binary against a fake /sys tree.
+
+TCPTIMEO_SYSROOT makes the CLI prefix every configfs/sysfs path and create
+attribute files on write (no module validates them here; the VM tests in
+selftests/3x-cli-* do that against the real module). Covered: every
+command and exit code, JSON through json.loads, that `set` writes only the
+given attributes, apply validation/atomicity/plan, save | apply - round
+trip, explain precedence (tt_rule_cmp + tt_sel_match + cgroup/netns),
+check findings.
+
+usage: test_cli.py PATH_TO_TCPTIMEOCTL     (prints "ok - ..." lines)
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+CTL = os.path.abspath(sys.argv[1])
+failed = 0
+
+
+def ok(cond, what, diag=None):
+    global failed
+    print(("ok - " if cond else "not ok - ") + what)
+    if not cond:
+        failed += 1
+        if diag:
+            for line in str(diag).splitlines()[:20]:
+                print("# " + line)
+    return cond
+
+
+def run(root, *args, stdin=None, env=None, user=None):
+    e = dict(os.environ)
+    if root is not None:
+        e["TCPTIMEO_SYSROOT"] = root
+    e.update(env or {})
+    cmd = [CTL, *args]
+    if user:
+        cmd = ["setpriv", "--reuid", str(user), "--regid", str(user),
+               "--clear-groups", *cmd]
+    p = subprocess.run(cmd, input=stdin, capture_output=True, text=True,
+                       env=e, errors="replace")
+    return p
+
+
+def fake(tmp, module=True, configfs=True):
+    root = tempfile.mkdtemp(dir=tmp)
+    os.chmod(root, 0o755)
+    if module:
+        s = os.path.join(root, "sys/kernel/tcptimeo")
+        os.makedirs(s + "/stats")
+        for k, v in (("enabled", "1"), ("audit", "0"),
+                     ("allow_kernel_sockets", "0"), ("version", "0.1.0")):
+            with open(f"{s}/{k}", "w") as f:
+                f.write(v + "\n")
+        for k in ("stamped_in", "stamped_out", "skipped_app_set",
+                  "skipped_kernel"):
+            with open(f"{s}/stats/{k}", "w") as f:
+                f.write("3\n")
+    if configfs:
+        os.makedirs(os.path.join(root, "sys/kernel/config/tcptimeo/rules"))
+    os.makedirs(os.path.join(root, "sys/fs/cgroup/loadtest/w1"))
+    return root
+
+
+def rules_dir(root):
+    return os.path.join(root, "sys/kernel/config/tcptimeo/rules")
+
+
+def snapshot(root):
+    out = {}
+    base = rules_dir(root)
+    for d, _, files in os.walk(base):
+        out[os.path.relpath(d, base)] = None
+        for f in files:
+            with open(os.path.join(d, f), "rb") as fh:
+                out[os.path.relpath(os.path.join(d, f), base)] = fh.read()
+    return out
+
+
+def write_file(tmp, name, text):
+    p = os.path.join(tmp, name)
+    with open(p, "w") as f:
+        f.write(text)
+    return p
+
+
+EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "../../docs/examples/rules.conf")
+
+
+def sysctl(name, default):
+    try:
+        with open("/proc/sys/net/ipv4/" + name) as f:
+            return int(f.read())
+    except OSError:
+        return default
+
+
+def test_no_module(tmp):
+    root = fake(tmp, module=False, configfs=False)
+    for args in (["list"], ["list", "-j"], ["show", "x"], ["stats"],
+                 ["save"], ["add", "x", "--idle", "7"], ["set", "x", "--idle", "7"],
+                 ["del", "x"], ["enable", "x"], ["disable", "x"],
+                 ["apply", EXAMPLE], ["check"],
+                 ["explain", "--dir", "out", "--remote", "1.2.3.4:80"]):
+        p = run(root, *args)
+        ok(p.returncode == 2 and "modprobe tcptimeo" in p.stderr,
+           f"module not loaded: {' '.join(args[:2])} exits 2 and says modprobe tcptimeo",
+           f"rc={p.returncode} {p.stderr}")
+    root = fake(tmp, module=True, configfs=False)
+    p = run(root, "list")
+    ok(p.returncode == 2 and "mount -t configfs" in p.stderr,
+       "configfs not mounted: exit 2 with the mount command", p.stderr)
+
+
+def test_commands(tmp):
+    root = fake(tmp)
+    rd = rules_dir(root)
+    p = run(root, "add", "istio-gateway", "--dir", "in", "--local-port", "8080",
+            "--keepalive", "--idle", "7s", "--intvl=5", "--cnt", "2",
+            "--user-timeout", "auto")
+    ok(p.returncode == 0, "add istio-gateway", p.stderr)
+    attrs = sorted(os.listdir(os.path.join(rd, "istio-gateway")))
+    ok(attrs == sorted(["direction", "local_ports", "keepalive", "keepidle",
+                        "keepintvl", "keepcnt", "user_timeout", "enabled"]),
+       "add writes only attributes that differ from the defaults", attrs)
+    with open(os.path.join(rd, "istio-gateway/keepidle")) as f:
+        ok(f.read() == "7\n", "add writes canonical values (7s -> 7)")
+    p = run(root, "show", "istio-gateway", "-j")
+    try:
+        j = json.loads(p.stdout)
+        ok(j["name"] == "istio-gateway" and j["direction"] == "in" and
+           j["local_ports"] == "8080" and j["keepalive"] is True and
+           j["keepidle"] == 7 and j["keepintvl"] == 5 and j["keepcnt"] == 2 and
+           j["user_timeout"] == "auto" and j["enabled"] is True and
+           j["priority"] == 1000, "show -j: JSON with the rule's values")
+    except (ValueError, KeyError) as e:
+        ok(False, "show -j: JSON with the rule's values", f"{e}: {p.stdout}")
+    p = run(root, "show", "istio-gateway")
+    ok(p.returncode == 0 and "keepidle       7" in p.stdout and
+       "line           istio-gateway priority 1000 dir in" in p.stdout,
+       "show: one attribute per line and the rules-file line", p.stdout)
+
+    p = run(root, "add", "istio-gateway", "--idle", "3")
+    ok(p.returncode == 1 and "already exists" in p.stderr,
+       "add of an existing name: exit 1, says it exists", p.stderr)
+    before = snapshot(root)
+    for args, field in ((["--idle", "40000"], "--idle '40000': out of range; valid: 0 (unset) or 1..32767 seconds"),
+                        (["--user-timeout", "ten"], "--user-timeout 'ten': invalid; valid:"),
+                        (["--local-port", "70000"], "--local-port '70000': out of range; valid:"),
+                        (["--remote-addr", "10.1.1.1/8"], "--remote-addr '10.1.1.1/8': invalid; valid:"),
+                        (["--dir"], "--dir: missing value; valid: in, out or any"),
+                        (["idle", "7"], "unexpected argument 'idle'"),
+                        (["--bogus"], "unknown option '--bogus'")):
+        p = run(root, "add", "x", *args)
+        ok(p.returncode == 1 and field in p.stderr and snapshot(root) == before,
+           f"add x {' '.join(args)}: exit 1, nothing created, message: {field}",
+           p.stderr)
+    p = run(root, "add", "bad name")
+    ok(p.returncode == 1 and "rule name 'bad name': invalid; valid: 1-32 characters" in p.stderr,
+       "add with an invalid name: exit 1 with the valid characters", p.stderr)
+
+    p = run(root, "add", "redis", "--dir", "out", "--remote-port", "6379",
+            "--keepalive", "--idle", "1m", "--intvl", "20", "--cnt", "4")
+    ok(p.returncode == 0, "add redis (idle 1m)", p.stderr)
+    before = snapshot(root)
+    p = run(root, "set", "redis", "--idle", "2m", "--remote-addr", "10.0.0.0/8,FD00::/8")
+    after = snapshot(root)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    ok(p.returncode == 0 and changed == ["redis/keepidle", "redis/remote_addrs"] and
+       after["redis/keepidle"] == b"120\n" and
+       after["redis/remote_addrs"] == b"10.0.0.0/8,fd00::/8\n",
+       "set writes only the given attributes, canonical", f"{changed} {p.stderr}")
+    p = run(root, "set", "redis", "--remote-addr", "any", "--no-keepalive")
+    after = snapshot(root)
+    ok(p.returncode == 0 and after["redis/remote_addrs"] == b"\n" and
+       after["redis/keepalive"] == b"0\n", "set --remote-addr any clears, --no-keepalive", p.stderr)
+    p = run(root, "set", "nosuch", "--idle", "3")
+    ok(p.returncode == 1 and "no rule named 'nosuch'" in p.stderr, "set of a missing rule: exit 1")
+    p = run(root, "set", "redis")
+    ok(p.returncode == 1 and "nothing to change" in p.stderr, "set without options: exit 1")
+
+    p = run(root, "disable", "redis")
+    with open(os.path.join(rd, "redis/enabled")) as f:
+        ok(p.returncode == 0 and f.read() == "0\n", "disable writes enabled=0")
+    p = run(root, "list")
+    ok(p.returncode == 0 and p.stdout.splitlines()[0].split()[:5] ==
+       ["NAME", "PRIO", "STATE", "DIR", "MATCHED"] and "disabled" in p.stdout,
+       "list: a table with a header", p.stdout)
+    p = run(root, "list", "-j")
+    try:
+        j = json.loads(p.stdout)
+        ok([r["name"] for r in j] == ["istio-gateway", "redis"] and
+           j[1]["enabled"] is False and j[1]["matched"] == 0,
+           "list -j: JSON array in evaluation order")
+    except ValueError as e:
+        ok(False, "list -j: JSON array in evaluation order", f"{e} {p.stdout}")
+    p = run(root, "enable", "redis", "nosuch")
+    with open(os.path.join(rd, "redis/enabled")) as f:
+        ok(p.returncode == 1 and f.read() == "1\n" and "nosuch" in p.stderr,
+           "enable: enables what exists, exit 1 for a missing name")
+
+    # counters and strange strings: written the way the kernel would
+    with open(os.path.join(rd, "redis/matched"), "w") as f:
+        f.write("42\n")
+    weird = b'/a"b\\c\x01\xff\xc3\xa9'
+    with open(os.path.join(rd, "redis/cgroup"), "wb") as f:
+        f.write(weird + b"\n")
+    p = subprocess.run([CTL, "list", "-j"], capture_output=True,
+                       env={**os.environ, "TCPTIMEO_SYSROOT": root})
+    try:
+        j = json.loads(p.stdout.decode("utf-8"))
+        ok(j[1]["cgroup"] == '/a"b\\c\x01\ufffd\u00e9' and j[1]["matched"] == 42,
+           "JSON escapes quotes, backslashes, control bytes; invalid UTF-8 -> U+FFFD")
+    except (ValueError, UnicodeDecodeError) as e:
+        ok(False, "JSON escapes quotes, backslashes, control bytes; invalid UTF-8 -> U+FFFD",
+           f"{e} {p.stdout!r}")
+    with open(os.path.join(rd, "redis/cgroup"), "w") as f:
+        f.write("\n")
+
+    p = run(root, "stats", "-j")
+    try:
+        j = json.loads(p.stdout)
+        ok(j["enabled"] is True and j["version"] == "0.1.0" and
+           j["stats"]["stamped_in"] == 3 and
+           {r["name"]: r["matched"] for r in j["rules"]} ==
+           {"istio-gateway": 0, "redis": 42},
+           "stats -j: switches, counters and per-rule matched")
+    except (ValueError, KeyError) as e:
+        ok(False, "stats -j: switches, counters and per-rule matched", f"{e} {p.stdout}")
+    p = run(root, "stats")
+    ok(p.returncode == 0 and "stamped_in" in p.stdout and "redis" in p.stdout and "42" in p.stdout,
+       "stats: text", p.stdout)
+
+    p = run(root, "del", "redis")
+    ok(p.returncode == 0 and not os.path.exists(os.path.join(rd, "redis")), "del removes the rule")
+    p = run(root, "del", "redis")
+    ok(p.returncode == 1 and "no rule named 'redis'" in p.stderr, "del of a missing rule: exit 1")
+
+    p = run(root, "--help")
+    ok(p.returncode == 0 and "usage: tcptimeoctl" in p.stdout, "--help: exit 0")
+    p = run(root)
+    ok(p.returncode == 1, "no command: exit 1")
+    p = run(root, "frob")
+    ok(p.returncode == 1 and "unknown command" in p.stderr, "unknown command: exit 1")
+
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        p = run(root, "add", "x", "--idle", "7", user=65534)
+        ok(p.returncode == 3 and "needs root" in p.stderr,
+           "unprivileged add: exit 3 (EACCES)", f"rc={p.returncode} {p.stderr}")
+        p = run(root, "set", "istio-gateway", "--idle", "9", user=65534)
+        ok(p.returncode == 3, "unprivileged set: exit 3", f"rc={p.returncode} {p.stderr}")
+        p = run(root, "del", "istio-gateway", user=65534)
+        ok(p.returncode == 3, "unprivileged del: exit 3", f"rc={p.returncode} {p.stderr}")
+    else:
+        ok(True, "unprivileged add: exit 3 # SKIP not root or no setpriv")
+
+
+def test_apply(tmp):
+    root = fake(tmp)
+    with open(EXAMPLE) as f:
+        example = f.read()
+    p = run(root, "apply", EXAMPLE)
+    ok(p.returncode == 0 and "4 to create, 0 to update, 0 to delete" in p.stdout,
+       "apply the example rules file", p.stdout + p.stderr)
+    p = run(root, "list", "-j")
+    names = [r["name"] for r in json.loads(p.stdout)]
+    ok(names == ["istio-gateway", "redis", "upstream-12345", "loadtest-vip"],
+       "the four mission rules are live, in evaluation order", names)
+    save = run(root, "save").stdout
+    snap = snapshot(root)
+    p = run(root, "apply", "-", stdin=save)
+    ok(p.returncode == 0 and "0 to create, 0 to update, 0 to delete, 4 unchanged" in p.stdout
+       and snapshot(root) == snap, "save | apply - is a no-op", p.stdout + p.stderr)
+    p = run(root, "apply", EXAMPLE)
+    ok(p.returncode == 0 and "4 unchanged" in p.stdout and snapshot(root) == snap,
+       "applying the same file twice changes nothing")
+
+    # one bad line: every error reported with file:line, nothing changes
+    bad = example + "\noops dir sideways idle 99999\nredis2 remote-port 0\n"
+    path = write_file(tmp, "bad.conf", bad)
+    n = len(bad.splitlines())
+    p = run(root, "apply", path)
+    ok(p.returncode == 1 and f"{path}:{n - 1}: dir 'sideways': invalid; valid: in, out or any" in p.stderr
+       and f"{path}:{n - 1}: idle '99999': out of range; valid: 0 (unset) or 1..32767 seconds" in p.stderr
+       and f"{path}:{n}: remote-port '0': out of range; valid:" in p.stderr
+       and "3 errors" in p.stderr and snapshot(root) == snap,
+       "apply with bad lines: every error as file:line with the range; nothing changed",
+       p.stderr)
+    p = run(root, "apply", "-", stdin="x dir in\nx dir out\n")
+    ok(p.returncode == 1 and "<stdin>:2: rule 'x' is already defined at line 1" in p.stderr
+       and snapshot(root) == snap, "apply: duplicate names are an error", p.stderr)
+    p = run(root, "apply", "-", stdin="x cgroup /nosuch\n")
+    ok(p.returncode == 1 and "<stdin>:1: cgroup '/nosuch': no such cgroup" in p.stderr
+       and snapshot(root) == snap, "apply: a missing cgroup is found before anything changes",
+       p.stderr)
+    p = run(root, "apply", os.path.join(tmp, "does-not-exist"))
+    ok(p.returncode == 1 and snapshot(root) == snap, "apply of a missing file: exit 1")
+
+    # a change: update one, add one, drop two, keep one disabled
+    new = ("istio-gateway dir in local-port 8080 keepalive idle 9 intvl 5 cnt 2 user-timeout auto\n"
+           "redis dir out remote-port 6379 keepalive idle 60 intvl 20 cnt 4\n"
+           "extra priority 5 dir any remote-port 9000-9100 syn-retries 2 disabled\n")
+    path = write_file(tmp, "new.conf", new)
+    p = run(root, "apply", "--dry-run", path)
+    ok(p.returncode == 0 and snapshot(root) == snap and
+       "update istio-gateway: idle 7 -> 9" in p.stdout and
+       "create extra: extra priority 5 dir any remote-port 9000-9100 syn-retries 2 disabled" in p.stdout and
+       "delete upstream-12345" in p.stdout and "delete loadtest-vip" in p.stdout and
+       "dry run, nothing changed: 1 to create, 1 to update, 2 to delete, 1 unchanged" in p.stdout,
+       "apply --dry-run prints the plan and changes nothing", p.stdout)
+    p = run(root, "apply", path)
+    j = {r["name"]: r for r in json.loads(run(root, "list", "-j").stdout)}
+    ok(p.returncode == 0 and sorted(j) == ["extra", "istio-gateway", "redis"] and
+       j["istio-gateway"]["keepidle"] == 9 and j["extra"]["enabled"] is False,
+       "apply creates, updates and deletes so live rules equal the file", p.stdout + p.stderr)
+    save = run(root, "save").stdout
+    ok("extra priority 5 dir any remote-port 9000-9100 syn-retries 2 disabled" in save,
+       "save keeps a disabled rule with the word 'disabled'", save)
+    snap = snapshot(root)
+    p = run(root, "apply", "-", stdin=save)
+    ok(p.returncode == 0 and "0 to create, 0 to update, 0 to delete, 3 unchanged" in p.stdout
+       and snapshot(root) == snap, "save | apply - with a disabled rule is a no-op", p.stdout)
+    p = run(root, "apply", "-", stdin="# nothing\n")
+    ok(p.returncode == 0 and os.listdir(rules_dir(root)) == [],
+       "apply of an empty file deletes every rule")
+
+
+def explain(root, rules, *args):
+    path = write_file(root, "explain.conf", rules)
+    p = run(root, "explain", "--rules", path, "-j", *args)
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        return {"error": p.stderr, "rc": p.returncode}
+
+
+def test_explain(tmp):
+    root = fake(tmp)
+    idle, intvl, cnt = (sysctl("tcp_keepalive_time", 7200), sysctl("tcp_keepalive_intvl", 75),
+                        sysctl("tcp_keepalive_probes", 9))
+    syn = sysctl("tcp_syn_retries", 6)
+    myns = os.stat("/proc/self/ns/net").st_ino
+    cases = [
+        # (rules, args, expected rule, expected decided, extra check)
+        ("b priority 10 remote-port 80 idle 1\na priority 20 remote-port 80 idle 2\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80"], "b", "connect",
+         "lower priority number first"),
+        ("b remote-port 80 idle 1\na remote-port 80 idle 2\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80"], "a", "connect", "tie broken by name"),
+        ("a remote-port 80 idle 1\nB remote-port 80 idle 2\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80"], "B", "connect",
+         "tie bytewise: B before a"),
+        ("a remote-port 80 idle 1 disabled\nb remote-port 80 idle 2\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80"], "b", "connect", "disabled rules are skipped"),
+        ("a dir in local-port 8080 idle 1\nb dir out idle 2\n",
+         ["--dir", "in", "--remote", "10.0.0.1:5000", "--local-port", "8080"], "a", "accept",
+         "dir in on the full tuple"),
+        ("a dir in local-port 8080 idle 1\nb dir out idle 2\n",
+         ["--dir", "out", "--remote", "10.0.0.1:8080"], "b", "connect", "dir out skips dir in rules"),
+        ("a priority 1 dir out local-port 10000-20000 idle 1\nb priority 2 dir out idle 2\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80", "--local-port", "15000"], "a", "established",
+         "a local-port rule first: decided when established"),
+        ("a priority 1 dir out local-port 10000-20000 idle 1\nb priority 2 dir out idle 2 syn-retries 2\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80", "--local-port", "30000"], "b", "established",
+         "established, port outside: the next rule, without syn-retries"),
+        ("a priority 1 dir out local-port 10000-20000 idle 1\nb priority 2 dir out idle 2 syn-retries 2\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80", "--local-port", "30000", "--bound"], "b", "connect",
+         "bound local port: decided at connect, syn-retries applies"),
+        ("a priority 1 dir out local-port 10000-20000 idle 1\nb priority 2 dir out idle 2\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80"], None, "depends",
+         "no local port given: the outcome depends on it"),
+        ("a priority 1 dir out remote-port 443 local-port 10000-20000 idle 1\nb priority 2 dir out idle 2 syn-retries 2\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80"], "b", "connect",
+         "a local-port rule that cannot match anyway does not defer"),
+        ("v4 remote-addr 10.96.0.0/12 idle 1\nv6 remote-addr fd00::/8 idle 2\n",
+         ["--dir", "out", "--remote", "[::ffff:10.96.0.10]:80"], "v4", "connect",
+         "an IPv4-mapped peer matches IPv4 CIDRs"),
+        ("v4 remote-addr 10.96.0.0/12 idle 1\nv6 remote-addr fd00::/8 idle 2\n",
+         ["--dir", "out", "--remote", "[fd00::10]:80"], "v6", "connect", "IPv6 peer"),
+        ("v4 remote-addr 10.96.0.0/12 idle 1\n",
+         ["--dir", "out", "--remote", "10.112.0.1:80"], None, "none", "outside every CIDR"),
+        ("lt cgroup /loadtest idle 1\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80", "--cgroup", "/loadtest/w1"], "lt", "connect",
+         "cgroup subtree: a child matches"),
+        ("lt cgroup /loadtest idle 1\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80", "--cgroup", "/loadtest2"], None, "none",
+         "cgroup subtree: /loadtest2 is not under /loadtest"),
+        (f"ns netns {myns} idle 1\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80"], "ns", "connect", "netns: this process's namespace"),
+        (f"ns netns {myns} idle 1\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80", "--netns", "net:[4026999999]"], None, "none",
+         "netns: another namespace"),
+        ("au audit idle 1\nb idle 2\n",
+         ["--dir", "out", "--remote", "10.0.0.1:80"], "au", "connect", "an audit rule wins and stamps nothing"),
+    ]
+    for rules, args, want_rule, want_dec, what in cases:
+        j = explain(root, rules, *args)
+        ok(j.get("rule") == want_rule and j.get("decided") == want_dec,
+           f"explain: {what}", j)
+    j = explain(root, "a priority 1 dir out local-port 10000-20000 idle 1\nb priority 2 dir out idle 2 syn-retries 2\n",
+                "--dir", "out", "--remote", "10.0.0.1:80", "--local-port", "30000")
+    ok(j["values"]["syn_retries"] == syn and j["values"]["keepidle"] == 2,
+       "explain: decided when established, syn_retries is the sysctl's", j)
+    j = explain(root, "a priority 1 dir out local-port 10000-20000 idle 1\nb priority 2 dir out idle 2 syn-retries 2\n",
+                "--dir", "out", "--remote", "10.0.0.1:80", "--local-port", "30000", "--bound")
+    ok(j["values"]["syn_retries"] == 2, "explain: decided at connect, the rule's syn_retries", j)
+    j = explain(root, "a priority 1 dir out local-port 10000-20000 idle 1\nb priority 2 dir out idle 2\n",
+                "--dir", "out", "--remote", "10.0.0.1:80")
+    ok([c["rule"] for c in j["candidates"]] == ["a", "b"] and
+       j["candidates"][0]["local_ports"] == "10000-20000", "explain: candidates by local port", j)
+    j = explain(root, "g dir in local-port 8080 keepalive idle 7 intvl 5 cnt 2 user-timeout auto\n",
+                "--dir", "in", "--remote", "10.0.0.1:5000", "--local-port", "8080")
+    ok(j["values"] == {"keepalive": 1, "keepidle": 7, "keepintvl": 5, "keepcnt": 2,
+                       "user_timeout": 17000, "syn_retries": syn}, "explain: istio values, auto = 17000", j)
+    j = explain(root, "k keepalive user-timeout auto\n", "--dir", "out", "--remote", "10.0.0.1:80")
+    ok(j["values"]["user_timeout"] == (idle + intvl * cnt) * 1000 and j["values"]["keepidle"] == idle,
+       "explain: unset timings come from the sysctls, auto from them too", j)
+    j = explain(root, "au audit keepalive idle 1\n", "--dir", "out", "--remote", "10.0.0.1:80")
+    ok(j["stamped"] is False and j["values"]["keepalive"] == 0 and j["values"]["keepidle"] == idle,
+       "explain: audit leaves the kernel's values", j)
+    for args, msg in ((["--dir", "sideways", "--remote", "1.2.3.4:80"], "--dir: invalid"),
+                      (["--dir", "out", "--remote", "fd00::1:80"], "--remote: invalid"),
+                      (["--dir", "out", "--remote", "1.2.3.4:0"], "--remote: invalid"),
+                      (["--dir", "in", "--remote", "1.2.3.4:80"], "--local-port: required with --dir in"),
+                      (["--dir", "out", "--remote", "1.2.3.4:80", "--cgroup", "/a", "--pid", "1"],
+                       "not both")):
+        p = run(root, "explain", "--rules", EXAMPLE, *args)
+        ok(p.returncode == 1 and msg in p.stderr, f"explain {' '.join(args)}: exit 1 ({msg})", p.stderr)
+    p = run(root, "explain", "--rules", EXAMPLE, "--dir", "out", "--remote", "10.96.0.10:6379",
+            "--cgroup", "/loadtest/w1")
+    ok(p.returncode == 0 and "rule: redis (priority 1000)" in p.stdout and
+       "TCP_KEEPIDLE      60 s" in p.stdout, "explain text: redis wins over the loadtest default", p.stdout)
+
+
+def test_check(tmp):
+    root = fake(tmp)
+    idle = sysctl("tcp_keepalive_time", 7200)
+    p = run(root, "check", EXAMPLE)
+    ok(p.returncode == 0 and "4 rules checked, no findings" in p.stdout,
+       "check: the example file is clean", p.stdout + p.stderr)
+    text = ("low keepalive idle 60 intvl 20 cnt 4 user-timeout 10000\n"
+            "high keepalive idle 10 intvl 5 cnt 2 user-timeout 600000\n"
+            "noidle keepalive remote-port 5000\n"
+            "wide priority 10 dir any remote-addr 10.0.0.0/8 idle 30\n"
+            "narrow priority 20 dir out remote-addr 10.1.0.0/16 remote-port 80 idle 5\n"
+            "cg1 priority 30 cgroup /a idle 5\n"
+            "cg2 priority 40 cgroup /a/b remote-port 22 idle 6\n"
+            "nothing priority 50 remote-port 7000\n"
+            "syn priority 60 dir out local-port 5000 syn-retries 2\n"
+            "auto priority 70 keepalive idle 5 user-timeout auto\n"
+            "bad dir nowhere\n")
+    path = write_file(tmp, "lint.conf", text)
+    p = run(root, "check", path)
+    out = p.stdout
+    expect = [
+        f"{path}:1: low: user-timeout 10000 ms is below idle + intvl * cnt = 60 + 20 * 4 = 140 s",
+        f"{path}:2: high: user-timeout 600000 ms is more than 3x idle + intvl * cnt = 20 s",
+        f"{path}:3: noidle: keepalive is on but idle is unset: the node's net.ipv4.tcp_keepalive_time gives {idle} s",
+        f"{path}:5: narrow: can never match: rule wide (priority 10) comes first",
+        f"{path}:7: cg2: can never match: rule cg1 (priority 30) comes first",
+        f"{path}:8: nothing: sets no option",
+        f"{path}:9: syn: syn-retries 2 cannot apply to outgoing connections",
+        f"{path}:10: auto: user-timeout auto with intvl cnt unset",
+        f"{path}:11: dir 'nowhere': invalid; valid: in, out or any",
+    ]
+    for e in expect:
+        ok(e in out, "check finds: " + e.split(": ", 1)[1][:70], out)
+    ok(p.returncode == 1 and not any(l.startswith(f"{path}:4:") for l in out.splitlines()),
+       "check: exit 1 with findings; the clean rule 'wide' is not reported", out)
+    p = run(root, "add", "x", "--keepalive")
+    p = run(root, "check")
+    ok(p.returncode == 1 and "x: keepalive is on but idle is unset" in p.stdout,
+       "check without FILE lints the live rules", p.stdout)
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="tcptimeoctl-test-")
+    os.chmod(tmp, 0o755)
+    try:
+        test_no_module(tmp)
+        test_commands(tmp)
+        test_apply(tmp)
+        test_explain(tmp)
+        test_check(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
