@@ -57,7 +57,7 @@ static const char usage_text[] =
 "           --priority N (0..65535, lower first, default 1000)\n"
 "options:   --keepalive  --idle S  --intvl S  --cnt N\n"
 "           --user-timeout MS|auto  --syn-retries N\n"
-"           --force | --clamp | --fill  --audit\n"
+"           --force | --clamp | --fill (or --mode MODE)  --audit\n"
 "           set only: --no-keepalive --no-audit; any selector 'any' clears it\n"
 "durations: --idle/--intvl 7, 7s, 2m, 1h; --user-timeout 10000, 10000ms,\n"
 "           10s, 2m\n"
