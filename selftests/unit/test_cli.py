@@ -422,6 +422,15 @@ def test_explain(tmp):
     j = explain(root, "k keepalive user-timeout auto\n", "--dir", "out", "--remote", "10.0.0.1:80")
     ok(j["values"]["user_timeout"] == (idle + intvl * cnt) * 1000 and j["values"]["keepidle"] == idle,
        "explain: unset timings come from the sysctls, auto from them too", j)
+    j = explain(root, "c clamp keepalive idle 1000000s syn-retries 100\n".replace("1000000s", str(idle + 1)),
+                "--dir", "out", "--remote", "10.0.0.1:80")
+    ok(j["values"]["keepidle"] == idle and j["values"]["syn_retries"] == min(100, syn),
+       "explain: clamp never raises a value above the kernel's", j)
+    j = explain(root, f"c clamp idle {max(idle - 1, 1)} user-timeout auto\n",
+                "--dir", "out", "--remote", "10.0.0.1:80")
+    ok(j["values"]["keepidle"] == max(idle - 1, 1) and
+       j["values"]["user_timeout"] == (max(idle - 1, 1) + intvl * cnt) * 1000,
+       "explain: clamp lowers, auto from the clamped values", j)
     j = explain(root, "au audit keepalive idle 1\n", "--dir", "out", "--remote", "10.0.0.1:80")
     ok(j["stamped"] is False and j["values"]["keepalive"] == 0 and j["values"]["keepidle"] == idle,
        "explain: audit leaves the kernel's values", j)
@@ -480,6 +489,28 @@ def test_check(tmp):
        "check without FILE lints the live rules", p.stdout)
 
 
+def test_manpage(tmp):
+    """The man page EXAMPLES on the fake tree (the VM test runs them for real)."""
+    import re
+    root = fake(tmp)
+    man = os.path.join(os.path.dirname(EXAMPLE), "../../tools/tcptimeoctl/tcptimeoctl.8")
+    with open(man) as f:
+        sect = f.read().split("\n.SH EXAMPLES\n", 1)[1].split("\n.SH ", 1)[0]
+    cmds = []
+    for block in re.findall(r"^\.EX\n(.*?)^\.EE$", sect, re.S | re.M):
+        block = re.sub(r"\\\n\s*", " ", block.replace("\\-", "-").replace("\\e", "\\"))
+        cmds += [line.strip() for line in block.splitlines() if line.strip()]
+    env = dict(os.environ, TCPTIMEO_SYSROOT=root,
+               PATH=os.path.dirname(CTL) + ":" + os.environ["PATH"])
+    bad = []
+    for cmd in cmds:
+        p = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, env=env, cwd=tmp)
+        if p.returncode:
+            bad.append(f"{cmd}: exit {p.returncode}: {p.stderr.strip()}")
+    ok(len(cmds) >= 10 and not bad, f"the {len(cmds)} man page examples run on a fake tree",
+       "\n".join(bad))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="tcptimeoctl-test-")
     os.chmod(tmp, 0o755)
@@ -489,6 +520,7 @@ def main():
         test_apply(tmp)
         test_explain(tmp)
         test_check(tmp)
+        test_manpage(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failed else 0

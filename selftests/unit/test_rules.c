@@ -109,6 +109,8 @@ static const struct bad_line bad_lines[] = {
 	{ "r cgroup loadtest", "cgroup 'loadtest': not an absolute path; valid: " V_CG, 1 },
 	{ "r cgroup ./x", "cgroup './x': not an absolute path; valid: " V_CG, 1 },
 	{ "r cgroup /a\x7f", "cgroup '/a\\x7f': contains a space or control character; valid: " V_CG, 1 },
+	{ "r cgroup /loadtest/.", "cgroup '/loadtest/.': has a . or .. component; valid: " V_CG, 1 },
+	{ "r cgroup /a/../b", "cgroup '/a/../b': has a . or .. component; valid: " V_CG, 1 },
 	/* netns */
 	{ "r netns 4294967296", "netns '4294967296': out of range; valid: " V_NS, 1 },
 	{ "r netns net:[abc]", "netns 'net:[abc]': invalid; valid: " V_NS, 1 },
@@ -257,6 +259,8 @@ static const struct good_line good_lines[] = {
 	  "r priority 1000 dir any idle 32400 user-timeout 2145600000" },
 	{ "r priority 0 local-port 8000-8099,443,80 remote-addr FD00::/8,10.96.0.0/12",
 	  "r priority 0 dir any local-port 80,443,8000-8099 remote-addr fd00::/8,10.96.0.0/12" },
+	{ "r cgroup /a/.b/..c/b..",
+	  "r priority 1000 dir any cgroup /a/.b/..c/b.." },
 	{ "r netns net:[4026531840] cgroup /a/b mode clamp audit disabled",
 	  "r priority 1000 dir any cgroup /a/b netns 4026531840 clamp audit disabled" },
 	{ "r netns 4026531840 force syn-retries 127 cnt 127",

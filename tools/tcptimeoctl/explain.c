@@ -14,8 +14,12 @@
  * tuple.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ctl.h"
 
@@ -126,6 +130,15 @@ static int pid_cgroup(const char *pid, char *out, size_t size)
 	return -ENOENT;
 }
 
+static const char *sysctl_ns = "this process's";
+
+static u32 own_netns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : (u32)st.st_ino;
+}
+
 struct sysctls {
 	unsigned long idle, intvl, cnt, syn;
 };
@@ -160,6 +173,25 @@ struct values {
 };
 
 /*
+ * One option of the rule (@rule, 0: unset) against the kernel's value
+ * @dflt: the rule's, except that clamp only ever lowers (module/stamp.c).
+ */
+static void pick(unsigned long *v, const char **src, unsigned long rule,
+		 unsigned long dflt, bool clamp, const char *dflt_src)
+{
+	if (!rule) {
+		*v = dflt;
+		*src = dflt_src;
+	} else if (clamp && dflt <= rule) {
+		*v = dflt;
+		*src = "sysctl, lower than the rule's ceiling (clamp)";
+	} else {
+		*v = rule;
+		*src = clamp ? "rule (clamp)" : "rule";
+	}
+}
+
+/*
  * What getsockopt() returns for an application that set none of these,
  * after rule @r (NULL: none, or nothing stamped) — as module/stamp.c
  * writes it. @syn_ok: the decision came before the first SYN (or the
@@ -171,17 +203,16 @@ static void compute(const struct ctl_rule *r, bool syn_ok,
 	const struct tt_opts *o = r ? &r->opts : NULL;
 	unsigned long long ms;
 
+	bool clamp = o && o->mode == TCPTIMEO_MODE_CLAMP;
+
 	out->v[V_KA] = o && o->keepalive;
 	out->src[V_KA] = o && o->keepalive ? "rule" : "off (not set)";
-	out->v[V_IDLE] = o && o->keepidle ? o->keepidle : s->idle;
-	out->src[V_IDLE] = o && o->keepidle ? "rule" :
-			   "sysctl net.ipv4.tcp_keepalive_time";
-	out->v[V_INTVL] = o && o->keepintvl ? o->keepintvl : s->intvl;
-	out->src[V_INTVL] = o && o->keepintvl ? "rule" :
-			    "sysctl net.ipv4.tcp_keepalive_intvl";
-	out->v[V_CNT] = o && o->keepcnt ? o->keepcnt : s->cnt;
-	out->src[V_CNT] = o && o->keepcnt ? "rule" :
-			  "sysctl net.ipv4.tcp_keepalive_probes";
+	pick(&out->v[V_IDLE], &out->src[V_IDLE], o ? o->keepidle : 0, s->idle,
+	     clamp, "sysctl net.ipv4.tcp_keepalive_time");
+	pick(&out->v[V_INTVL], &out->src[V_INTVL], o ? o->keepintvl : 0,
+	     s->intvl, clamp, "sysctl net.ipv4.tcp_keepalive_intvl");
+	pick(&out->v[V_CNT], &out->src[V_CNT], o ? o->keepcnt : 0, s->cnt,
+	     clamp, "sysctl net.ipv4.tcp_keepalive_probes");
 	if (o && o->user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO) {
 		ms = ((unsigned long long)out->v[V_IDLE] +
 		      (unsigned long long)out->v[V_INTVL] * out->v[V_CNT]) *
@@ -198,8 +229,8 @@ static void compute(const struct ctl_rule *r, bool syn_ok,
 		out->src[V_UTO] = "unset (no limit)";
 	}
 	if (o && o->syn_retries && syn_ok) {
-		out->v[V_SYN] = o->syn_retries;
-		out->src[V_SYN] = "rule";
+		pick(&out->v[V_SYN], &out->src[V_SYN], o->syn_retries, s->syn,
+		     clamp, "sysctl net.ipv4.tcp_syn_retries");
 	} else {
 		out->v[V_SYN] = s->syn;
 		out->src[V_SYN] = o && o->syn_retries ?
@@ -449,6 +480,41 @@ int cmd_explain(int argc, char **argv)
 
 	if ((ret = load_rules(file, &rules, &n)))
 		return ret;
+	/*
+	 * The keepalive and SYN sysctls are per network namespace: read those
+	 * of the connection's namespace when it can be entered (needs
+	 * CAP_SYS_ADMIN); otherwise tcptimeoctl's own.
+	 */
+	{
+		char nspath[TCPTIMEO_CGROUP_PATH_MAX];
+
+		if (ns && strchr(ns, '/'))
+			snprintf(nspath, sizeof(nspath), "%s", ns);
+		else if (ns)
+			snprintf(nspath, sizeof(nspath), "/run/netns/%s", ns);
+		else
+			snprintf(nspath, sizeof(nspath), "/proc/%s/ns/net",
+				 pid ? pid : "self");
+		if (ns && ns[0] >= '0' && ns[0] <= '9') {
+			u32 v;
+
+			if (!tt_parse_u32(ns, strlen(ns), 0xffffffffU, &v) &&
+			    v <= 4194304U)
+				snprintf(nspath, sizeof(nspath),
+					 "/proc/%u/ns/net", v);
+			else
+				nspath[0] = '\0';
+		}
+		sysctl_ns = "this process's";
+		if (nspath[0] && c.netns != own_netns()) {
+			int fd = open(nspath, O_RDONLY | O_CLOEXEC);
+
+			if (fd >= 0 && !setns(fd, CLONE_NEWNET))
+				sysctl_ns = "the connection's";
+			if (fd >= 0)
+				close(fd);
+		}
+	}
 	if (!file) {
 		char kb[16];
 
@@ -515,7 +581,9 @@ int cmd_explain(int argc, char **argv)
 		} else {
 			fputs("null", stdout);
 		}
-		printf(",\"stamped\":%s", stamped ? "true" : "false");
+		printf(",\"stamped\":%s,\"sysctls_from\":", stamped ? "true" : "false");
+		json_str(stdout, !strcmp(sysctl_ns, "this process's") ?
+			 "tcptimeoctl" : "connection");
 		if (!strcmp(decided, "depends")) {
 			fputs(",\"values\":null,\"candidates\":[", stdout);
 			for (i = (size_t)(first - rules); i < n; i++) {
@@ -615,7 +683,7 @@ int cmd_explain(int argc, char **argv)
 	compute(win && !off && !gaudit && !win->opts.audit ? win : NULL,
 		strcmp(decided, "established") != 0, &sc, &val);
 	printf("socket values (getsockopt, for an application that sets none "
-	       "of them):\n");
+	       "of them; sysctls of %s network namespace):\n", sysctl_ns);
 	print_values_text(&val, "  ");
 	free(rules);
 	return EXIT_OK;

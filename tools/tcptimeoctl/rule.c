@@ -304,6 +304,20 @@ static int ctl_check_cgroup(const char *s, const char **why)
 			return -TT_EINVAL;
 		}
 	}
+	/* the kernel's path walk has no . or ..: such a path never exists */
+	for (i = 0; i < len; i++) {
+		size_t n = 0;
+
+		if (s[i] != '/')
+			continue;
+		while (i + 1 + n < len && s[i + 1 + n] != '/')
+			n++;
+		if ((n == 1 && s[i + 1] == '.') ||
+		    (n == 2 && s[i + 1] == '.' && s[i + 2] == '.')) {
+			*why = "has a . or .. component";
+			return -TT_EINVAL;
+		}
+	}
 	return 0;
 }
 
