@@ -8,7 +8,7 @@
 # which sees the host's /lib/modules. Here: the installed module is the
 # one DKMS built for this kernel, plain `modprobe tcptimeo` loads it, a
 # rule stamps a loopback connection (getsockopt from python3), and
-# `modprobe -r` unloads it. Outside that flow (no phase file) every point
+# `rmmod` unloads it. Outside that flow (no phase file) every point
 # is skipped.
 here=$(cd "$(dirname "$0")" && pwd)
 src=${TCPTIMEO_SRC:-$(dirname "$here")}
@@ -59,9 +59,11 @@ r=/sys/kernel/config/tcptimeo/rules/dkms-smoke
 tap_from_cmd python3 "$here/packaging/pkgcheck.py"
 
 rmdir "$r" 2>/dev/null
-if out=$(modprobe -r tcptimeo 2>&1) && [ ! -d /sys/module/tcptimeo ]; then
-	ok "modprobe -r tcptimeo"
+# rmmod, not modprobe -r: that would also try to remove configfs (the
+# softdep), which is mounted and in use.
+if out=$(rmmod tcptimeo 2>&1) && [ ! -d /sys/module/tcptimeo ]; then
+	ok "rmmod tcptimeo"
 else
-	not_ok "modprobe -r tcptimeo"; echo "$out" | diag
+	not_ok "rmmod tcptimeo"; echo "$out" | diag
 fi
 tap_done

@@ -70,7 +70,7 @@ else
 	not_ok "man pages tcptimeoctl(8) and tcptimeo(4) installed"
 fi
 if [ -f /usr/share/bash-completion/completions/tcptimeoctl ] &&
-   bash -c '. /usr/share/bash-completion/completions/tcptimeoctl 2>/dev/null; declare -F _tcptimeoctl' >/dev/null; then
+   bash -c '. /usr/share/bash-completion/completions/tcptimeoctl 2>/dev/null; complete -p tcptimeoctl' >/dev/null 2>&1; then
 	ok "bash completion installed and loads"
 else
 	not_ok "bash completion installed and loads"
@@ -90,5 +90,6 @@ cat /sys/kernel/tcptimeo/rules | diag
 tap_from_cmd python3 "$here/packaging/pkgcheck.py"
 
 for d in /sys/kernel/config/tcptimeo/rules/*/; do [ -d "$d" ] && rmdir "$d"; done
-if out=$(modprobe -r tcptimeo 2>&1); then ok "rules removed, modprobe -r tcptimeo"; else not_ok "modprobe -r tcptimeo"; echo "$out" | diag; fi
+# rmmod, not modprobe -r, which would also try the mounted configfs.
+if out=$(rmmod tcptimeo 2>&1) && [ ! -d /sys/module/tcptimeo ]; then ok "rules removed, rmmod tcptimeo"; else not_ok "rmmod tcptimeo"; echo "$out" | diag; fi
 tap_done

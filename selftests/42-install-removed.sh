@@ -20,7 +20,7 @@ if [ "$phase" != removed ]; then
 fi
 
 if out=$(modprobe tcptimeo 2>&1); then
-	not_ok "modprobe tcptimeo fails"; modprobe -r tcptimeo
+	not_ok "modprobe tcptimeo fails"; rmmod tcptimeo
 else
 	ok "modprobe tcptimeo fails: $out"
 fi

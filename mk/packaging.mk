@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0
+# Packaging targets, included by the top-level Makefile.
+#
+#   make deb                .debs in build/deb/ (dpkg-buildpackage on a clean copy)
+#   make lintian            lintian on them (fails on warnings and errors)
+#   make dkms-src           the DKMS source tree in build/dkms-src/tcptimeo-<ver>
+#   make k8s-image-context  the DaemonSet image's build context in build/k8s-image/
+#   make check-packaging    host checks: version, man pages, docs, Kubernetes
+#                           manifests, .deb contents and lintian (no VM, no root)
+#   make check-install      DKMS and .deb installs on the host, each booted in
+#                           the VM on every kernel, then removed (root; leaves
+#                           the host as it found it)
+#   make packaging-deps     install what the targets above need (apt-get)
+
+PKG_TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+PKG_VERSION := $(shell sed -n 's/^.define[[:space:]]*TCPTIMEO_VERSION[[:space:]]*"\(.*\)"/\1/p' $(PKG_TOP)/include/uapi/tcptimeo.h)
+PKG_BUILD := $(PKG_TOP)/build
+PKG_DEB_DIR := $(PKG_BUILD)/deb
+PKG_ARCH := $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+PKG_DEBS := $(PKG_DEB_DIR)/tcptimeo-dkms_$(PKG_VERSION)_all.deb \
+	    $(PKG_DEB_DIR)/tcptimeo-tools_$(PKG_VERSION)_$(PKG_ARCH).deb
+
+# Debian packages the packaging targets and their tests need (the VM
+# harness's own needs are listed with it).
+PACKAGING_APT_DEPS := dpkg-dev debhelper dh-dkms dkms lintian man-db \
+	groff-base shellcheck nodejs npm python3 python3-yaml git
+
+# What the source package is made of: everything debian/rules reads.
+PKG_PATHS := Kbuild dkms.conf module lib include tools/tcptimeoctl docs \
+	deploy debian
+
+.PHONY: deb lintian dkms-src k8s-image-context check-packaging \
+	check-install packaging-deps
+
+# Built from a copy holding only the package's files (tracked or not yet
+# committed, never ignored build output), so dpkg-buildpackage's in-tree
+# debian/ leftovers and the parent-directory outputs stay in build/deb.
+deb:
+	rm -rf $(PKG_DEB_DIR)
+	mkdir -p $(PKG_DEB_DIR)/tcptimeo-$(PKG_VERSION)
+	cd $(PKG_TOP) && { git ls-files --cached --others --exclude-standard -- $(PKG_PATHS) 2>/dev/null \
+		|| find $(PKG_PATHS) -type f; } | \
+		while read -r f; do [ -f "$$f" ] && echo "$$f"; done | \
+		tar -c -T - -f - | tar -x -C $(PKG_DEB_DIR)/tcptimeo-$(PKG_VERSION)
+	cd $(PKG_DEB_DIR)/tcptimeo-$(PKG_VERSION) && \
+		dpkg-buildpackage -b -us -uc -j2 > ../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; exit 1; }
+	@ls -1 $(PKG_DEB_DIR)/*.deb
+
+lintian: deb
+	lintian --fail-on error,warning --display-info --pedantic --suppress-tags \
+		spelling-error-in-binary $(PKG_DEB_DIR)/tcptimeo_$(PKG_VERSION)_$(PKG_ARCH).changes
+
+dkms-src:
+	rm -rf $(PKG_BUILD)/dkms-src
+	cd $(PKG_TOP) && debian/stage-dkms-src $(PKG_BUILD)/dkms-src/tcptimeo-$(PKG_VERSION)
+
+k8s-image-context: deb
+	rm -rf $(PKG_BUILD)/k8s-image
+	mkdir -p $(PKG_BUILD)/k8s-image/debs $(PKG_BUILD)/k8s-image/modules
+	cp $(PKG_DEBS) $(PKG_BUILD)/k8s-image/debs/
+	cp $(PKG_TOP)/deploy/kubernetes/Dockerfile $(PKG_TOP)/deploy/kubernetes/node-init.sh \
+		$(PKG_TOP)/deploy/kubernetes/reapply.sh $(PKG_BUILD)/k8s-image/
+	@echo "build/k8s-image: add modules/<uname -r>/tcptimeo.ko for prebuilt modules, then docker build"
+
+check-packaging:
+	$(PKG_TOP)/selftests/packaging/run.sh host
+
+check-install:
+	$(PKG_TOP)/selftests/packaging/run.sh install
+
+packaging-deps:
+	apt-get install -y --no-install-recommends $(PACKAGING_APT_DEPS)
