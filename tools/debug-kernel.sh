@@ -26,5 +26,5 @@ if [ ! -f .config.tcptimeo ] || ! cmp -s "$here/tools/debug-kernel.config" .conf
 	make -s olddefconfig
 	cp "$here/tools/debug-kernel.config" .config.tcptimeo
 fi
-nice -n "${NICE:-10}" make -s -j"$(nproc)" bzImage modules_prepare >&2
+nice -n "${NICE:-10}" make -s -j"$(nproc)" bzImage modules >&2
 echo "$cache/src/arch/x86/boot/bzImage"
