@@ -27,6 +27,10 @@ ctl=${TCPTIMEO_CTL:-}
 for c in "$ctl" build/tools/tcptimeoctl tools/tcptimeoctl/tcptimeoctl; do
 	[ -n "$c" ] && [ -x "$c" ] && { ctl=$c; break; }
 done
+if [ ! -x "$ctl" ] && [ -f tools/tcptimeoctl/Makefile ] &&
+   make -s -C tools/tcptimeoctl O="$tmp/ctl" >/dev/null 2>&1; then
+	ctl=$tmp/ctl/tcptimeoctl
+fi
 if [ -x "$ctl" ]; then
 	check "tcptimeoctl check on the guide's rules ($ctl)" "$ctl" check "$tmp/guide.conf"
 else
