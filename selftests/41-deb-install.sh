@@ -89,7 +89,14 @@ cat /sys/kernel/tcptimeo/rules | diag
 
 tap_from_cmd python3 "$here/packaging/pkgcheck.py"
 
+# "Turning it all off" as the operator guide says: apply an empty file,
+# then rmmod (not modprobe -r, which would also try the mounted configfs).
+out=$(/usr/sbin/tcptimeoctl apply /dev/null 2>&1)
+left=$(ls /sys/kernel/config/tcptimeo/rules/)
 for d in /sys/kernel/config/tcptimeo/rules/*/; do [ -d "$d" ] && rmdir "$d"; done
-# rmmod, not modprobe -r, which would also try the mounted configfs.
-if out=$(rmmod tcptimeo 2>&1) && [ ! -d /sys/module/tcptimeo ]; then ok "rules removed, rmmod tcptimeo"; else not_ok "rmmod tcptimeo"; echo "$out" | diag; fi
+if [ -z "$left" ] && out="$out $(rmmod tcptimeo 2>&1)" && [ ! -d /sys/module/tcptimeo ]; then
+	ok "tcptimeoctl apply /dev/null removes every rule; rmmod tcptimeo"
+else
+	not_ok "tcptimeoctl apply /dev/null removes every rule; rmmod tcptimeo"; echo "left: $left; $out" | diag
+fi
 tap_done
