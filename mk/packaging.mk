@@ -23,7 +23,12 @@ PKG_DEBS := $(PKG_DEB_DIR)/tcptimeo-dkms_$(PKG_VERSION)_all.deb \
 # Debian packages the packaging targets and their tests need (the VM
 # harness's own needs are listed with it).
 PACKAGING_APT_DEPS := dpkg-dev debhelper dh-dkms dkms lintian man-db \
-	groff-base shellcheck nodejs npm python3 python3-yaml git
+	groff-base shellcheck python3 python3-yaml git
+# node + npm for the offline Kubernetes schema validation (check-k8s.sh
+# installs its npm packages, pinned, into .cache/k8s-validate). Debian's
+# nodejs and npm only if no node is there: a nodesource nodejs bundles
+# npm and conflicts with Debian's npm package.
+PACKAGING_NODE_DEPS := nodejs npm
 
 # What the source package is made of: everything debian/rules reads.
 PKG_PATHS := Kbuild dkms.conf module lib include tools/tcptimeoctl docs \
@@ -71,3 +76,4 @@ check-install:
 
 packaging-deps:
 	apt-get install -y --no-install-recommends $(PACKAGING_APT_DEPS)
+	command -v npm >/dev/null || apt-get install -y --no-install-recommends $(PACKAGING_NODE_DEPS)
