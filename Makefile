@@ -1,0 +1,141 @@
+# SPDX-License-Identifier: GPL-2.0
+# tcptimeo: the out-of-tree module (Kbuild), its CLI and the test suite.
+#
+#   make [KVER=<kver>]   build/<kver>/tcptimeo.ko for every installed kernel
+#                        of selftests/vm/kernels.conf (or only KVER; KDIR=
+#                        builds against another kernel tree), W=1 clean
+#   make tools           build/tools/tcptimeoctl
+#   make deps            install what the build and the tests need (root)
+#   make check           deps + build + tools + host unit tests + the VM
+#                        suite on every kernel; KVERS="<kver> ..." and
+#                        TESTS="NN-name ..." restrict it;
+#                        TCPTIMEO_NEGATIVE_CONTROL=1 runs only the
+#                        deliberately failing test (must exit non-zero)
+#   make check-vm        the VM suite alone (no deps, no unit tests)
+#   make check-unit      the host unit tests alone
+#   make demo            boot the newest kernel, load the module, show it
+#   make lint            checkpatch --strict and sparse on the module
+#   make clean           build/ except caches (build/cache, initramfs)
+#   make distclean       build/ and .cache/ entirely
+#
+# Other makefiles in mk/*.mk are included at the end (packaging, ...).
+
+TOP := $(CURDIR)
+B := $(TOP)/build
+VM := $(TOP)/selftests/vm
+KERNELS := $(VM)/kernels.sh
+
+# A given KDIR (e.g. a debug kernel's build tree) names its own release.
+ifneq ($(KDIR),)
+KVER ?= $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+endif
+ifneq ($(KVER),)
+KVERS ?= $(KVER)
+endif
+# Default: the installed kernels of the matrix, computed when needed (after
+# `make deps` in `make check`, which re-reads it in a sub-make).
+KVERS ?= $(shell $(KERNELS) installed)
+kdir = $(if $(KDIR),$(KDIR),/lib/modules/$(1)/build)
+
+# What Kbuild builds from: copied per kernel into build/<kver>/src.
+MOD_SRCS := Kbuild $(shell find module lib include -type f 2>/dev/null | LC_ALL=C sort)
+
+.PHONY: all modules tools deps check check-vm check-unit demo lint \
+	checkpatch sparse initramfs clean distclean FORCE
+.DEFAULT_GOAL := all
+
+all: modules tools
+
+modules:
+	@test -n "$(strip $(KVERS))" || { echo "no kernel of selftests/vm/kernels.conf is installed: make deps" >&2; exit 1; }
+	@set -e; for k in $(KVERS); do $(MAKE) --no-print-directory $(B)/$$k/tcptimeo.ko KVER=$$k; done
+
+# One kernel: sync the sources into build/<kver>/src (changed files only,
+# so Kbuild rebuilds only what changed), build there with W=1, fail on any
+# warning (then drop the objects so the next build shows it again).
+$(B)/%/tcptimeo.ko: $(MOD_SRCS) Makefile FORCE
+	@mkdir -p $(B)/$*/src
+	@$(TOP)/tools/sync-src.sh $(B)/$*/src $(MOD_SRCS)
+	@echo "  BUILD   build/$*/tcptimeo.ko (W=1, $(call kdir,$*))"
+	@$(MAKE) -C $(call kdir,$*) M=$(B)/$*/src W=1 -j$(shell nproc) modules \
+		>$(B)/$*/build.log 2>&1 || { cat $(B)/$*/build.log; exit 1; }
+	@if grep -i 'warning:' $(B)/$*/build.log; then \
+		echo "build/$*: the W=1 build warns (log: build/$*/build.log)" >&2; \
+		find $(B)/$*/src -name '*.o' -delete; rm -f $(B)/$*/src/tcptimeo.ko; \
+		exit 1; fi
+	@cmp -s $(B)/$*/src/tcptimeo.ko $@ || cp $(B)/$*/src/tcptimeo.ko $@
+
+tools:
+	@if [ -f tools/tcptimeoctl/Makefile ]; then \
+		$(MAKE) --no-print-directory -C tools/tcptimeoctl O=$(B)/tools; \
+	else echo "tools: no tools/tcptimeoctl/Makefile yet, nothing to build"; fi
+
+deps:
+	@tools/deps.sh
+
+# The VM's initramfs, per kernel; rebuilt when its inputs change.
+initramfs:
+	@set -e; for k in $(KVERS); do $(MAKE) -s --no-print-directory $(B)/$$k/initramfs.cpio.gz; done
+
+$(B)/%/initramfs.cpio.gz: $(VM)/init $(VM)/mkinitramfs.sh /bin/busybox /lib/modules/%/modules.dep
+	@$(VM)/mkinitramfs.sh $* $@
+
+check: deps
+	@$(MAKE) --no-print-directory modules tools initramfs
+	@$(VM)/run.py $(if $(TCPTIMEO_NEGATIVE_CONTROL:0=),--negative-control,--unit) --kvers "$(KVERS)" --tests "$(TESTS)"
+
+check-vm: modules tools initramfs
+	@$(VM)/run.py --kvers "$(KVERS)" --tests "$(TESTS)"
+
+check-unit:
+	@if [ -f selftests/unit/Makefile ]; then $(MAKE) --no-print-directory -C selftests/unit check; \
+	else echo "no host unit tests (selftests/unit/Makefile)"; fi
+
+demo: modules tools initramfs
+	@$(VM)/run.py --demo --kvers "$(KVERS)"
+
+# checkpatch.pl from Debian's linux-source-6.12, extracted once.
+CHECKPATCH := $(B)/cache/checkpatch/checkpatch.pl
+LINT_SRCS := $(wildcard module/*.c module/*.h lib/*.c lib/*.h)
+
+$(CHECKPATCH):
+	@test -f /usr/src/linux-source-6.12.tar.xz || { echo "no /usr/src/linux-source-6.12.tar.xz: make deps" >&2; exit 1; }
+	@echo "  EXTRACT checkpatch.pl from linux-source-6.12"
+	@mkdir -p $(@D)
+	@tar -xJf /usr/src/linux-source-6.12.tar.xz -C $(@D) --strip-components=2 \
+		linux-source-6.12/scripts/checkpatch.pl linux-source-6.12/scripts/spelling.txt \
+		linux-source-6.12/scripts/const_structs.checkpatch
+
+lint: checkpatch sparse
+
+checkpatch: $(CHECKPATCH)
+	@echo "  CHECKPATCH --strict $(LINT_SRCS)"
+	@$(CHECKPATCH) --strict --no-tree --quiet --show-types -f $(LINT_SRCS)
+
+# sparse on every kernel: C=2 checks every file; any warning from our
+# sources (not from the kernel's headers) fails.
+sparse:
+	@set -e; for k in $(KVERS); do \
+		$(MAKE) --no-print-directory $(B)/$$k/tcptimeo.ko KVER=$$k; \
+		echo "  SPARSE  build/$$k"; \
+		$(MAKE) -C $(call kdir,$$k) M=$(B)/$$k/src C=2 modules >$(B)/$$k/sparse.log 2>&1 || \
+			{ cat $(B)/$$k/sparse.log; exit 1; }; \
+		if grep -E '(warning|error):' $(B)/$$k/sparse.log | grep -v '^/usr/src/\|^/lib/modules/\|^\./include/\|^\./arch/' ; then \
+			echo "sparse warns on build/$$k (log: build/$$k/sparse.log)" >&2; exit 1; fi; \
+	done
+
+clean:
+	@if [ -f tools/tcptimeoctl/Makefile ]; then $(MAKE) -s -C tools/tcptimeoctl O=$(B)/tools clean; fi
+	@if [ -d $(B) ]; then find $(B) -mindepth 1 -maxdepth 1 ! -name cache -print0 | \
+		while IFS= read -r -d '' d; do \
+			if [ -f "$$d/initramfs.cpio.gz" ]; then \
+				find "$$d" -mindepth 1 -maxdepth 1 ! -name initramfs.cpio.gz -exec rm -rf {} +; \
+			else rm -rf "$$d"; fi; \
+		done; fi
+
+distclean:
+	rm -rf $(B) $(TOP)/.cache
+
+FORCE:
+
+-include $(wildcard $(TOP)/mk/*.mk)
