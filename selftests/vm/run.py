@@ -1,0 +1,509 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The host side of the VM test suite (make check, make check-vm, make demo).
+
+For each kernel: boot /boot/vmlinuz-<kver> under QEMU TCG with the
+initramfs of build/<kver>/ (selftests/vm/init), the host's root read-only
+and a fresh writable results folder build/logs/<kver>/<run>/, in which the
+guest runner (selftests/vm/guest.sh) leaves each test's TAP, stderr and
+status and the whole kernel log. Stream the guest's output, judge every
+test by the contract in selftests/README.md, scan the kernel log, and
+print `N passed, N failed[, N skipped]` summed over all kernels (and the
+host unit tests with --unit) as the last line. Exit status 0 only if
+nothing failed and something ran.
+
+    run.py [--kvers "K ..."] [--tests "NN-name ..."] [--unit]
+    run.py --negative-control        only 99-negative-control, first kernel
+    run.py --demo [--kvers K]        demo mode on the newest kernel
+
+Environment: TCPTIMEO_NEGATIVE_CONTROL=1 is --negative-control; other
+TCPTIMEO_* variables are passed on to the tests; TCPTIMEO_BOOT_LIMIT
+(seconds to the first test, default 180) and TCPTIMEO_TEST_GRACE (seconds
+past a test's own timeout before the host stops the VM, default 60).
+"""
+import argparse
+import os
+import queue
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+SELFTESTS = os.path.join(TOP, "selftests")
+BUILD = os.path.join(TOP, "build")
+NEGATIVE = "99-negative-control"
+KEEP_RUNS = 20                  # per kernel, in build/logs/<kver>/
+
+TEST_FILE = re.compile(r"^\d\d-[A-Za-z0-9_.+-]+\.(sh|py)$")
+POINT = re.compile(r"^(not ok|ok)\b(.*)$")
+PLAN = re.compile(r"^1\.\.(\d+)")
+SKIP = re.compile(r"#\s*skip\b", re.I)
+KLINE = re.compile(r"^\[\s*\d+\.\d+\] ")
+# What in a kernel log fails a run. (Loading an unsigned out-of-tree
+# module only prints a taint notice, which matches none of these.)
+BAD_KLOG = re.compile(
+    r"BUG:|WARNING:|Oops|refcount_t|lockdep|KASAN|UBSAN:|Kernel panic|"
+    r"general protection fault|Call Trace:|list_(add|del) corruption|"
+    r"stack-protector|blocked for more than|rcu_\w+ (self-)?detected stall")
+MARK = "@@tcptimeo-vm "
+ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[@-Z\\-_])")
+
+BOOT_LIMIT = float(os.environ.get("TCPTIMEO_BOOT_LIMIT", "180"))
+TEST_GRACE = float(os.environ.get("TCPTIMEO_TEST_GRACE", "60"))
+POWEROFF_LIMIT = 30.0
+
+
+def out(line=""):
+    print(line, flush=True)
+
+
+class Count:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+
+    def add(self, other):
+        self.passed += other.passed
+        self.failed += other.failed
+        self.skipped += other.skipped
+
+    def line(self):
+        s = f"{self.passed} passed, {self.failed} failed"
+        return s + (f", {self.skipped} skipped" if self.skipped else "")
+
+
+def parse_tap(text):
+    """Count top-level points: (Count, points, plan or None)."""
+    c, points, plan = Count(), 0, None
+    for line in text.splitlines():
+        m = POINT.match(line)
+        if m:
+            points += 1
+            if m.group(1) == "not ok":
+                c.failed += 1
+            elif SKIP.search(m.group(2)):
+                c.skipped += 1
+            else:
+                c.passed += 1
+        elif plan is None:
+            p = PLAN.match(line)
+            if p:
+                plan = int(p.group(1))
+                if plan == 0 and SKIP.search(line):
+                    c.skipped += 1          # "1..0 # SKIP why": skipped whole
+    return c, points, plan
+
+
+def read(path, default=""):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+def discover():
+    return sorted(f for f in os.listdir(SELFTESTS) if TEST_FILE.match(f))
+
+
+def select_tests(names):
+    """TESTS words -> test files; a word is a file, a stem or its NN."""
+    files = discover()
+    if not names:
+        return [f for f in files if not f.startswith(NEGATIVE)]
+    chosen = []
+    for w in names:
+        hit = [f for f in files if w in (f, f.rsplit(".", 1)[0])
+               or f.startswith(w + "-")]
+        if not hit:
+            sys.exit(f"run.py: no test {w!r} in selftests/ "
+                     f"(have: {' '.join(f.rsplit('.', 1)[0] for f in files)})")
+        chosen += [f for f in hit if f not in chosen]
+    return chosen
+
+
+def installed_kernels():
+    p = subprocess.run([os.path.join(HERE, "kernels.sh"), "installed"],
+                       capture_output=True, text=True, check=True)
+    return p.stdout.split()
+
+
+def kernel_opt(kver, key, default):
+    p = subprocess.run([os.path.join(HERE, "kernels.sh"), "opt", kver, key,
+                        str(default)], capture_output=True, text=True)
+    return (p.stdout.strip() or str(default)) if p.returncode == 0 else str(default)
+
+
+class Run:
+    """One boot of one kernel."""
+
+    def __init__(self, kver, tests, mode, attempt):
+        self.kver, self.tests, self.mode, self.attempt = kver, tests, mode, attempt
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        base = os.path.join(BUILD, "logs", kver)
+        os.makedirs(base, exist_ok=True)
+        self.dir = os.path.join(base, f"{stamp}-{mode}-{attempt}")
+        n = 1
+        while os.path.exists(self.dir):
+            n += 1
+            self.dir = os.path.join(base, f"{stamp}-{mode}-{attempt}.{n}")
+        os.makedirs(self.dir)
+        latest = os.path.join(base, "latest")
+        try:
+            if os.path.islink(latest):
+                os.unlink(latest)
+            os.symlink(os.path.basename(self.dir), latest)
+        except OSError:
+            pass
+        self.prune(base)
+        self.started = self.done = False
+        self.boot_s = None
+        self.why = None             # why the VM was stopped or died, if it was
+        self.panicked = False
+        self.current = None         # test running now (its stem)
+        self.finished = []          # stems whose "end" marker came
+        self.console_klines = []    # (test stem or None, kernel line)
+
+    @staticmethod
+    def prune(base):
+        runs = sorted(d for d in os.listdir(base)
+                      if d != "latest" and os.path.isdir(os.path.join(base, d)))
+        for d in runs[:-KEEP_RUNS]:
+            subprocess.run(["rm", "-rf", os.path.join(base, d)])
+
+    def write_env(self):
+        env = {
+            "TCPTIMEO_SRC": TOP,
+            "TCPTIMEO_KO": os.path.join(BUILD, self.kver, "tcptimeo.ko"),
+            "TCPTIMEO_CTL": os.path.join(BUILD, "tools", "tcptimeoctl"),
+            "KVER": self.kver,
+        }
+        for k, v in os.environ.items():
+            if k.startswith("TCPTIMEO_") and k not in env and "\n" not in v:
+                env[k] = v
+        with open(os.path.join(self.dir, "run.env"), "w") as f:
+            for k, v in sorted(env.items()):
+                f.write(f"export {k}={shlex.quote(v)}\n")
+            f.write(f"TT_MODE={self.mode}\n")
+            f.write(f"TT_TESTS={shlex.quote(' '.join(self.tests))}\n")
+
+    def qemu_cmd(self):
+        smp = kernel_opt(self.kver, "smp", 2)
+        append = ("console=ttyS0 quiet panic=1 log_buf_len=8M "
+                  "rdinit=/init mitigations=off")
+        return [
+            "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
+            "-smp", smp, "-m", "2048", "-nographic", "-no-reboot",
+            "-nic", "none",
+            "-kernel", f"/boot/vmlinuz-{self.kver}",
+            "-initrd", os.path.join(BUILD, self.kver, "initramfs.cpio.gz"),
+            "-append", append,
+            "-virtfs", "local,path=/,mount_tag=root,security_model=none,"
+                       "readonly=on,multidevs=remap",
+            "-virtfs", f"local,path={self.dir},mount_tag=results,"
+                       "security_model=none",
+        ]
+
+    def timeout_of(self, stem):
+        return float(self.test_timeouts.get(stem, 300))
+
+    def boot(self, on_end=None):
+        """Run the VM to its end; stream the guest's output."""
+        self.write_env()
+        self.test_timeouts = {}
+        cmd = self.qemu_cmd()
+        with open(os.path.join(self.dir, "qemu.cmd"), "w") as f:
+            f.write(" ".join(shlex.quote(c) for c in cmd) + "\n")
+        console = open(os.path.join(self.dir, "console.log"), "w")
+        t0 = time.monotonic()
+        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        lines = queue.Queue()
+
+        def reader():
+            for raw in p.stdout:
+                lines.put(raw.decode(errors="replace").rstrip("\r\n").replace("\r", ""))
+            lines.put(None)
+        threading.Thread(target=reader, daemon=True).start()
+
+        deadline = t0 + BOOT_LIMIT
+        limit_what = f"no test started within {BOOT_LIMIT:.0f} s of boot"
+        while True:
+            try:
+                line = lines.get(timeout=max(0.1, min(5.0, deadline - time.monotonic())))
+            except queue.Empty:
+                line = ""
+                if time.monotonic() > deadline:
+                    self.why = limit_what
+                    os.killpg(p.pid, signal.SIGKILL)
+                    # drain what is left
+                    while lines.get() is not None:
+                        pass
+                    break
+                continue
+            if line is None:
+                break
+            console.write(line + "\n")
+            console.flush()
+            line = ANSI.sub("", line)
+            if MARK in line:
+                line = line[line.index(MARK):]
+            if "Kernel panic" in line:
+                self.panicked = True
+            if line.startswith(MARK):
+                word = line[len(MARK):].split()
+                what = word[0] if word else ""
+                if what == "start":
+                    self.started = True
+                    self.boot_s = time.monotonic() - t0
+                    out(f"# {self.kver}: booted in {self.boot_s:.1f} s"
+                        + (f" (attempt {self.attempt})" if self.attempt > 1 else ""))
+                    deadline = time.monotonic() + 60
+                    limit_what = "the guest runner stalled before the first test"
+                elif what == "begin" and len(word) >= 3:
+                    self.current = word[1]
+                    self.test_timeouts[word[1]] = float(word[2])
+                    out(f"# ---- {self.kver}: {word[1]} (timeout {word[2]} s)")
+                    deadline = time.monotonic() + float(word[2]) + TEST_GRACE
+                    limit_what = (f"{word[1]} ran past its {word[2]} s timeout "
+                                  f"+ {TEST_GRACE:.0f} s; the guest did not stop it")
+                elif what == "end" and len(word) >= 2:
+                    self.finished.append(word[1])
+                    self.current = None
+                    deadline = time.monotonic() + 60
+                    limit_what = f"the guest runner stalled after {word[1]}"
+                    if on_end:
+                        on_end(word[1])
+                elif what == "done":
+                    self.done = True
+                    deadline = time.monotonic() + POWEROFF_LIMIT
+                    limit_what = "the guest did not power off"
+                elif what.startswith("boot-failed"):
+                    out(f"# {self.kver}: {line[len(MARK):]}")
+                continue
+            if KLINE.match(line):
+                self.console_klines.append((self.current, line))
+                if self.started and not self.done:
+                    out(f"# console: {line}")
+                continue
+            if self.started:
+                out(line)
+        p.wait()
+        console.close()
+        self.total_s = time.monotonic() - t0
+        if self.why and self.done:
+            out(f"# {self.kver}: {self.why} (all tests had finished; not a failure)")
+            self.why = None
+        elif not self.why and not self.done:
+            self.why = ("the guest panicked" if self.panicked
+                        else f"QEMU exited (status {p.returncode}) before the tests finished")
+        return self
+
+    def boot_tail(self, n=25):
+        text = read(os.path.join(self.dir, "console.log")).splitlines()
+        return text[-n:]
+
+    def kernel_problems(self):
+        """{test stem or None (boot/between tests): [bad kernel log lines]}."""
+        found = {}
+        cur = None
+        for line in read(os.path.join(self.dir, "kernel.log")).splitlines():
+            m = re.search(r"tcptimeo-vm: (begin|end) (\S+)", line)
+            if m:
+                cur = m.group(2) if m.group(1) == "begin" else None
+                continue
+            if "tcptimeo-vm:" not in line and BAD_KLOG.search(line):
+                found.setdefault(cur, []).append(line)
+        for cur, line in self.console_klines:
+            if BAD_KLOG.search(line) and line not in found.get(cur, []):
+                found.setdefault(cur, []).append(line)
+        return found
+
+
+def judge_test(run, stem):
+    """(Count, [failure reasons]) of one finished or unfinished test."""
+    d = run.dir
+    tap = read(os.path.join(d, stem + ".tap"))
+    c, points, plan = parse_tap(tap)
+    status = dict(line.split("=", 1) for line in
+                  read(os.path.join(d, stem + ".status")).splitlines() if "=" in line)
+    why = []
+    if not status:
+        why.append("did not finish" + (f" ({run.why})" if run.why else ""))
+    else:
+        rc = int(status.get("rc", "255") or 255)
+        if rc in (124, 137):
+            why.append(f"timed out after {status.get('timeout', '?')} s")
+        elif rc != 0 and c.failed == 0:
+            why.append(f"exited {rc} without a failing point")
+        if plan is not None and points < plan:
+            why.append(f"printed {points} of {plan} planned points")
+        elif plan is not None and points > plan:
+            why.append(f"printed {points} points, planned {plan}")
+        elif plan is None and points == 0:
+            why.append("printed no TAP")
+        if status.get("cleanup"):
+            why.append(f"cleanup after it failed: {status['cleanup']}")
+    if why:
+        c.failed += 1
+    return c, why
+
+
+def run_kernel(kver, tests, mode="tests"):
+    """Boot (with one retry if the VM died before the first test); Count."""
+    total = Count()
+    ko = os.path.join(BUILD, kver, "tcptimeo.ko")
+    initrd = os.path.join(BUILD, kver, "initramfs.cpio.gz")
+    for need, how in ((f"/boot/vmlinuz-{kver}", "make deps"), (ko, f"make KVER={kver}"),
+                      (initrd, f"make {os.path.relpath(initrd, TOP)}")):
+        if not os.path.exists(need):
+            out(f"not ok - {kver}: {need} is missing ({how})")
+            total.failed += 1
+            return total, None
+    out(f"# ===== {kver}: {len(tests)} test(s): {' '.join(t.rsplit('.', 1)[0] for t in tests)}")
+    counted = {}
+
+    def on_end(stem):
+        c, why = judge_test(run, stem)
+        counted[stem] = (c, why)
+        for w in why:
+            out(f"not ok - {kver} {stem}: {w}")
+        out(f"# {kver} {stem}: {c.line()}")
+
+    for attempt in (1, 2):
+        run = Run(kver, tests, mode, attempt)
+        run.boot(on_end if mode == "tests" else None)
+        if run.started or attempt == 2:
+            break
+        out(f"# {kver}: the VM died before the first test started ({run.why}); "
+            f"retrying once. Console tail ({run.dir}/console.log):")
+        for line in run.boot_tail():
+            out(f"#   {line}")
+
+    if not run.started:
+        out(f"not ok - {kver}: the VM did not start the tests twice ({run.why}); "
+            f"console: {run.dir}/console.log")
+        for line in run.boot_tail():
+            out(f"#   {line}")
+        total.failed += 1
+        return total, run
+
+    if mode == "demo":
+        rc = read(os.path.join(run.dir, "demo.rc"), "1").strip() or "1"
+        if rc != "0" or run.why:
+            out(f"# demo failed (exit {rc}{'; ' + run.why if run.why else ''})")
+            total.failed += 1
+        else:
+            total.passed += 1
+        return total, run
+
+    for t in tests:
+        stem = t.rsplit(".", 1)[0]
+        if stem not in counted:
+            c, why = judge_test(run, stem)
+            if stem != run.current and not os.path.exists(os.path.join(run.dir, stem + ".tap")):
+                why = ["not run: the VM stopped before it"]
+                c = Count()
+                c.failed = 1
+            counted[stem] = (c, why)
+            for w in why:
+                out(f"not ok - {kver} {stem}: {w}")
+        total.add(counted[stem][0])
+
+    problems = run.kernel_problems()
+    for stem, lines in problems.items():
+        where = stem or "boot or between tests"
+        out(f"not ok - {kver}: kernel log shows problems during {where} "
+            f"(see {run.dir}/kernel.log)")
+        for line in lines[:20]:
+            out(f"#   {line}")
+        total.failed += 1
+    if run.why:
+        out(f"not ok - {kver}: {run.why}")
+        total.failed += 1
+    elif run.panicked:
+        out(f"not ok - {kver}: the guest panicked")
+        total.failed += 1
+    out(f"# {kver}: {total.line()}; boot {run.boot_s:.1f} s, whole VM run "
+        f"{run.total_s:.0f} s; logs in {os.path.relpath(run.dir, TOP)}/")
+    return total, run
+
+
+def run_unit():
+    """make -C selftests/unit check (TAP), saved in build/logs/unit.tap."""
+    if not os.path.exists(os.path.join(SELFTESTS, "unit", "Makefile")):
+        return Count()
+    out("# ===== host unit tests: make -C selftests/unit check")
+    os.makedirs(os.path.join(BUILD, "logs"), exist_ok=True)
+    log = os.path.join(BUILD, "logs", "unit.tap")
+    with open(log, "w") as f:
+        p = subprocess.Popen(["make", "-s", "--no-print-directory", "-C",
+                              os.path.join(SELFTESTS, "unit"), "check"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, errors="replace")
+        text = []
+        for line in p.stdout:
+            f.write(line)
+            text.append(line)
+            out(line.rstrip("\n"))
+        rc = p.wait()
+    c, points, plan = parse_tap("".join(text))
+    if rc != 0 and c.failed == 0:
+        out(f"not ok - host unit tests: make exited {rc} without a failing point")
+        c.failed += 1
+    out(f"# host unit tests: {c.line()}")
+    return c
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kvers", default=os.environ.get("KVERS", ""))
+    ap.add_argument("--tests", default=os.environ.get("TESTS", ""))
+    ap.add_argument("--unit", action="store_true", help="run the host unit tests first")
+    ap.add_argument("--negative-control", action="store_true",
+                    default=os.environ.get("TCPTIMEO_NEGATIVE_CONTROL", "") not in ("", "0"))
+    ap.add_argument("--demo", action="store_true")
+    a = ap.parse_args()
+
+    kvers = a.kvers.split() or installed_kernels()
+    if not kvers:
+        out("not ok - no kernel of selftests/vm/kernels.conf is installed (make deps)")
+        out("0 passed, 1 failed")
+        return 1
+
+    if a.demo:
+        kver = sorted(kvers, key=lambda k: [int(x) if x.isdigit() else x
+                                            for x in re.split(r"(\d+)", k)])[-1]
+        c, _ = run_kernel(kver, [], mode="demo")
+        return 0 if c.failed == 0 else 1
+
+    total = Count()
+    if a.negative_control:
+        os.environ["TCPTIMEO_NEGATIVE_CONTROL"] = "1"
+        tests = select_tests([NEGATIVE])
+        kvers = kvers[:1]
+        out(f"# negative control: only {NEGATIVE} on {kvers[0]}; it must fail")
+    else:
+        tests = select_tests(a.tests.split())
+        if a.unit:
+            total.add(run_unit())
+    t0 = time.monotonic()
+    boots = []
+    for kver in kvers:
+        c, run = run_kernel(kver, tests)
+        total.add(c)
+        if run and run.boot_s is not None:
+            boots.append(f"{kver} {run.boot_s:.1f} s")
+    out(f"# VM suite: {time.monotonic() - t0:.0f} s; one boot to the first test: "
+        + (", ".join(boots) or "none"))
+    out(total.line())
+    return 0 if total.failed == 0 and (total.passed + total.skipped) > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
