@@ -33,7 +33,7 @@ from ctl import ctl, ctl_json, all_rules, show        # noqa: E402
 
 N = 24
 PLAN = 3 * N + 2
-SEED = int(os.environ.get("TT_SEED", "20261127"))
+SEED = int(os.environ.get("TCPTIMEO_SEED", "20261127"))
 CG = "/tt-ex"
 SPORTS = {"a": [7101, 7102, 7103], "b": [7201, 7202]}
 NAMES = ["alpha", "beta", "Gamma", "delta", "eps", "zeta", "Eta", "theta"]
@@ -107,7 +107,7 @@ def main(t):
             listeners[s, 6, p] = srvs[s].listen(6, "::", p, v6only=True)
 
     rng = random.Random(SEED)
-    t.diag(f"seed {SEED} (TT_SEED=... to change)")
+    t.diag(f"seed {SEED} (TCPTIMEO_SEED=... to change)")
     seen = {}
     bound_port = 40100
     for k in range(N):

@@ -406,8 +406,9 @@ def test_explain(tmp):
            f"explain: {what}", j)
     j = explain(root, "a priority 1 dir out local-port 10000-20000 idle 1\nb priority 2 dir out idle 2 syn-retries 2\n",
                 "--dir", "out", "--remote", "10.0.0.1:80", "--local-port", "30000")
-    ok(j["values"]["syn_retries"] == syn and j["values"]["keepidle"] == 2,
-       "explain: decided when established, syn_retries is the sysctl's", j)
+    ok(j["values"]["syn_retries"] == 2 and j["values"]["keepidle"] == 2 and
+       "after the handshake" in j["sources"]["syn_retries"],
+       "explain: decided when established, syn_retries written too late to bound connect()", j)
     j = explain(root, "a priority 1 dir out local-port 10000-20000 idle 1\nb priority 2 dir out idle 2 syn-retries 2\n",
                 "--dir", "out", "--remote", "10.0.0.1:80", "--local-port", "30000", "--bound")
     ok(j["values"]["syn_retries"] == 2, "explain: decided at connect, the rule's syn_retries", j)

@@ -228,16 +228,16 @@ static void compute(const struct ctl_rule *r, bool syn_ok,
 		out->v[V_UTO] = 0;
 		out->src[V_UTO] = "unset (no limit)";
 	}
-	if (o && o->syn_retries && syn_ok) {
-		pick(&out->v[V_SYN], &out->src[V_SYN], o->syn_retries, s->syn,
-		     clamp, "sysctl net.ipv4.tcp_syn_retries");
-	} else {
-		out->v[V_SYN] = s->syn;
-		out->src[V_SYN] = o && o->syn_retries ?
-			"sysctl net.ipv4.tcp_syn_retries (the rule's "
-			"syn-retries cannot apply: decided after the handshake)" :
-			"sysctl net.ipv4.tcp_syn_retries";
-	}
+	/*
+	 * Decided after the handshake, the module still writes syn_retries
+	 * (getsockopt shows it), but the SYNs were already sent under the
+	 * sysctl's count.
+	 */
+	pick(&out->v[V_SYN], &out->src[V_SYN], o ? o->syn_retries : 0, s->syn,
+	     clamp, "sysctl net.ipv4.tcp_syn_retries");
+	if (o && o->syn_retries && !syn_ok && out->v[V_SYN] == o->syn_retries)
+		out->src[V_SYN] = "rule, written after the handshake: "
+				  "connect() used the sysctl's count";
 }
 
 static void print_values_text(const struct values *v, const char *indent)
