@@ -20,9 +20,21 @@ same() { # what got
 if [ -f dkms.conf ]; then
 	same "dkms.conf PACKAGE_VERSION" "$(sed -n 's/^PACKAGE_VERSION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' dkms.conf)"
 	same "dkms.conf PACKAGE_NAME is tcptimeo" "$(sed -n 's/^PACKAGE_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' dkms.conf | sed "s/^tcptimeo\$/$ver/")"
+	# dkms.conf is a shell fragment that DKMS sources.
+	conf=$(bash -c '. ./dkms.conf; echo "$AUTOINSTALL|$BUILD_EXCLUSIVE_KERNEL"')
+	re=${conf#*|} res=
+	for k in 4.19.0-27-amd64 5.4.0-1 5.10.0-32-amd64 6.1.0-56-amd64 6.12.95+deb12-amd64 7.2.13-amd64; do
+		[[ $k =~ $re ]] && res="$res $k:yes" || res="$res $k:no"
+	done
+	if [ "${conf%%|*}" = yes ] && [ "$res" = " 4.19.0-27-amd64:no 5.4.0-1:no 5.10.0-32-amd64:yes 6.1.0-56-amd64:yes 6.12.95+deb12-amd64:yes 7.2.13-amd64:yes" ]; then
+		ok "dkms.conf: AUTOINSTALL=yes; BUILD_EXCLUSIVE_KERNEL takes 5.10+ (6.1, 6.12, 7.x), skips 5.4 and 4.19"
+	else
+		not_ok "dkms.conf: AUTOINSTALL=yes and BUILD_EXCLUSIVE_KERNEL for 5.10+"; echo "AUTOINSTALL=${conf%%|*}$res" | diag
+	fi
 else
 	skip "dkms.conf PACKAGE_VERSION" "no dkms.conf yet"
 	skip "dkms.conf PACKAGE_NAME" "no dkms.conf yet"
+	skip "dkms.conf AUTOINSTALL and BUILD_EXCLUSIVE_KERNEL" "no dkms.conf yet"
 fi
 same "debian/changelog" "$(dpkg-parsechangelog -l debian/changelog -SVersion 2>/dev/null || sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)"
 same "tcptimeo(4) .TH" "$(sed -n 's/^\.TH .*"tcptimeo \([^"]*\)".*/\1/p' docs/tcptimeo.4)"
