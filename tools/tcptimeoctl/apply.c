@@ -17,6 +17,9 @@
 
 #include "ctl.h"
 
+/* PROC_CGROUP_INIT_INO (include/linux/proc_ns.h): the initial namespace */
+#define CTL_CGROUP_INIT_INO	0xEFFFFFFBU
+
 enum act_kind { ACT_NONE, ACT_CREATE, ACT_UPDATE, ACT_DELETE };
 
 struct act {
@@ -31,11 +34,19 @@ static void cgroup_mount(char *out, size_t size)
 	char line[4096], root[1024], mnt[1024], *dash;
 	FILE *f;
 
+	struct stat st;
+
 	out[0] = '\0';
 	if (*ctl_sysroot) {
 		snprintf(out, size, "%s/sys/fs/cgroup", ctl_sysroot);
 		return;
 	}
+	/*
+	 * Rules name cgroups as seen from the initial cgroup namespace; in
+	 * another one (a container) our view differs: leave it to the module.
+	 */
+	if (stat("/proc/self/ns/cgroup", &st) || st.st_ino != CTL_CGROUP_INIT_INO)
+		return;
 	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return;
