@@ -35,10 +35,6 @@ endif
 # Default: the installed kernels of the matrix, computed when needed (after
 # `make deps` in `make check`, which re-reads it in a sub-make).
 KVERS ?= $(shell $(KERNELS) installed)
-kdir = $(if $(KDIR),$(KDIR),/lib/modules/$(1)/build)
-
-# What Kbuild builds from: copied per kernel into build/<kver>/src.
-MOD_SRCS := Kbuild $(shell find module lib include -type f 2>/dev/null | LC_ALL=C sort)
 
 .PHONY: all modules tools deps check check-vm check-unit demo lint \
 	checkpatch sparse initramfs clean distclean FORCE
@@ -48,22 +44,11 @@ all: modules tools
 
 modules:
 	@test -n "$(strip $(KVERS))" || { echo "no kernel of selftests/vm/kernels.conf is installed: make deps" >&2; exit 1; }
-	@set -e; for k in $(KVERS); do $(MAKE) --no-print-directory $(B)/$$k/tcptimeo.ko KVER=$$k; done
+	@set -e; for k in $(KVERS); do KDIR_OVERRIDE=$(KDIR) $(TOP)/tools/build-module.sh $$k; done
 
-# One kernel: sync the sources into build/<kver>/src (changed files only,
-# so Kbuild rebuilds only what changed), build there with W=1, fail on any
-# warning (then drop the objects so the next build shows it again).
-$(B)/%/tcptimeo.ko: $(MOD_SRCS) Makefile FORCE
-	@mkdir -p $(B)/$*/src
-	@$(TOP)/tools/sync-src.sh $(B)/$*/src $(MOD_SRCS)
-	@echo "  BUILD   build/$*/tcptimeo.ko (W=1, $(call kdir,$*))"
-	@$(MAKE) -C $(call kdir,$*) M=$(B)/$*/src W=1 -j$(shell nproc) modules \
-		>$(B)/$*/build.log 2>&1 || { cat $(B)/$*/build.log; exit 1; }
-	@if grep -i 'warning:' $(B)/$*/build.log; then \
-		echo "build/$*: the W=1 build warns (log: build/$*/build.log)" >&2; \
-		find $(B)/$*/src -name '*.o' -delete; rm -f $(B)/$*/src/tcptimeo.ko; \
-		exit 1; fi
-	@cmp -s $(B)/$*/src/tcptimeo.ko $@ || cp $(B)/$*/src/tcptimeo.ko $@
+# One kernel (tools/build-module.sh: its own source copy, W=1, no warning).
+$(B)/%/tcptimeo.ko: FORCE
+	@KDIR_OVERRIDE=$(KDIR) $(TOP)/tools/build-module.sh $*
 
 tools:
 	@if [ -f tools/tcptimeoctl/Makefile ]; then \
@@ -75,9 +60,9 @@ deps:
 
 # The VM's initramfs, per kernel; rebuilt when its inputs change.
 initramfs:
-	@set -e; for k in $(KVERS); do $(MAKE) -s --no-print-directory $(B)/$$k/initramfs.cpio.gz; done
+	@set -e; for k in $(KVERS); do $(VM)/mkinitramfs.sh $$k $(B)/$$k/initramfs.cpio.gz; done
 
-$(B)/%/initramfs.cpio.gz: $(VM)/init $(VM)/mkinitramfs.sh /bin/busybox /lib/modules/%/modules.dep
+$(B)/%/initramfs.cpio.gz: FORCE
 	@$(VM)/mkinitramfs.sh $* $@
 
 check: deps
@@ -114,15 +99,8 @@ checkpatch: $(CHECKPATCH)
 
 # sparse on every kernel: C=2 checks every file; any warning from our
 # sources (not from the kernel's headers) fails.
-sparse:
-	@set -e; for k in $(KVERS); do \
-		$(MAKE) --no-print-directory $(B)/$$k/tcptimeo.ko KVER=$$k; \
-		echo "  SPARSE  build/$$k"; \
-		$(MAKE) -C $(call kdir,$$k) M=$(B)/$$k/src C=2 modules >$(B)/$$k/sparse.log 2>&1 || \
-			{ cat $(B)/$$k/sparse.log; exit 1; }; \
-		if grep -E '(warning|error):' $(B)/$$k/sparse.log | grep -v '^/usr/src/\|^/lib/modules/\|^\./include/\|^\./arch/' ; then \
-			echo "sparse warns on build/$$k (log: build/$$k/sparse.log)" >&2; exit 1; fi; \
-	done
+sparse: modules
+	@set -e; for k in $(KVERS); do KDIR_OVERRIDE=$(KDIR) $(TOP)/tools/build-module.sh --sparse $$k; done
 
 clean:
 	@if [ -f tools/tcptimeoctl/Makefile ]; then $(MAKE) -s -C tools/tcptimeoctl O=$(B)/tools clean; fi

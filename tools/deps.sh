@@ -99,4 +99,9 @@ while read -r suite pkgs; do
 	apt_get install "${target[@]}" $need
 done <<<"$matrix"
 
-echo "deps: ok ($(awk '{print $2}' <<<"$matrix" | sed 's/^linux-image-//' | xargs))"
+# Kernels Debian 12 cannot install (SOURCE "fetch"): into .cache/kernels.
+for s in $("$kernels" fetched); do
+	"$top/tools/kernels.sh" fetch "$s"
+done
+
+echo "deps: ok (kernels: $("$kernels" installed | xargs))"

@@ -4,10 +4,19 @@
 #
 #   kernels.sh installed        newest installed kernel of each series, one
 #                               per line, in matrix order (default KVERS)
-#   kernels.sh packages         for each series: SUITE PKG... (what `make
-#                               deps` installs; needs apt lists)
+#   kernels.sh packages         for each apt series: SUITE PKG... (what
+#                               `make deps` installs; needs apt lists)
+#   kernels.sh fetched          the series of SOURCE "fetch" (make deps runs
+#                               tools/kernels.sh fetch SERIES for each)
+#   kernels.sh info KVER        where KVER's pieces are, as shell lines:
+#                               VMLINUZ= MODROOT= KDIR= BUILDER= SMP=
 #   kernels.sh opt KVER KEY DEF an option of KVER's series (e.g. smp), or DEF
 #   kernels.sh series KVER      the matrix series KVER belongs to
+#
+# SOURCE "fetch": a kernel Debian 12 cannot install (5.10, 7.x), fetched
+# by tools/kernels.sh into .cache/kernels; its modules are under MODROOT,
+# and BUILDER says how to build against it: native, gcc (CC=gcc) or
+# chroot:ROOT (build inside that chroot; KDIR is a path in it).
 set -euo pipefail
 conf=${TCPTIMEO_KERNELS_CONF:-$(dirname "$0")/kernels.conf}
 
@@ -15,9 +24,17 @@ matrix() {		# prints "SERIES SOURCE [OPTIONS]" lines
 	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$conf"
 }
 
+fetched_info() {	# SERIES -> "KVER VMLINUZ MODROOT BUILDER:KDIR", if fetched
+	"$(dirname "$0")/../../tools/kernels.sh" info "$1" 2>/dev/null
+}
+
 series_of() {		# KVER -> SERIES, or nothing
-	local s rest
-	while read -r s rest; do
+	local s src rest
+	while read -r s src rest; do
+		if [ "$src" = fetch ]; then
+			[ "$(fetched_info "$s" | awk '{print $1}')" = "$1" ] && { echo "$s"; return 0; }
+			continue
+		fi
 		case $1 in "$s".[0-9]*) echo "$s"; return 0 ;; esac
 	done < <(matrix)
 	return 0
@@ -40,6 +57,7 @@ candidates() {
 	local listing suite best v s
 	listing=$(apt-cache madison linux-image-amd64 2>/dev/null)
 	matrix | while read -r _ suite _; do
+		[ "$suite" != fetch ] || continue
 		best=
 		while IFS='|' read -r _ v s; do
 			v=${v// /}
@@ -53,7 +71,30 @@ candidates() {
 
 case ${1:-} in
 installed)
-	matrix | while read -r s _; do installed_of "$s"; done ;;
+	matrix | while read -r s src _; do
+		if [ "$src" = fetch ]; then
+			fetched_info "$s" | awk '{print $1}'
+		else
+			installed_of "$s"
+		fi
+	done ;;
+fetched)
+	matrix | awk '$2 == "fetch" {print $1}' ;;
+info)
+	s=$(series_of "$2")
+	smp=$("$0" opt "$2" smp 2)
+	if [ -n "$s" ] && [ "$(matrix | awk -v s="$s" '$1 == s {print $2}')" = fetch ]; then
+		read -r _ vmlinuz modroot b < <(fetched_info "$s")
+		case $b in
+		chroot:*) b=${b#chroot:}; builder=chroot:${b%%:*}; kdir=${b#*:} ;;
+		*) builder=${b%%:*}; kdir=${b#*:} ;;
+		esac
+		printf 'VMLINUZ=%s\nMODROOT=%s\nKDIR=%s\nBUILDER=%s\nSMP=%s\n' \
+			"$vmlinuz" "$modroot" "$kdir" "$builder" "$smp"
+	else
+		printf 'VMLINUZ=%s\nMODROOT=\nKDIR=%s\nBUILDER=native\nSMP=%s\n' \
+			"/boot/vmlinuz-$2" "/lib/modules/$2/build" "$smp"
+	fi ;;
 packages)
 	cand=$(candidates)
 	if grep -q ' none$' <<<"$cand"; then

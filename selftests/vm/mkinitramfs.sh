@@ -4,12 +4,23 @@
 # (a gzipped newc cpio): busybox-static, selftests/vm/init, and the
 # virtio/9p modules KVER needs to mount the host's root, decompressed
 # (busybox insmod reads no .ko.xz/.ko.zst) and listed in load order.
-# Modules come from /lib/modules/KVER, or from MODROOT/lib/modules/KVER.
+# Modules come from /lib/modules/KVER, or from MODROOT/lib/modules/KVER
+# for a kernel fetched into a cache (kernels.sh info). Nothing is done when
+# OUT is newer than all its inputs.
 set -euo pipefail
 kver=$1 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
+eval "$("$here/kernels.sh" info "$kver")"
 modroot=${MODROOT:-}
 MODULES="virtio_pci 9pnet_virtio 9p"
+
+if [ -f "$out" ]; then
+	fresh=1
+	for f in "$here/init" "$0" /bin/busybox "$modroot/lib/modules/$kver/modules.dep"; do
+		[ "$f" -nt "$out" ] && fresh=
+	done
+	[ -z "$fresh" ] || exit 0
+fi
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
@@ -39,6 +50,6 @@ done
 
 mkdir -p "$(dirname "$out")"
 (cd "$stage" && find . -print0 | LC_ALL=C sort -z |
-	cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$out.tmp"
-mv "$out.tmp" "$out"
+	cpio --null -o -H newc --quiet -R 0:0) | gzip -1 >"$out.$$.tmp"
+mv "$out.$$.tmp" "$out"
 echo "initramfs $out: $(xargs <"$stage/modules.list")"

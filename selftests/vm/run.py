@@ -132,10 +132,11 @@ def installed_kernels():
     return p.stdout.split()
 
 
-def kernel_opt(kver, key, default):
-    p = subprocess.run([os.path.join(HERE, "kernels.sh"), "opt", kver, key,
-                        str(default)], capture_output=True, text=True)
-    return (p.stdout.strip() or str(default)) if p.returncode == 0 else str(default)
+def kernel_info(kver):
+    """kernels.sh info: VMLINUZ, MODROOT, KDIR, BUILDER, SMP."""
+    p = subprocess.run([os.path.join(HERE, "kernels.sh"), "info", kver],
+                       capture_output=True, text=True, check=True)
+    return dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
 
 
 class Run:
@@ -143,6 +144,7 @@ class Run:
 
     def __init__(self, kver, tests, mode, attempt):
         self.kver, self.tests, self.mode, self.attempt = kver, tests, mode, attempt
+        self.info = kernel_info(kver)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         base = os.path.join(BUILD, "logs", kver)
         os.makedirs(base, exist_ok=True)
@@ -189,17 +191,18 @@ class Run:
             for k, v in sorted(env.items()):
                 f.write(f"export {k}={shlex.quote(v)}\n")
             f.write(f"TT_MODE={self.mode}\n")
+            f.write(f"TT_MODROOT={shlex.quote(self.info.get('MODROOT', ''))}\n")
             f.write(f"TT_TESTS={shlex.quote(' '.join(self.tests))}\n")
 
     def qemu_cmd(self):
-        smp = kernel_opt(self.kver, "smp", 2)
+        smp = self.info.get("SMP") or "2"
         append = ("console=ttyS0 quiet panic=1 log_buf_len=8M "
                   "rdinit=/init mitigations=off")
         return [
             "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
             "-smp", smp, "-m", "2048", "-nographic", "-no-reboot",
             "-nic", "none",
-            "-kernel", f"/boot/vmlinuz-{self.kver}",
+            "-kernel", self.info["VMLINUZ"],
             "-initrd", os.path.join(BUILD, self.kver, "initramfs.cpio.gz"),
             "-append", append,
             "-virtfs", "local,path=/,mount_tag=root,security_model=none,"
@@ -359,7 +362,7 @@ def run_kernel(kver, tests, mode="tests"):
     total = Count()
     ko = os.path.join(BUILD, kver, "tcptimeo.ko")
     initrd = os.path.join(BUILD, kver, "initramfs.cpio.gz")
-    for need, how in ((f"/boot/vmlinuz-{kver}", "make deps"), (ko, f"make KVER={kver}"),
+    for need, how in ((kernel_info(kver)["VMLINUZ"], "make deps"), (ko, f"make KVER={kver}"),
                       (initrd, f"make {os.path.relpath(initrd, TOP)}")):
         if not os.path.exists(need):
             out(f"not ok - {kver}: {need} is missing ({how})")
