@@ -74,6 +74,21 @@ check-packaging:
 check-install:
 	$(PKG_TOP)/selftests/packaging/run.sh install
 
+# Only calls apt-get when something is missing (then with a fresh list).
 packaging-deps:
-	apt-get install -y --no-install-recommends $(PACKAGING_APT_DEPS)
-	command -v npm >/dev/null || apt-get install -y --no-install-recommends $(PACKAGING_NODE_DEPS)
+	@missing=$$(for p in $(PACKAGING_APT_DEPS); do \
+		dpkg-query -W -f '$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done; \
+		command -v npm >/dev/null || echo $(PACKAGING_NODE_DEPS)); \
+	if [ -n "$$missing" ]; then \
+		echo "packaging-deps: installing" $$missing; \
+		[ "$$(id -u)" = 0 ] || { echo "packaging-deps: run as root" >&2; exit 1; }; \
+		apt-get -q update && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends $$missing; \
+	fi
+
+# A full `make check` (no TESTS= given) also runs the packaging checks and
+# the install flow, before the VM suite (whose summary stays the last
+# line). TCPTIMEO_PACKAGING=0 leaves them out.
+ifeq ($(strip $(TESTS))$(filter 0,$(TCPTIMEO_PACKAGING)),)
+check: packaging-deps check-packaging check-install
+endif
