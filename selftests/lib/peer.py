@@ -65,15 +65,22 @@ class Agent:
         line, _, self.buf = self.buf.partition(b"\n")
         return json.loads(line)
 
-    def call(self, cmd, check=True, read_timeout=None, **kw):
-        """Send one command; kw are its arguments. Raise AgentError if it failed."""
+    def send(self, cmd, **kw):
+        """Send a command without waiting (pair with reply())."""
         kw["cmd"] = cmd
         self.p.stdin.write((json.dumps(kw) + "\n").encode())
         self.p.stdin.flush()
+
+    def reply(self, check=True, read_timeout=None):
         res = self._read(read_timeout or self.timeout)
         if check and not res.get("ok"):
             raise AgentError(res)
         return res
+
+    def call(self, cmd, check=True, read_timeout=None, **kw):
+        """Send one command; kw are its arguments. Raise AgentError if it failed."""
+        self.send(cmd, **kw)
+        return self.reply(check, read_timeout)
 
     # -- conveniences --
     def info(self):
@@ -157,10 +164,15 @@ def wildcard(family):
     return "0.0.0.0" if family == 4 else "::"
 
 
-def connect_pair(cli, srv, lid, family, addr, port, bind=None, opts=None):
-    """One connection: returns (client result, accepted result)."""
-    c = cli.connect(family, addr, port, bind=bind, opts=opts)
-    a = srv.accept(lid)
+def connect_pair(cli, srv, lid, family, addr, port, bind=None, opts=None,
+                 timeout=10):
+    """One connection, connect() and accept() issued at once (one round
+    trip instead of two): returns (client result, accepted result)."""
+    srv.send("accept", id=lid, timeout=timeout)
+    cli.send("connect", family=family, addr=addr, port=port, bind=bind,
+             opts=opts, timeout=timeout)
+    c = cli.reply(read_timeout=timeout + 30)
+    a = srv.reply(read_timeout=timeout + 30)
     return c, a
 
 
