@@ -26,8 +26,8 @@ from tap import Tap                                   # noqa: E402
 import ttmod                                          # noqa: E402
 from ttmod import Rule                                # noqa: E402
 from netns import Pair, ss_find                       # noqa: E402
-from peer import (Agent, OPTS, listen_all, kernel_defaults,  # noqa: E402
-                  opts_diff)
+from peer import (Agent, listen_all, kernel_defaults,  # noqa: E402
+                  opts_diff, connect_pair)
 
 ALL_OUT = dict(keepalive=1, keepidle=11, keepintvl=7, keepcnt=5,
                user_timeout=12345, syn_retries=3)
@@ -72,9 +72,8 @@ def main(t):
     expect_matched = {r.name: 0 for r in rules}
 
     def conn(fam, port):
-        c = cli.connect(fam, pair.addr("srv", fam), port)
-        a = srv.accept(ls[(fam, port)])
-        return c, a
+        return connect_pair(cli, srv, ls[(fam, port)], fam,
+                            pair.addr("srv", fam), port)
 
     def check(got, want, desc):
         t.ok(got == want, desc, diag=lambda: opts_diff(got, want))

@@ -24,7 +24,7 @@ from tap import Tap                                   # noqa: E402
 import ttmod                                          # noqa: E402
 from ttmod import Rule                                # noqa: E402
 from netns import Pair                                # noqa: E402
-from peer import Agent, listen_all                    # noqa: E402
+from peer import Agent, listen_all, connect_pair      # noqa: E402
 import cgroup as cg                                   # noqa: E402
 from deadline import Deadline                         # noqa: E402
 
@@ -60,9 +60,9 @@ def main(t):
         bind = None
         if src is not None or sport:
             bind = [pair.addr("cli", fam, src or 0), sport]
-        c = agent.connect(sockfam or fam, addr, port, bind=bind)
-        a = (server or srv).accept(ls[lkey or (fam, port)] if lkey != "cg"
-                                  else ls_cg)
+        lid = ls_cg if lkey == "cg" else ls[lkey or (fam, port)]
+        c, a = connect_pair(agent, server or srv, lid, sockfam or fam, addr,
+                            port, bind=bind)
         return c["opts"]["keepidle"], a["opts"]["keepidle"]
 
     def rule(name, **kw):

@@ -15,7 +15,7 @@ from tap import Tap                                   # noqa: E402
 import ttmod                                          # noqa: E402
 from ttmod import Rule                                # noqa: E402
 from netns import Pair                                # noqa: E402
-from peer import Agent, listen_all, kernel_defaults   # noqa: E402
+from peer import Agent, listen_all, kernel_defaults, connect_pair  # noqa: E402
 
 PORTS = [7501, 7502, 7503, 7504, 7505, 7506, 7650, 7720]
 PLAN = 30
@@ -30,8 +30,7 @@ def main(t):
     dst = pair.addr("srv", 4)
 
     def conn(port=7506):
-        c = cli.connect(4, dst, port)
-        a = srv.accept(ls[(4, port)])
+        c, a = connect_pair(cli, srv, ls[(4, port)], 4, dst, port)
         return c["opts"], a["opts"]
 
     def idle(port=7506, side=0):

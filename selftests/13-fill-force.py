@@ -18,7 +18,7 @@ from tap import Tap                                   # noqa: E402
 import ttmod                                          # noqa: E402
 from ttmod import Rule                                # noqa: E402
 from netns import Pair, ss_find                       # noqa: E402
-from peer import Agent, opts_diff, wildcard           # noqa: E402
+from peer import Agent, opts_diff, wildcard, connect_pair  # noqa: E402
 
 RULE = dict(keepalive=1, keepidle=11, keepintvl=7, keepcnt=5,
             user_timeout=12345, syn_retries=3)
@@ -58,8 +58,8 @@ def main(t):
             v = f"IPv{f}"
             # out: the application set APP_OUT before connect()
             m0, s0 = rout.matched, ttmod.stats()["skipped_app_set"]
-            c = cli.connect(f, pair.addr("srv", f), port["out"], opts=APP_OUT)
-            srv.accept(ls[f, "out"])
+            c, _ = connect_pair(cli, srv, ls[f, "out"], f, pair.addr("srv", f),
+                                port["out"], opts=APP_OUT)
             ds = ttmod.stats()["skipped_app_set"] - s0
             want = dict(RULE, **APP_OUT) if mode == "fill" else RULE
             t.ok(c["opts"] == want, f"{v} out {mode}: the application's "
@@ -81,8 +81,8 @@ def main(t):
 
             # in: the application set APP_IN on its listener
             s0 = ttmod.stats()["skipped_app_set"]
-            c = cli.connect(f, pair.addr("srv", f), port["in"])
-            a = srv.accept(ls[f, "in"])
+            c, a = connect_pair(cli, srv, ls[f, "in"], f, pair.addr("srv", f),
+                                port["in"])
             ds = ttmod.stats()["skipped_app_set"] - s0
             want = dict(RULE, **APP_IN) if mode == "fill" else RULE
             t.ok(a["opts"] == want, f"{v} in {mode}: values inherited from "
@@ -110,8 +110,8 @@ def main(t):
     lid = srv.listen(4, "0.0.0.0", 7703)
     with Rule("auto", direction="out", remote_ports=7703, keepintvl=7, keepcnt=5,
               user_timeout="auto"):
-        c = cli.connect(4, pair.addr("srv", 4), 7703, opts={"keepidle": 50})
-        srv.accept(lid)
+        c, _ = connect_pair(cli, srv, lid, 4, pair.addr("srv", 4), 7703,
+                            opts={"keepidle": 50})
         t.eq(c["opts"]["user_timeout"], (50 + 7 * 5) * 1000,
              "fill, user_timeout auto: (app's idle 50 + rule's 7 x 5) x 1000")
     cli.close_agent()

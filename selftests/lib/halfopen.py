@@ -27,7 +27,7 @@ import time
 import ttmod
 from ttmod import Rule
 from netns import Pair
-from peer import Agent, listen_all, opts_diff, TCP_ESTABLISHED
+from peer import Agent, listen_all, opts_diff, connect_pair, TCP_ESTABLISHED
 from deadline import sleep_until
 
 IDLE, INTVL, CNT, UT_MS = 3, 1, 2, 5000
@@ -67,8 +67,8 @@ def run(t, survivor, limit):
     conns = {}
     for name, fam, port, busy in cases:
         app = RULE if port == P_APP and survivor == "cli" else None
-        c = cli.connect(fam, pair.addr("srv", fam), port, opts=app)
-        a = srv.accept(ls[fam, port])
+        c, a = connect_pair(cli, srv, ls[fam, port], fam, pair.addr("srv", fam),
+                            port, opts=app)
         mine = c if survivor == "cli" else a
         conns[name] = {"sid": mine["id"], "t_est": mine["t"], "opts": mine["opts"],
                        "busy": busy, "covered": port == P_COVERED,
