@@ -478,9 +478,8 @@ static void tt_put_ipv6(struct tt_out *o, const u8 *a)
 			best_len = run;
 		}
 	}
-	/* ::ffff:a.b.c.d and ::a.b.c.d style are kept readable */
-	v4tail = best == 0 && (best_len == 6 ||
-			       (best_len == 5 && a[10] == 0xff && a[11] == 0xff));
+	/* RFC 5952 section 5: mixed notation for IPv4-mapped addresses only */
+	v4tail = best == 0 && best_len == 5 && a[10] == 0xff && a[11] == 0xff;
 	for (i = 0; i < 8; i++) {
 		if (i == best) {
 			tt_putc(o, ':');
