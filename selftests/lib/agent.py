@@ -20,6 +20,7 @@ import os
 import random
 import resource
 import socket
+import struct
 import sys
 import threading
 import time
@@ -364,6 +365,18 @@ def c_sockstate(id):
     """TCP state via getsockopt(TCP_INFO): first byte is tcpi_state."""
     info = socks[id].getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
     return {"state": info[0]}
+
+
+def c_tcpinfo(id):
+    """What the kernel's keepalive timer measures from: ms since the last
+    data / ACK received (struct tcp_info: tcpi_last_data_recv at byte 52,
+    tcpi_last_ack_recv at 56), with the monotonic time of the query."""
+    info = socks[id].getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    t = now()
+    data_recv, ack_recv = struct.unpack_from("=II", info, 52)
+    return {"t": t, "state": info[0], "last_data_recv": data_recv,
+            "last_ack_recv": ack_recv,
+            "t_last_rx": t - min(data_recv, ack_recv) / 1000.0}
 
 
 def _start_and_id(self):

@@ -11,7 +11,10 @@ interface, neighbours pinned). Six connections are measured at once:
     IPv4 idle, IPv4 busy (client: before connect(); server: on its listener)
 
 idle: blocked in recv() with nothing in flight; only keepalive can end it,
-      at (last packet received) + idle + intvl x cnt = +5 s.
+      at (last packet received) + idle + intvl x cnt = +5 s. The last packet
+      received is read from TCP_INFO right after the peer vanished (on a
+      slow host setup can take longer than idle, and the peer then still
+      answers a first keepalive probe before it vanishes).
 busy: sent a request after the peer vanished, then blocked in recv();
       data is unacked, keepalive does not run, user_timeout ends it at
       (send) + 5 s.
@@ -83,6 +86,11 @@ def run(t, survivor, limit):
             c["job"] = surv.recv_bg(c["sid"])
     pair.kill(dead)
     t_kill = time.monotonic()
+    for c in conns.values():
+        if not c["busy"]:
+            c["t_ref"] = surv.call("tcpinfo", id=c["sid"])["t_last_rx"]
+    t.diag(f"setup took {t_kill - min(c['t_est'] for c in conns.values()):.2f} s "
+           "from the first connection to the peer vanishing")
     t.diag(f"{'server' if dead == 'srv' else 'client'} vanished at +0.00 s "
            "(ingress matchall drop + netem loss 100% on its side)")
     for c in conns.values():
@@ -97,7 +105,7 @@ def run(t, survivor, limit):
         else:
             bound, what = IDLE_LIMIT, "idle + intvl x cnt"
         j0 = surv.job(c["job"])
-        start = j0["t_start"] if c["busy"] else c["t_est"]
+        start = j0["t_start"] if c["busy"] else c["t_ref"]
         j = surv.wait(c["job"], max(0.0, start + bound + SLACK + 1 - time.monotonic()))
         if c["busy"]:
             start = j.get("t_send", start)

@@ -122,10 +122,13 @@ class Pair:
         modprobe("sch_ingress", "cls_matchall", "act_gact", "sch_netem")
         ns, dev = self.ns[side], self.ifname[side]
         self.pin_neighbours(self.other(side))
-        ns.tc("qdisc", "add", "dev", dev, "handle", "ffff:", "ingress")
-        ns.tc("filter", "add", "dev", dev, "parent", "ffff:", "matchall",
-              "action", "drop")
-        ns.tc("qdisc", "add", "dev", dev, "root", "netem", "loss", "100%")
+        p = subprocess.run(ns.exec_cmd(["tc", "-batch", "-"]), input=(
+            f"qdisc add dev {dev} handle ffff: ingress\n"
+            f"filter add dev {dev} parent ffff: matchall action drop\n"
+            f"qdisc add dev {dev} root netem loss 100%\n"),
+            capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise RuntimeError(f"tc -batch in {ns.name}: {p.stderr.strip()}")
         self.dead.add(side)
 
     def revive(self, side):
