@@ -62,6 +62,10 @@ def fake(tmp, module=True, configfs=True):
                   "skipped_kernel"):
             with open(f"{s}/stats/{k}", "w") as f:
                 f.write("3\n")
+        os.makedirs(os.path.join(root, "proc/net"))
+        with open(os.path.join(root, "proc/net/tcptimeo"), "w") as f:
+            f.write("local remote state cgroup keepalive idle intvl cnt "
+                    "user_timeout syn_retries rule\n")
     if configfs:
         os.makedirs(os.path.join(root, "sys/kernel/config/tcptimeo/rules"))
     os.makedirs(os.path.join(root, "sys/fs/cgroup/loadtest/w1"))
@@ -512,6 +516,311 @@ def test_manpage(tmp):
        "\n".join(bad))
 
 
+PROM_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+PROM_LABELS = r'\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"(?:,(?=[a-zA-Z_]))?)*\}'
+
+
+def parse_prometheus(text):
+    """A strict reader of the Prometheus text exposition format 0.0.4, as
+    node-exporter's textfile collector reads it. Returns {family: {"type",
+    "help", "samples": {(name, labels): value}}}; raises ValueError."""
+    import re
+    fams, order, done = {}, [], set()
+    sample = re.compile(rf"({PROM_NAME})({PROM_LABELS})?\s+(\S+)")
+    label = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+    cur = None
+    if not text.endswith("\n"):
+        raise ValueError("no final newline")
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith("#"):
+            m = re.fullmatch(rf"# (HELP|TYPE) ({PROM_NAME}) (.*)", line)
+            if not m:
+                raise ValueError(f"line {n}: bad comment {line!r}")
+            kind, name, rest = m.groups()
+            f = fams.setdefault(name, {"samples": {}})
+            if kind.lower() in f:
+                raise ValueError(f"line {n}: second {kind} for {name}")
+            if kind == "TYPE":
+                if rest not in ("counter", "gauge", "histogram", "summary",
+                                "untyped"):
+                    raise ValueError(f"line {n}: bad type {rest!r}")
+                if f["samples"]:
+                    raise ValueError(f"line {n}: TYPE after samples of {name}")
+            f[kind.lower()] = rest
+            continue
+        m = sample.fullmatch(line)
+        if not m:
+            raise ValueError(f"line {n}: bad sample {line!r}")
+        name, labels, value = m.groups()
+        float(value)
+        if name not in fams:
+            raise ValueError(f"line {n}: {name} has no TYPE/HELP")
+        if cur != name:
+            if name in done:
+                raise ValueError(f"line {n}: samples of {name} not grouped")
+            if cur:
+                done.add(cur)
+            cur = name
+        lab = tuple(sorted(label.findall(labels or "")))
+        if len({k for k, _ in lab}) != len(lab):
+            raise ValueError(f"line {n}: repeated label name")
+        key = (name, lab)
+        if key in fams[name]["samples"]:
+            raise ValueError(f"line {n}: duplicate series {key}")
+        fams[name]["samples"][key] = float(value)
+        if fams[name].get("type") == "counter" and float(value) < 0:
+            raise ValueError(f"line {n}: negative counter")
+        order.append(name)
+    for name, f in fams.items():
+        if "type" not in f or "help" not in f:
+            raise ValueError(f"{name}: HELP and TYPE both needed")
+        if f["type"] == "counter" and not name.endswith("_total"):
+            raise ValueError(f"{name}: a counter's name ends in _total")
+    return fams
+
+
+PROC_HEAD = ("local remote state cgroup keepalive idle intvl cnt "
+             "user_timeout syn_retries rule\n")
+PROC = PROC_HEAD + """10.77.0.1:40000 10.77.0.2:8080 ESTABLISHED 1234 1 7 5 2 17000 6 web
+[fd77::1]:40001 [fd77::2]:8080 ESTABLISHED 1234 0 7200 75 9 0 6 -
+[::ffff:10.77.0.1]:8080 [::ffff:10.77.0.9]:5555 CLOSE_WAIT 1 0 7200 75 9 0 6 -
+10.77.0.1:40002 10.77.0.3:80 FIN_WAIT2 1 0 60 75 9 0 6 -
+10.77.0.1:40003 10.77.0.2:9000 SYN_SENT 18446744073709551615 0 7200 75 9 0 3 db.main-1
+[fd77::1]:40004 [fd77::9]:443 TIME_WAIT 1 0 7200 75 9 0 6 -
+"""
+
+
+def fake_incident(tmp, proc=PROC):
+    root = fake(tmp)
+    s = os.path.join(root, "sys/kernel/tcptimeo/stats")
+    for k, v in (("audit_matched", 11), ("existing_stamped", 40),
+                 ("timeouts_unmatched", 2), ("peers_aborted", 5)):
+        with open(f"{s}/{k}", "w") as f:
+            f.write(f"{v}\n")
+    with open(os.path.join(root, "proc/net/tcptimeo"), "w") as f:
+        f.write(proc)
+    return root
+
+
+def test_incident(tmp):
+    """stats --prometheus, sockets, abort-peer, apply --existing (issue 5)."""
+    root = fake_incident(tmp)
+    run(root, "add", "web", "--dir", "in", "--local-port", "8080", "--keepalive",
+        "--idle", "7", "--clamp")
+    run(root, "add", "db.main-1", "--dir", "out", "--remote-port", "9000",
+        "--syn-retries", "3", "--audit")
+    rd = rules_dir(root)
+    for name, m, ti, tb in (("web", 9, 4, 1), ("db.main-1", 3, 0, 2)):
+        for k, v in (("matched", m), ("timeouts_idle", ti), ("timeouts_busy", tb)):
+            with open(f"{rd}/{name}/{k}", "w") as f:
+                f.write(f"{v}\n")
+
+    # ---- stats ----
+    p = run(root, "stats")
+    ok(p.returncode == 0 and all(k in p.stdout for k in (
+        "audit_matched", "existing_stamped", "timeouts_unmatched", "peers_aborted",
+        "TIMEOUTS_IDLE", "TIMEOUTS_BUSY")) and
+       any(ln.split()[:5] == ["web", "enabled", "9", "4", "1"]
+           for ln in p.stdout.splitlines()),
+       "stats: the issue-5 counters and per-rule matched/timeouts_idle/timeouts_busy",
+       p.stdout + p.stderr)
+    p = run(root, "stats", "-j")
+    try:
+        j = json.loads(p.stdout)
+        r = {x["name"]: x for x in j["rules"]}
+        good = (j["stats"]["audit_matched"] == 11 and j["stats"]["existing_stamped"] == 40
+                and j["stats"]["timeouts_unmatched"] == 2 and j["stats"]["peers_aborted"] == 5
+                and r["web"]["timeouts_idle"] == 4 and r["web"]["timeouts_busy"] == 1
+                and r["db.main-1"]["matched"] == 3 and r["db.main-1"]["timeouts_busy"] == 2)
+    except (ValueError, KeyError) as e:
+        good, p = False, f"{e}: {p.stdout}"
+    ok(good, "stats -j: issue-5 counters, global and per rule", p)
+
+    p = run(root, "stats", "--prometheus")
+    try:
+        fams = parse_prometheus(p.stdout)
+        err = None
+    except ValueError as e:
+        fams, err = {}, str(e)
+    ok(p.returncode == 0 and err is None,
+       "stats --prometheus: valid text exposition format (HELP, TYPE, grouped "
+       "samples, no duplicate series, counters end in _total)", f"{err}\n{p.stdout}")
+
+    def val(fam, **labels):
+        f = fams.get(fam, {"samples": {}})
+        return f["samples"].get((fam, tuple(sorted(labels.items()))))
+    want = {("tcptimeo_audit_matched_total", ()): 11,
+            ("tcptimeo_existing_stamped_total", ()): 40,
+            ("tcptimeo_timeouts_unmatched_total", ()): 2,
+            ("tcptimeo_peers_aborted_total", ()): 5,
+            ("tcptimeo_stamped_in_total", ()): 3,
+            ("tcptimeo_rule_matched_total", (("rule", "web"),)): 9,
+            ("tcptimeo_rule_matched_total", (("rule", "db.main-1"),)): 3,
+            ("tcptimeo_rule_timeouts_total", (("cause", "idle"), ("rule", "web"))): 4,
+            ("tcptimeo_rule_timeouts_total", (("cause", "busy"), ("rule", "web"))): 1,
+            ("tcptimeo_rule_timeouts_total", (("cause", "busy"), ("rule", "db.main-1"))): 2,
+            ("tcptimeo_rule_timeouts_total", (("cause", "idle"), ("rule", "db.main-1"))): 0,
+            ("tcptimeo_rule_audit", (("rule", "db.main-1"),)): 1,
+            ("tcptimeo_rule_enabled", (("rule", "web"),)): 1,
+            ("tcptimeo_enabled", ()): 1,
+            ("tcptimeo_info", (("version", "0.1.0"),)): 1}
+    bad = {k: val(k[0], **dict(k[1])) for k, v in want.items()
+           if val(k[0], **dict(k[1])) != v}
+    ok(fams and not bad, "stats --prometheus: every counter with its value and "
+       "per-rule labels", f"wrong or missing: {bad}")
+    ok(fams.get("tcptimeo_rule_timeouts_total", {}).get("type") == "counter" and
+       fams.get("tcptimeo_enabled", {}).get("type") == "gauge",
+       "stats --prometheus: counters are counters, switches are gauges")
+    for args in (["stats", "--prometheus", "-j"], ["stats", "--prom"]):
+        p = run(root, *args)
+        ok(p.returncode == 1 and "stats" in p.stderr and not p.stdout,
+           f"{' '.join(args)}: exit 1 with a message", show(p))
+    ok(parse_prometheus("# HELP a_total x\n# TYPE a_total counter\na_total{r=\"x\\\"y\"} 1\n")
+       and _raises(parse_prometheus, "# TYPE a counter\n# HELP a x\na 1\n")
+       and _raises(parse_prometheus, "# HELP a x\n# TYPE a gauge\na 1\na 2\n")
+       and _raises(parse_prometheus, "# HELP a x\n# TYPE a gauge\na{b=c} 1\n")
+       and _raises(parse_prometheus, "a 1\n"),
+       "the exposition-format checker itself rejects bad input")
+
+    # ---- sockets ----
+    p = run(root, "sockets", "-j")
+    try:
+        j = json.loads(p.stdout)
+        first = j[0]
+        good = (len(j) == 6 and first == {
+            "local": "10.77.0.1:40000", "remote": "10.77.0.2:8080",
+            "state": "ESTABLISHED", "cgroup": 1234, "keepalive": True,
+            "keepidle": 7, "keepintvl": 5, "keepcnt": 2, "user_timeout": 17000,
+            "syn_retries": 6, "rule": "web"} and j[1]["rule"] is None
+            and j[4]["cgroup"] == 18446744073709551615 and j[4]["rule"] == "db.main-1")
+    except (ValueError, KeyError, IndexError) as e:
+        good, p = False, f"{e}: {p.stdout} {p.stderr}"
+    ok(good, "sockets -j: every line of /proc/net/tcptimeo, typed, rule null for -", p)
+    p = run(root, "sockets")
+    lines = p.stdout.splitlines()
+    ok(p.returncode == 0 and len(lines) == 7 and lines[0].split()[:3] ==
+       ["LOCAL", "REMOTE", "STATE"] and "[fd77::1]:40001" in p.stdout,
+       "sockets: a header and one row per socket", show(p))
+    p = run(root, "sockets", "-j", "--rule", "web")
+    ok(p.returncode == 0 and [x["local"] for x in json.loads(p.stdout or "[]")]
+       == ["10.77.0.1:40000"], "sockets --rule NAME: only that rule's sockets", show(p))
+    p = run(root, "sockets", "-j", "--rule=-")
+    ok(p.returncode == 0 and len(json.loads(p.stdout or "[]")) == 4 and
+       all(x["rule"] is None for x in json.loads(p.stdout or "[]")),
+       "sockets --rule -: only sockets no rule matches", show(p))
+    for args, word in ((["sockets", "--rule", "a b"], "--rule"),
+                       (["sockets", "--rule"], "--rule"),
+                       (["sockets", "-x"], "unexpected")):
+        p = run(root, *args)
+        ok(p.returncode == 1 and word in p.stderr and "valid" in p.stderr
+           or (word == "unexpected" and p.returncode == 1 and word in p.stderr),
+           f"{' '.join(args)}: exit 1 naming the field", show(p))
+    bad_lines = ["10.77.0.1 10.77.0.2:80 ESTABLISHED 1 0 1 1 1 0 6 -",
+                 "10.77.0.1:80 10.77.0.2:80 BOGUS 1 0 1 1 1 0 6 -",
+                 "10.77.0.1:80 10.77.0.2:80 ESTABLISHED 1 2 1 1 1 0 6 -",
+                 "10.77.0.1:80 10.77.0.2:70000 ESTABLISHED 1 0 1 1 1 0 6 -",
+                 "[10.77.0.1]:80 10.77.0.2:80 ESTABLISHED 1 0 1 1 1 0 6 -",
+                 "fd77::1:80 10.77.0.2:80 ESTABLISHED 1 0 1 1 1 0 6 -",
+                 "10.77.0.1:80 10.77.0.2:80 ESTABLISHED x 0 1 1 1 0 6 -",
+                 "10.77.0.1:80 10.77.0.2:80 ESTABLISHED 1 0 1 1 1 0 6 a/b",
+                 "10.77.0.1:80 10.77.0.2:80 ESTABLISHED 1 0 1 1 1 0 6 - extra",
+                 "10.77.0.1:80 10.77.0.2:80 ESTABLISHED 1 0 1 1 1 0",
+                 "10.77.0.1:80 10.77.0.2:80 ESTABLISHED 99999999999999999999999 0 1 1 1 0 6 -"]
+    r2 = fake_incident(tmp, PROC_HEAD + "\n".join(bad_lines) + "\n" +
+                       PROC.splitlines()[1] + "\n")
+    p = run(r2, "sockets", "-j")
+    ok(p.returncode == 0 and len(json.loads(p.stdout or "[]")) == 1 and
+       f"{len(bad_lines)} lines" in p.stderr,
+       f"sockets: {len(bad_lines)} malformed lines left out with a warning, "
+       "the good one kept", show(p))
+
+    # ---- abort-peer ----
+    p = run(root, "abort-peer", "10.77.0.0/24", "--dry-run")
+    rows = [ln.split()[1] for ln in p.stdout.splitlines()[1:-1]]
+    ok(p.returncode == 0 and sorted(rows) ==
+       ["10.77.0.2:8080", "10.77.0.2:9000", "[::ffff:10.77.0.9]:5555"] and
+       "3 sockets" in p.stdout,
+       "abort-peer --dry-run: the established, close-wait and connecting "
+       "sockets with a peer in the CIDR, IPv4-mapped included, FIN_WAIT2 not",
+       show(p))
+    ok(not os.path.exists(os.path.join(root, "sys/kernel/tcptimeo/abort_peers")),
+       "abort-peer --dry-run writes nothing")
+    p = run(root, "abort-peer", "fd77::/64", "--dry-run", "--port", "8080")
+    rows = [ln.split()[1] for ln in p.stdout.splitlines()[1:-1]]
+    ok(p.returncode == 0 and rows == ["[fd77::2]:8080"],
+       "abort-peer v6 CIDR --port: only the v6 peer on that port (TIME_WAIT not)",
+       show(p))
+    p = run(root, "abort-peer", "10.77.0.2", "--dry-run", "--port=9000-9001")
+    rows = [ln.split()[1] for ln in p.stdout.splitlines()[1:-1]]
+    ok(p.returncode == 0 and rows == ["10.77.0.2:9000"],
+       "abort-peer bare address = /32, --port=RANGE", show(p))
+    p = run(root, "abort-peer", "FD77::/64,10.77.0.2", "--port", "8080,80-81")
+    with open(os.path.join(root, "sys/kernel/tcptimeo/abort_peers")) as f:
+        written = f.read()
+    ok(p.returncode == 0 and written == "fd77::/64,10.77.0.2/32 ports 80-81,8080\n",
+       "abort-peer writes the canonical 'CIDRs ports LIST' line to abort_peers",
+       f"{written!r} {show(p)}")
+    ok("aborted 0 sockets" in p.stdout, "abort-peer reports the peers_aborted delta",
+       show(p))
+    os.unlink(os.path.join(root, "sys/kernel/tcptimeo/abort_peers"))
+    for args, field, rng in (
+            (["abort-peer"], "missing CIDR", "CIDR"),
+            (["abort-peer", "10.77.0.1/24"], "peer CIDR list", "without host bits"),
+            (["abort-peer", "10.77.0.0/33"], "out of range", "0..32"),
+            (["abort-peer", "fd77::/129"], "out of range", "0..128"),
+            (["abort-peer", "banana"], "peer CIDR list", "CIDRs"),
+            (["abort-peer", ""], "empty", "CIDRs"),
+            (["abort-peer", ",".join(f"10.0.{i}.0/24" for i in range(17))],
+             "more than 16", "1 to 16"),
+            (["abort-peer", "10.0.0.0/8", "--port", "0"], "--port", "1 <= N"),
+            (["abort-peer", "10.0.0.0/8", "--port", "70000"], "--port", "65535"),
+            (["abort-peer", "10.0.0.0/8", "--port", "9-1"], "--port", "N <= M"),
+            (["abort-peer", "10.0.0.0/8", "--port"], "--port", "65535"),
+            (["abort-peer", "10.0.0.0/8", "--port", "1", "--port", "2"], "twice", "--port"),
+            (["abort-peer", "10.0.0.0/8", "10.1.0.0/16"], "unexpected", "comma"),
+            (["abort-peer", "10.0.0.0/8", "--force"], "unknown option", "usage")):
+        p = run(root, *args)
+        ok(p.returncode == 1 and field in p.stderr and rng in p.stderr and
+           not os.path.exists(os.path.join(root, "sys/kernel/tcptimeo/abort_peers")),
+           f"abort-peer bad input {args[1:]!r}: exit 1, names '{field}' and the "
+           "valid range, writes nothing", show(p))
+
+    # ---- apply --existing ----
+    conf = write_file(tmp, "existing.conf", "web dir in local-port 8080 keepalive idle 7\n")
+    p = run(root, "apply", conf, "--existing")
+    path = os.path.join(root, "sys/kernel/tcptimeo/apply_existing")
+    with open(path) if os.path.exists(path) else open(os.devnull) as f:
+        written = f.read()
+    ok(p.returncode == 0 and written == "1\n" and
+       "existing connections: 0 stamped" in p.stdout,
+       "apply --existing: applies, then writes 1 to apply_existing and reports "
+       "the existing_stamped delta", show(p))
+    os.unlink(path) if os.path.exists(path) else None
+    p = run(root, "apply", "--dry-run", "--existing", conf)
+    ok(p.returncode == 0 and not os.path.exists(path) and "apply_existing" in p.stdout,
+       "apply --dry-run --existing: says it would, writes nothing", show(p))
+    bad = write_file(tmp, "bad-existing.conf", "web dir in idle 99999\n")
+    p = run(root, "apply", bad, "--existing")
+    ok(p.returncode == 1 and not os.path.exists(path),
+       "apply --existing with a bad file: nothing applied, apply_existing untouched",
+       show(p))
+    p = run(None, "abort-peer", "10.0.0.0/8", env={"TCPTIMEO_SYSROOT": tmp + "/none"})
+    ok(p.returncode == 2 and "modprobe tcptimeo" in p.stderr,
+       "abort-peer without the module: exit 2", show(p))
+
+
+def _raises(fn, *args):
+    try:
+        fn(*args)
+    except ValueError:
+        return True
+    return False
+
+
+def show(p):
+    return f"rc={p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}"
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="tcptimeoctl-test-")
     os.chmod(tmp, 0o755)
@@ -521,6 +830,7 @@ def main():
         test_apply(tmp)
         test_explain(tmp)
         test_check(tmp)
+        test_incident(tmp)
         test_manpage(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

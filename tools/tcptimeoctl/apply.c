@@ -194,7 +194,7 @@ static int undo_act(const struct act *a)
 int cmd_apply(int argc, char **argv)
 {
 	const char *path = NULL, *shown;
-	bool dry = false, quiet = false;
+	bool dry = false, quiet = false, existing = false;
 	struct ctl_rule *live = NULL;
 	struct ctl_file f;
 	struct act *acts;
@@ -208,6 +208,8 @@ int cmd_apply(int argc, char **argv)
 			dry = true;
 		else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet"))
 			quiet = true;
+		else if (!strcmp(argv[i], "--existing"))
+			existing = true;
 		else if (!path)
 			path = argv[i];
 		else {
@@ -308,7 +310,13 @@ int cmd_apply(int argc, char **argv)
 		printf("%s%zu to create, %zu to update, %zu to delete, %zu "
 		       "unchanged\n", dry ? "dry run, nothing changed: " : "",
 		       ncreate, nupdate, ndel, f.n - ncreate - nupdate);
+		if (dry && existing)
+			printf("then connections already open would be stamped "
+			       "per the new rules (apply_existing)\n");
 	}
+	/* the rules are in place: now the connections opened before them */
+	if (!ret && !dry && existing)
+		ret = ctl_apply_existing(quiet);
 	free(acts);
 	free(live);
 	ctl_file_free(&f);

@@ -7,7 +7,8 @@
  *          netns resolver hook)
  * kernel.c configfs/sysfs I/O
  * out.c    tables and JSON
- * apply.c, explain.c, check.c, main.c: commands
+ * sock.c   the per-socket view and abort-peer's selection (no I/O)
+ * apply.c, explain.c, check.c, incident.c, main.c: commands
  */
 #ifndef _TT_CTL_H
 #define _TT_CTL_H
@@ -153,6 +154,8 @@ int ctl_kernel_write(const char *name, enum ctl_field f,
 int ctl_kernel_delete(const char *name);			/* exit code */
 int ctl_kernel_exists(const char *name);
 int ctl_sysfs_read(const char *rel, char *buf, size_t size);	/* -errno */
+int ctl_sysfs_write(const char *rel, const char *val);		/* -errno */
+int ctl_stat_read(const char *name, unsigned long long *v);	/* -errno */
 int ctl_sysctl_read(const char *name, unsigned long *v);
 int ctl_read_file(const char *path, char **buf, size_t *len);	/* "-": stdin */
 int ctl_errno_exit(int err);
@@ -163,10 +166,44 @@ void json_rule(FILE *f, const struct ctl_rule *r, bool counters);
 void ctl_print_list(FILE *f, const struct ctl_rule *r, size_t n);
 void ctl_print_show(FILE *f, const struct ctl_rule *r);
 
+/* sock.c: one line of /proc/net/tcptimeo (docs/ABI.md) */
+#define TCPTIMEO_PROC_NET	"/proc/net/tcptimeo"
+
+struct ctl_sock {
+	char local[64], remote[64];	/* as the module prints them */
+	char state[16];
+	u8 family;		/* the peer's: 4 (also IPv4-mapped) or 6 */
+	u8 raddr[16];
+	u16 lport, rport;
+	u8 keepalive;
+	unsigned long long cgroup;
+	u32 idle, intvl, cnt, user_timeout, syn_retries;
+	char rule[TCPTIMEO_NAME_MAX + 1];	/* "" if none matches */
+};
+
+/* Peers to abort: what the module's abort_peers file takes. */
+struct ctl_peers {
+	struct tt_cidr addrs[TCPTIMEO_MAX_CIDRS];
+	struct tt_port_range ports[TCPTIMEO_MAX_PORT_RANGES];
+	u8 n_addrs, n_ports;
+};
+
+int ctl_sock_parse(const char *line, size_t len, struct ctl_sock *s);
+bool ctl_sock_abortable(const struct ctl_sock *s);
+bool ctl_sock_peer_in(const struct ctl_sock *s, const struct ctl_peers *p);
+int ctl_peers_parse(struct ctl_peers *p, const char *cidrs, const char *ports,
+		    char *msg, size_t size);
+size_t ctl_peers_text(char *buf, size_t size, const struct ctl_peers *p);
+void prom_label(FILE *f, const char *s);
+
 /* commands */
 int cmd_apply(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_sockets(int argc, char **argv);
+int cmd_abort_peer(int argc, char **argv);
+int ctl_print_prometheus(FILE *f, const struct ctl_rule *r, size_t n);
+int ctl_apply_existing(bool quiet);
 
 /* messages */
 extern const char *ctl_prog;

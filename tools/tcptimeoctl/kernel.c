@@ -84,6 +84,50 @@ int ctl_sysfs_read(const char *rel, char *buf, size_t size)
 	return ctl_read_small(p, buf, size);
 }
 
+/* One write of @val plus a newline to a sysfs file; -errno on failure. */
+int ctl_sysfs_write(const char *rel, const char *val)
+{
+	char p[1024];
+	size_t len = strlen(val);
+	char *buf = malloc(len + 2);
+	ssize_t n;
+	int fd, err = 0, flags = O_WRONLY | O_CLOEXEC;
+
+	if (!buf)
+		return -ENOMEM;
+	if (*ctl_sysroot)
+		flags |= O_CREAT | O_TRUNC;
+	snprintf(p, sizeof(p), "%s%s/%s", ctl_sysroot, TCPTIMEO_SYSFS_ROOT,
+		 rel);
+	memcpy(buf, val, len);
+	buf[len] = '\n';
+	fd = open(p, flags, 0644);
+	if (fd < 0) {
+		err = -errno;
+	} else {
+		n = write(fd, buf, len + 1);
+		if (n < 0)
+			err = -errno;
+		close(fd);
+	}
+	free(buf);
+	return err;
+}
+
+/* A counter of /sys/kernel/tcptimeo/stats/; -errno on failure. */
+int ctl_stat_read(const char *name, unsigned long long *v)
+{
+	char rel[256], buf[64], *end;
+	int n;
+
+	snprintf(rel, sizeof(rel), "stats/%s", name);
+	n = ctl_sysfs_read(rel, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	*v = strtoull(buf, &end, 10);
+	return n && !*end ? 0 : -EPROTO;
+}
+
 int ctl_sysctl_read(const char *name, unsigned long *v)
 {
 	char p[256], buf[64], *end;

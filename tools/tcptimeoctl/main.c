@@ -44,13 +44,20 @@ static const char usage_text[] =
 "  enable NAME... | disable NAME... switch rules on or off\n"
 "  list [-j]                        all rules in evaluation order\n"
 "  show NAME [-j]                   one rule with its counters\n"
-"  stats [-j]                       global switches and counters\n"
-"  apply FILE|- [--dry-run]         make the live rules equal to FILE\n"
+"  stats [-j | --prometheus]        global switches and counters, per rule\n"
+"  apply FILE|- [--dry-run] [--existing]\n"
+"                                   make the live rules equal to FILE;\n"
+"                                   --existing: then stamp open connections\n"
 "  save                             print the live rules as a rules file\n"
 "  explain --dir in|out --remote ADDR:PORT [--local-port P] [--bound]\n"
 "          [--cgroup PATH | --pid PID] [--netns NS] [--rules FILE] [-j]\n"
 "                                   which rule wins and the socket values\n"
 "  check [FILE]                     lint the live rules or a rules file\n"
+"  sockets [-j] [--rule NAME|-]     this namespace's connections, their\n"
+"                                   values and the rule matching each\n"
+"  abort-peer CIDR[,CIDR] [--port LIST] [--dry-run]\n"
+"                                   abort connections to dead peers now\n"
+"                                   (ECONNABORTED), in every namespace\n"
 "\n"
 "selectors: --dir in|out|any  --local-port LIST  --remote-port LIST\n"
 "           --remote-addr CIDR[,CIDR]  --cgroup PATH  --netns PATH|PID|INODE\n"
@@ -341,13 +348,31 @@ static int cmd_stats(int argc, char **argv)
 	struct ctl_rule *r;
 	struct dirent *de;
 	size_t n, i, ns = 0;
-	int json = json_flag(argc, argv, 1), ret, shown = 0;
+	int json = 0, prom = 0, ret, shown = 0;
 	DIR *d;
 
-	if (json < 0)
+	for (i = 1; i < (size_t)argc; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if (!strcmp(argv[i], "--prometheus")) {
+			prom = 1;
+		} else {
+			ctl_err("stats: unexpected argument '%s'; usage: "
+				"tcptimeoctl stats [-j | --prometheus]", argv[i]);
+			return EXIT_INPUT;
+		}
+	}
+	if (json && prom) {
+		ctl_err("stats: -j and --prometheus exclude each other");
 		return EXIT_INPUT;
+	}
 	if ((ret = ctl_kernel_check()) || (ret = ctl_kernel_list(&r, &n)))
 		return ret;
+	if (prom) {
+		ret = ctl_print_prometheus(stdout, r, n);
+		free(r);
+		return ret;
+	}
 	snprintf(path, sizeof(path), "%s%s/stats", ctl_sysroot,
 		 TCPTIMEO_SYSFS_ROOT);
 	d = opendir(path);
@@ -485,6 +510,10 @@ int main(int argc, char **argv)
 		return cmd_explain(argc, argv);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc, argv);
+	if (!strcmp(cmd, "sockets"))
+		return cmd_sockets(argc, argv);
+	if (!strcmp(cmd, "abort-peer"))
+		return cmd_abort_peer(argc, argv);
 	ctl_err("unknown command '%s'; see 'tcptimeoctl --help'", cmd);
 	return EXIT_INPUT;
 }
