@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # mkinitramfs.sh KVER OUT: the VM's initramfs for kernel KVER -> OUT
 # (a gzipped newc cpio): busybox-static, selftests/vm/init, and the
-# virtio/9p modules KVER needs to mount the host's root, decompressed
+# virtio/9p modules KVER needs to mount the host's root (and configfs),
+# decompressed
 # (busybox insmod reads no .ko.xz/.ko.zst) and listed in load order.
 # Modules come from /lib/modules/KVER, or from MODROOT/lib/modules/KVER
 # for a kernel fetched into a cache (kernels.sh info). Nothing is done when
@@ -12,7 +13,7 @@ kver=$1 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 eval "$("$here/kernels.sh" info "$kver")"
 modroot=${MODROOT:-}
-MODULES="virtio_pci 9pnet_virtio 9p"
+MODULES="virtio_pci 9pnet_virtio 9p configfs"
 
 if [ -f "$out" ]; then
 	fresh=1

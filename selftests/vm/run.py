@@ -58,6 +58,18 @@ TEST_GRACE = float(os.environ.get("TCPTIMEO_TEST_GRACE", "60"))
 POWEROFF_LIMIT = 30.0
 
 
+RUNNING = []                    # QEMU processes to stop if we are stopped
+
+
+def stop_vms(*_):
+    for p in RUNNING:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    sys.exit("run.py: stopped")
+
+
 def out(line=""):
     print(line, flush=True)
 
@@ -226,6 +238,7 @@ class Run:
         p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              start_new_session=True)
+        RUNNING.append(p)
         lines = queue.Queue()
 
         def reader():
@@ -297,7 +310,9 @@ class Run:
             if self.started:
                 out(line)
         p.wait()
+        RUNNING.remove(p)
         console.close()
+        self.write_kernel_log()
         self.total_s = time.monotonic() - t0
         if self.why and self.done:
             out(f"# {self.kver}: {self.why} (all tests had finished; not a failure)")
@@ -306,6 +321,27 @@ class Run:
             self.why = ("the guest panicked" if self.panicked
                         else f"QEMU exited (status {p.returncode}) before the tests finished")
         return self
+
+    def write_kernel_log(self):
+        """kmsg.raw (the guest's /dev/kmsg records) -> kernel.log, as dmesg."""
+        raw = os.path.join(self.dir, "kmsg.raw")
+        if not os.path.exists(raw):
+            return
+        seen = set()
+        with open(os.path.join(self.dir, "kernel.log"), "w") as f:
+            for rec in read(raw).splitlines():
+                if rec.startswith(" "):         # a record's KEY=value lines
+                    continue
+                head, sep, msg = rec.partition(";")
+                fields = head.split(",")
+                if not sep or len(fields) < 3 or not fields[1].isdigit():
+                    continue
+                if fields[1] in seen:
+                    continue
+                seen.add(fields[1])
+                usec = int(fields[2]) if fields[2].isdigit() else 0
+                f.write(f"[{usec // 1000000:5d}.{usec % 1000000:06d}] {msg}\n")
+        os.unlink(raw)
 
     def boot_tail(self, n=25):
         text = read(os.path.join(self.dir, "console.log")).splitlines()
@@ -472,6 +508,10 @@ def main():
                     default=os.environ.get("TCPTIMEO_NEGATIVE_CONTROL", "") not in ("", "0"))
     ap.add_argument("--demo", action="store_true")
     a = ap.parse_args()
+    # QEMU runs in its own session: take it down with us.
+    signal.signal(signal.SIGTERM, stop_vms)
+    signal.signal(signal.SIGINT, stop_vms)
+    signal.signal(signal.SIGHUP, stop_vms)
 
     kvers = a.kvers.split() or installed_kernels()
     if not kvers:
