@@ -1,0 +1,372 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# bench/guest.sh: tcptimeo's benchmark, run as root inside the VM (by
+# bench/vm-guest.sh for `make bench`, by selftests/60-bench-smoke.sh for
+# the smoke run). Writes one JSON object per line to $BENCH_OUT/raw.jsonl;
+# bench/report.py turns them into the JSON, Markdown and chart.
+#
+# Configurations, measured in the same boot, interleaved round by round
+# (rounds alternate forward and reverse order, so a slow drift of the
+# machine cancels out instead of favouring a configuration):
+#   base    no module (the limit)
+#   mod0    module loaded, no rules
+#   mod1    module, the one matching rule (bench/ttrules.c: zz-bench)
+#   mod10k  module, BENCH_NRULES-1 random rules + the matching one, last
+#   bpf     bench/bpf/stamp.bpf.c on the root cgroup's sock_ops (no module)
+#   libka   LD_PRELOAD=libkeepalive.so with the same keepalive values
+#   app     the application sets the six values itself (ttbench
+#           --setsockopt): what the stamped options cost by themselves
+# Each: connections/s over loopback and over a veth pair between two
+# network namespaces (ttbench crr); bulk throughput (ttbench bulk) for
+# base, mod1 and mod10k. Then the rule-apply times (configfs burst, and
+# tcptimeoctl apply when BENCH_CTL is there) and memory per rule.
+#
+# Environment (defaults; BENCH_SMOKE=1 makes every one tiny):
+#   BENCH_SRC, BENCH_OUT       source tree, results folder (required)
+#   BENCH_KO                   the module (required)
+#   BENCH_BIN                  ttbench, ttrules, stamp.bpf.o ($BENCH_SRC/build/bench)
+#   BENCH_CTL                  tcptimeoctl (optional)
+#   BENCH_REPS 6  BENCH_SECONDS 3  BENCH_WARMUP 0.5  BENCH_CLIENTS 2
+#   BENCH_NRULES 10000  BENCH_BULK_BYTES 1 GiB  BENCH_BULK_REPS 5
+#   BENCH_APPLY_SIZES "1000 10000"  BENCH_APPLY_REPS 3
+#   BENCH_CONFIGS "base mod0 mod1 mod10k bpf libka app"
+set -uo pipefail
+src=${BENCH_SRC:?} out=${BENCH_OUT:?} ko=${BENCH_KO:?}
+bin=${BENCH_BIN:-$src/build/bench}
+ctl=${BENCH_CTL:-}
+if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+	d_reps=1 d_secs=0.5 d_warm=0.2 d_nrules=200 d_bulk=$((64 << 20))
+	d_bulk_reps=1 d_sizes="100 1000" d_apply_reps=1
+else
+	d_reps=6 d_secs=3 d_warm=0.5 d_nrules=10000 d_bulk=$((1 << 30))
+	d_bulk_reps=5 d_sizes="1000 10000" d_apply_reps=3
+fi
+reps=${BENCH_REPS:-$d_reps}
+secs=${BENCH_SECONDS:-$d_secs}
+warm=${BENCH_WARMUP:-$d_warm}
+clients=${BENCH_CLIENTS:-2}
+nrules=${BENCH_NRULES:-$d_nrules}
+bulk_bytes=${BENCH_BULK_BYTES:-$d_bulk}
+bulk_reps=${BENCH_BULK_REPS:-$d_bulk_reps}
+apply_sizes=${BENCH_APPLY_SIZES-$d_sizes}	# empty: no apply/memory phase
+apply_reps=${BENCH_APPLY_REPS:-$d_apply_reps}
+configs=${BENCH_CONFIGS:-base mod0 mod1 mod10k bpf libka app}
+bulk_configs="base mod1 mod10k"
+raw=$out/raw.jsonl
+rules=/sys/kernel/config/tcptimeo/rules
+stats=/sys/kernel/tcptimeo/stats
+libka=/usr/lib/libkeepalive.so
+pin=/sys/fs/bpf/tt_bench
+# the matching rule's values (bench/ttrules.c BENCH_*, bench/bpf/stamp.bpf.c)
+ka_env=(KEEPIDLE=10 KEEPINTVL=5 KEEPCNT=3)
+failures=0
+# the host's QEMU threads (bench/vm.sh): CPU time actually spent
+host_cpu=()
+[ -n "${BENCH_HOST_CPU:-}" ] && [ -d "$BENCH_HOST_CPU" ] && host_cpu=(--host-cpu "$BENCH_HOST_CPU")
+crr_limit=$(awk -v s="$secs" -v w="$warm" 'BEGIN {print int(s + w + 60)}')
+bulk_limit=$((bulk_bytes / 5000000 + 60))	# at 5 MB/s
+
+say() { echo "bench: $*"; }
+emit() { echo "$1" >>"$raw"; }
+fail() {
+	say "ERROR: $*"
+	failures=$((failures + 1))
+	emit "{\"kind\":\"error\",\"what\":\"$*\"}"
+}
+want() { case " $configs " in *" $1 "*) return 0 ;; esac; return 1; }
+ns_now() { date +%s%N; }
+
+# ---- what the runs need ----
+
+prepare_bins() {
+	local cc=${CC:-gcc}
+	mkdir -p "$bin" 2>/dev/null
+	for t in ttbench ttrules; do
+		[ -x "$bin/$t" ] && continue
+		say "building $t in $bin"
+		"$cc" -O2 -pthread -o "$bin/$t" "$src/bench/$t.c" || { fail "cannot build $t"; return 1; }
+	done
+}
+
+setup_net() {
+	local ns
+	ip netns add ttb-cli && ip netns add ttb-srv || return 1
+	ip link add ttb0 netns ttb-cli type veth peer name ttb1 netns ttb-srv || return 1
+	ip -n ttb-cli addr add 10.200.0.1/24 dev ttb0
+	ip -n ttb-srv addr add 10.200.0.2/24 dev ttb1
+	for ns in ttb-cli ttb-srv; do
+		ip -n $ns link set lo up
+	done
+	ip -n ttb-cli link set ttb0 up
+	ip -n ttb-srv link set ttb1 up
+	# The server closes first, so TIME_WAIT sits there; keep it bounded
+	# (the same in every configuration).
+	for ns in "" ttb-cli ttb-srv; do
+		${ns:+ip netns exec $ns} sysctl -qw net.ipv4.tcp_max_tw_buckets=32768
+	done
+	ip netns exec ttb-cli ping -c1 -W2 10.200.0.2 >/dev/null 2>&1 || true
+}
+
+teardown_net() {
+	ip netns del ttb-cli 2>/dev/null
+	ip netns del ttb-srv 2>/dev/null
+}
+
+# ---- configurations ----
+
+mod_load() {
+	[ -d /sys/module/tcptimeo ] && return 0
+	insmod "$ko" || { fail "insmod $ko"; return 1; }
+}
+
+mod_unload() {
+	[ -d /sys/module/tcptimeo ] || return 0
+	"$bin/ttrules" clear >/dev/null
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		rmmod tcptimeo 2>/dev/null && return 0
+		sleep 0.5
+	done
+	fail "rmmod tcptimeo"
+	return 1
+}
+
+rules_create() {	# ROUND ARGS...: a timed burst; the index follows within 10 ms
+	local r=$1 res
+	shift
+	res=$("$bin/ttrules" create "$@") || fail "ttrules create $*"
+	emit "{\"kind\":\"round_create\",\"round\":$r,\"result\":${res:-null}}"
+	sleep 0.3
+}
+
+rules_clear() {
+	"$bin/ttrules" clear "$@" >/dev/null || fail "ttrules clear $*"
+	sleep 0.3
+}
+
+have_bpf() { [ -s "$bin/stamp.bpf.o" ] && command -v bpftool >/dev/null; }
+
+bpf_on() {
+	bpftool prog load "$bin/stamp.bpf.o" "$pin" type sockops &&
+		bpftool cgroup attach /sys/fs/cgroup sock_ops pinned "$pin" ||
+		{ fail "bpf attach"; rm -f "$pin"; return 1; }
+}
+
+bpf_off() {
+	bpftool cgroup detach /sys/fs/cgroup sock_ops pinned "$pin" || fail "bpf detach"
+	rm -f "$pin"
+}
+
+# Dump what a stuck ttbench waits for (threads' kernel stacks, sockets).
+dump_hang() {		# PID LABEL
+	local t f=$out/hang-$2.txt
+	{
+		echo "== $2: ttbench $1 did not finish"
+		for t in /proc/"$1"/task/*; do
+			echo "-- thread ${t##*/} $(cat "$t/comm") wchan=$(cat "$t/wchan" 2>/dev/null)"
+			cat "$t/stack" 2>/dev/null
+		done
+		echo "-- sockets (root, ttb-cli, ttb-srv)"
+		ss -tanoie | head -n 40
+		ip netns exec ttb-cli ss -tanoie | head -n 40
+		ip netns exec ttb-srv ss -tanoie | head -n 40
+		nstat -az 2>/dev/null | grep -i -e Tcp -e Drop | head -n 60
+	} >"$f" 2>&1
+	say "hang: see $f"
+	head -n 30 "$f"
+}
+
+# ttbench with a watchdog: LIMIT LABEL ARGS...; its JSON on stdout.
+run_tt() {
+	local limit=$1 label=$2 pid wd rc
+	shift 2
+	"$@" >/tmp/tt.out &
+	pid=$!
+	# (wait, not a foreground sleep: the TERM below must end it at once)
+	(
+		trap 'kill $sp 2>/dev/null; exit 0' TERM
+		sleep "$limit" & sp=$!
+		wait $sp
+		kill -0 $pid 2>/dev/null && { dump_hang $pid "$label" >&2; kill -9 $pid; }
+	) &
+	wd=$!
+	wait $pid
+	rc=$?
+	kill $wd 2>/dev/null
+	wait $wd 2>/dev/null
+	cat /tmp/tt.out
+	return $rc
+}
+
+stamped() {		# "in out" counters, or "0 0" without the module
+	if [ -r $stats/stamped_in ]; then
+		echo "$(cat $stats/stamped_in) $(cat $stats/stamped_out)"
+	else
+		echo "0 0"
+	fi
+}
+
+# ---- measurements ----
+
+measure() {		# CONFIG ROUND
+	local c=$1 r=$2 pre=() app=() p args res s0 s1
+	want "$c" || return 0
+	[ "$c" = libka ] && pre=(env "LD_PRELOAD=$libka" "${ka_env[@]}")
+	[ "$c" = app ] && app=(--setsockopt)
+	for p in lo veth; do
+		if [ $p = lo ]; then
+			args=(--addr 127.0.0.1 --port 5201)
+		else
+			args=(--addr 10.200.0.2 --port 5202 --server-netns ttb-srv --client-netns ttb-cli)
+		fi
+		read -ra s0 < <(stamped)
+		res=$(run_tt "$crr_limit" "crr-$c-$p-$r" "${pre[@]}" "$bin/ttbench" crr \
+			"${args[@]}" "${app[@]}" "${host_cpu[@]}" --clients "$clients" \
+			--seconds "$secs" --warmup "$warm") || fail "ttbench crr $c $p round $r"
+		read -ra s1 < <(stamped)
+		emit "{\"kind\":\"crr\",\"config\":\"$c\",\"path\":\"$p\",\"round\":$r,\"stamped_in\":$((s1[0] - s0[0])),\"stamped_out\":$((s1[1] - s0[1])),\"result\":${res:-null}}"
+		say "crr $c $p round $r: $(sed -n 's/.*"rate":\([0-9.]*\).*/\1/p' <<<"$res") conn/s"
+	done
+	case " $bulk_configs " in *" $c "*) ;; *) return 0 ;; esac
+	[ "$r" -lt "$bulk_reps" ] || return 0
+	res=$(run_tt "$bulk_limit" "bulk-$c-$r" "${pre[@]}" "$bin/ttbench" bulk \
+		--addr 127.0.0.1 --port 5203 "${app[@]}" "${host_cpu[@]}" --bytes "$bulk_bytes") ||
+		fail "ttbench bulk $c round $r"
+	emit "{\"kind\":\"bulk\",\"config\":\"$c\",\"path\":\"lo\",\"round\":$r,\"result\":${res:-null}}"
+	say "bulk $c round $r: $(sed -n 's/.*"mbytes_per_s":\([0-9.]*\).*/\1/p' <<<"$res") MB/s"
+}
+
+round_forward() {	# base app libka bpf mod0 mod1 mod10k
+	local r=$1
+	measure base "$r"
+	measure app "$r"
+	measure libka "$r"
+	if want bpf; then bpf_on && { measure bpf "$r"; bpf_off; }; fi
+	mod_load || return 1
+	measure mod0 "$r"
+	rules_create "$r" --match
+	measure mod1 "$r"
+	if want mod10k; then
+		rules_create "$r" --random $((nrules - 1)) --seed "$r"
+		measure mod10k "$r"
+	fi
+	mod_unload
+}
+
+round_reverse() {	# mod10k mod1 mod0 bpf libka app base
+	local r=$1
+	mod_load || return 1
+	if want mod10k; then
+		rules_create "$r" --random $((nrules - 1)) --match --seed "$r"
+		measure mod10k "$r"
+		rules_clear --prefix r
+	else
+		rules_create "$r" --match
+	fi
+	measure mod1 "$r"
+	rules_clear
+	measure mod0 "$r"
+	mod_unload
+	if want bpf; then bpf_on && { measure bpf "$r"; bpf_off; }; fi
+	measure libka "$r"
+	measure app "$r"
+	measure base "$r"
+}
+
+meminfo() {		# "Slab SReclaimable SUnreclaim VmallocUsed Percpu" in kB
+	awk '/^(Slab|SReclaimable|SUnreclaim|VmallocUsed|Percpu):/ {v[$1] = $2}
+	     END {print v["Slab:"], v["SReclaimable:"], v["SUnreclaim:"], v["VmallocUsed:"], v["Percpu:"]}' /proc/meminfo
+}
+
+settle() { sync; echo 2 >/proc/sys/vm/drop_caches; sleep 0.3; }
+
+# Memory held per rule: meminfo and /proc/slabinfo around a burst of N.
+measure_memory() {	# N
+	local n=$1 m0 m1 m2 top
+	settle
+	read -ra m0 < <(meminfo)
+	cp /proc/slabinfo /tmp/slab0
+	"$bin/ttrules" create --random "$n" --seed 99 >/dev/null || fail "ttrules create (memory)"
+	sleep 0.5
+	read -ra m1 < <(meminfo)
+	settle
+	read -ra m2 < <(meminfo)
+	cp /proc/slabinfo /tmp/slab2
+	top=$(awk 'FNR == 1 {f++} /^#|^slabinfo/ {next}
+		f == 1 {b[$1] = $3 * $4} f == 2 {a[$1] = $3 * $4}
+		END {for (k in a) {d = a[k] - b[k]; if (d > 0) print d, k}}' /tmp/slab0 /tmp/slab2 |
+		sort -rn | head -n 8 | awk '{printf "%s{\"cache\":\"%s\",\"bytes\":%d}", NR > 1 ? "," : "", $2, $1}')
+	emit "{\"kind\":\"memory\",\"rules\":$n,\"before_kb\":{\"slab\":${m0[0]},\"slab_reclaimable\":${m0[1]},\"slab_unreclaimable\":${m0[2]},\"vmalloc\":${m0[3]},\"percpu\":${m0[4]}},\"after_kb\":{\"slab\":${m1[0]},\"slab_reclaimable\":${m1[1]},\"slab_unreclaimable\":${m1[2]},\"vmalloc\":${m1[3]},\"percpu\":${m1[4]}},\"after_drop_caches_kb\":{\"slab\":${m2[0]},\"slab_reclaimable\":${m2[1]},\"slab_unreclaimable\":${m2[2]},\"vmalloc\":${m2[3]},\"percpu\":${m2[4]}},\"slab_caches\":[$top]}"
+	rules_clear
+}
+
+# Creating N rules from nothing: configfs burst, then tcptimeoctl apply.
+measure_apply() {
+	local rep n res t0 t1 f
+	for rep in $(seq 1 "$apply_reps"); do
+		for n in $apply_sizes; do
+			res=$("$bin/ttrules" create --random "$n" --seed $((100 + rep))) || fail "ttrules create $n"
+			emit "{\"kind\":\"apply\",\"tool\":\"configfs\",\"op\":\"create\",\"rules\":$n,\"rep\":$rep,\"result\":${res:-null}}"
+			say "configfs: $n rules created: $res"
+			sleep 0.3
+			res=$("$bin/ttrules" clear) || fail "ttrules clear $n"
+			emit "{\"kind\":\"apply\",\"tool\":\"configfs\",\"op\":\"delete\",\"rules\":$n,\"rep\":$rep,\"result\":${res:-null}}"
+			sleep 0.3
+			[ -n "$ctl" ] && [ -x "$ctl" ] || continue
+			f=/tmp/rules-$n.conf
+			[ -s "$f" ] || "$bin/ttrules" file --random "$n" --seed 100 >"$f"
+			: >/tmp/rules-empty.conf
+			t0=$(ns_now)
+			"$ctl" apply "$f" >/tmp/ctl.out 2>&1 || fail "tcptimeoctl apply $n: $(tail -n 1 /tmp/ctl.out)"
+			t1=$(ns_now)
+			emit "{\"kind\":\"apply\",\"tool\":\"tcptimeoctl\",\"op\":\"create\",\"rules\":$n,\"rep\":$rep,\"result\":{\"rules\":$(ls $rules | wc -l),\"seconds\":$(((t1 - t0) / 1000))e-6}}"
+			say "tcptimeoctl apply: $n rules in $(((t1 - t0) / 1000000)) ms"
+			sleep 0.3
+			t0=$(ns_now)
+			"$ctl" apply /tmp/rules-empty.conf >/tmp/ctl.out 2>&1 || fail "tcptimeoctl apply (empty): $(tail -n 1 /tmp/ctl.out)"
+			t1=$(ns_now)
+			emit "{\"kind\":\"apply\",\"tool\":\"tcptimeoctl\",\"op\":\"delete\",\"rules\":$n,\"rep\":$rep,\"result\":{\"rules\":$n,\"seconds\":$(((t1 - t0) / 1000))e-6}}"
+			rules_clear
+		done
+	done
+}
+
+main() {
+	local r n l klog klog0
+	klog0=$(dmesg | wc -l)
+	: >"$raw"
+	prepare_bins || return 1
+	emit "{\"kind\":\"meta\",\"kver\":\"$(uname -r)\",\"cpus\":$(nproc),\"mem_kb\":$(awk '/MemTotal/ {print $2}' /proc/meminfo),\"smoke\":${BENCH_SMOKE:-0},\"reps\":$reps,\"seconds\":$secs,\"warmup\":$warm,\"clients\":$clients,\"nrules\":$nrules,\"bulk_bytes\":$bulk_bytes,\"configs\":\"$configs\",\"ko\":\"$ko\",\"ctl\":\"$ctl\",\"start\":\"$(date -u +%FT%TZ)\"}"
+	if want bpf && ! have_bpf; then
+		emit "{\"kind\":\"skip\",\"config\":\"bpf\",\"reason\":\"no stamp.bpf.o or bpftool\"}"
+		configs=${configs/bpf/}
+	fi
+	if want libka && [ ! -e $libka ]; then
+		emit "{\"kind\":\"skip\",\"config\":\"libka\",\"reason\":\"no $libka\"}"
+		configs=${configs/libka/}
+	fi
+	setup_net || { fail "network namespaces"; return 1; }
+	# warm-up, not recorded: page cache, QEMU's translated code, neighbours
+	for r in "--addr 127.0.0.1 --port 5201" "--addr 10.200.0.2 --port 5202 --server-netns ttb-srv --client-netns ttb-cli"; do
+		# shellcheck disable=SC2086
+		run_tt "$crr_limit" warmup "$bin/ttbench" crr $r --seconds "$secs" >/dev/null
+	done
+	for r in $(seq 0 $((reps - 1))); do
+		say "round $((r + 1))/$reps ($([ $((r % 2)) = 0 ] && echo forward || echo reverse))"
+		if [ $((r % 2)) = 0 ]; then round_forward "$r"; else round_reverse "$r"; fi
+	done
+	[ -n "${apply_sizes// /}" ] && mod_load && {
+		n=${apply_sizes##* }
+		measure_memory "$n"
+		measure_apply
+		mod_unload
+	}
+	teardown_net
+	mapfile -t klog < <(dmesg | tail -n +$((klog0 + 1)) |
+		grep -E 'WARNING|BUG|Oops|Call Trace' | head -n 5)
+	for l in "${klog[@]}"; do fail "kernel log: ${l//[\"\\]/}"; done
+	emit "{\"kind\":\"end\",\"failures\":$failures,\"end\":\"$(date -u +%FT%TZ)\"}"
+	say "finished, $failures failures"
+	return $((failures != 0))
+}
+
+main

@@ -1,0 +1,501 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""bench/report.py: turn bench/guest.sh's raw.jsonl into results.
+
+  report.py RAW.jsonl --out DIR [--check]
+      DIR/<date>-<kver>.json  everything: settings, raw records, summary
+      DIR/<date>-<kver>.md    the tables (connections/s, bulk, apply,
+                              memory, targets)
+      DIR/<date>-<kver>.png   connections/s per configuration (gnuplot)
+      and prints the ratios to the baseline. --check (the smoke run):
+      exit 1 unless every configuration produced numbers.
+  report.py --doc docs/performance.md --latest DIR
+      put the newest DIR/*.md between the markers of the doc.
+
+Medians and min-max over rounds. Ratios are median / median of the
+baseline; "paired" is the median over rounds of config / baseline in the
+same round (rounds are interleaved, so it cancels slow drift).
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CONFIGS = [
+    ("base", "1", "no module (baseline)"),
+    ("mod0", "2", "module, 0 rules"),
+    ("mod1", "3", "module, 1 matching rule"),
+    ("mod10k", "4", "module, {n} rules, match last"),
+    ("bpf", "5", "BPF sock_ops (bpf_setsockopt)"),
+    ("libka", "6", "libkeepalive (LD_PRELOAD)"),
+    ("app", "7", "application setsockopt, same values"),
+]
+PATHS = [("lo", "loopback"), ("veth", "veth, 2 netns")]
+# The matching rule's values (bench/ttrules.c)
+WANT = {"keepalive": 1, "keepidle": 10, "keepintvl": 5, "keepcnt": 3,
+        "user_timeout": 30000, "syn_retries": 3}
+MARK_BEGIN = "<!-- bench:begin (make bench-doc) -->"
+MARK_END = "<!-- bench:end -->"
+
+
+def load(path):
+    recs = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                recs.append(json.loads(line))
+            except ValueError as e:
+                recs.append({"kind": "error", "what": f"raw line {n}: {e}"})
+    return recs
+
+
+def stats(vals):
+    if not vals:
+        return None
+    return {"n": len(vals), "median": statistics.median(vals),
+            "min": min(vals), "max": max(vals)}
+
+
+def stamped_count(rec):
+    """How many of the rule's six values each end had: (client, server)."""
+    res = rec.get("result") or {}
+    out = []
+    for end in ("client", "server"):
+        o = res.get(end) or {}
+        out.append(sum(1 for k, v in WANT.items() if o.get(k) == v))
+    return out
+
+
+METRICS = [("rate", "conn/s (wall clock)"),
+           ("per_host_cpu_s", "connections per host CPU-second")]
+
+
+def summarize(recs):
+    meta = next((r for r in recs if r.get("kind") == "meta"), {})
+    s = {"meta": meta, "crr": {}, "bulk": {}, "apply": {}, "memory": None,
+         "errors": [r.get("what") for r in recs if r.get("kind") == "error"],
+         "skipped": {r["config"]: r["reason"] for r in recs
+                     if r.get("kind") == "skip"}}
+    by_round = {}   # (metric, config, path) -> {round: value}
+    for r in recs:
+        if r.get("kind") == "crr" and r.get("result"):
+            res = r["result"]
+            e = s["crr"].setdefault(r["config"], {}).setdefault(
+                r["path"], {"stamped": None, "errors": 0, "stamped_in": 0,
+                            "stamped_out": 0})
+            for m, _ in METRICS:
+                if res.get(m) is not None:
+                    e.setdefault(m, {"values": []})["values"].append(res[m])
+                    by_round.setdefault((m, r["config"], r["path"]), {})[r["round"]] = res[m]
+            e["errors"] += res.get("errors", 0)
+            e["stamped_in"] += r.get("stamped_in", 0)
+            e["stamped_out"] += r.get("stamped_out", 0)
+            e["stamped"] = stamped_count(r)
+        elif r.get("kind") == "bulk" and r.get("result"):
+            res = r["result"]
+            e = s["bulk"].setdefault(r["config"], {"errors": 0})
+            for m in ("mbytes_per_s", "per_host_cpu_s"):
+                if res.get(m) is not None:
+                    e.setdefault(m, {"values": []})["values"].append(res[m])
+            e["errors"] += res.get("errors", 0)
+        elif r.get("kind") == "apply" and r.get("result"):
+            key = f'{r["tool"]}/{r["op"]}/{r["rules"]}'
+            s["apply"].setdefault(key, []).append(r["result"]["seconds"])
+        elif r.get("kind") == "round_create" and r.get("result"):
+            key = f'configfs/round-create/{r["result"]["rules"]}'
+            s["apply"].setdefault(key, []).append(r["result"]["seconds"])
+        elif r.get("kind") == "memory":
+            s["memory"] = r
+    for c, paths in s["crr"].items():
+        for p, e in paths.items():
+            for m, _ in METRICS:
+                if m not in e:
+                    continue
+                e[m].update(stats(e[m]["values"]))
+                b = s["crr"].get("base", {}).get(p, {}).get(m)
+                e[m]["ratio"] = e[m]["median"] / b["median"] if b and b.get("median") else None
+                e[m]["paired_ratio"] = paired(by_round, m, c, p, "base")
+    for c, e in s["bulk"].items():
+        for m in ("mbytes_per_s", "per_host_cpu_s"):
+            if m not in e:
+                continue
+            e[m].update(stats(e[m]["values"]))
+            b = s["bulk"].get("base", {}).get(m)
+            e[m]["ratio"] = e[m]["median"] / b["median"] if b and b.get("median") else None
+    s["by_round"] = {f"{m}/{c}/{p}": v for (m, c, p), v in by_round.items()}
+    s["apply"] = {k: stats(v) for k, v in s["apply"].items()}
+    s["targets"] = targets(s, by_round)
+    return s
+
+
+def paired(by_round, m, c, p, of):
+    a = by_round.get((m, c, p), {})
+    b = by_round.get((m, of, p), {})
+    v = [a[k] / b[k] for k in a if k in b and b[k]]
+    return statistics.median(v) if v else None
+
+
+def crr_ratio(s, m, c, p, of):
+    a = s["crr"].get(c, {}).get(p, {}).get(m)
+    b = s["crr"].get(of, {}).get(p, {}).get(m)
+    if not a or not b or not b.get("median"):
+        return None
+    return a["median"] / b["median"]
+
+
+def targets(s, by_round):
+    t = []
+    checks = [("mod0", "base", 0.99), ("mod1", "base", 0.99),
+              ("mod10k", "base", 0.99), ("mod10k", "mod1", 0.99),
+              ("mod1", "bpf", 1.0), ("mod1", "app", 0.99)]
+    for p, pname in PATHS:
+        for c, of, want in checks:
+            row = {"target": f"{c} ≥ {want:g} × {of} ({pname})", "want": want}
+            for m, _ in METRICS:
+                r = crr_ratio(s, m, c, p, of)
+                row[m] = r
+                row[m + "_paired"] = paired(by_round, m, c, p, of)
+            if row["rate"] is None:
+                continue
+            row["holds"] = row["rate"] >= want
+            cpu = row.get("per_host_cpu_s")
+            row["holds_cpu"] = None if cpu is None else cpu >= want
+            t.append(row)
+    for c in ("mod1", "mod10k"):
+        e = s["bulk"].get(c, {}).get("mbytes_per_s")
+        if e and e.get("ratio") is not None:
+            cpu = s["bulk"][c].get("per_host_cpu_s", {}).get("ratio")
+            t.append({"target": f"bulk {c} ≥ 0.995 × base", "want": 0.995,
+                      "rate": e["ratio"], "per_host_cpu_s": cpu,
+                      "holds": e["ratio"] >= 0.995,
+                      "holds_cpu": None if cpu is None else cpu >= 0.995})
+    for tool in ("configfs", "tcptimeoctl"):
+        sizes = sorted(int(k.split("/")[2]) for k in s["apply"]
+                       if k.startswith(f"{tool}/create/"))
+        if len(sizes) >= 2:
+            lo, hi = sizes[0], sizes[-1]
+            a = s["apply"][f"{tool}/create/{lo}"]["median"]
+            b = s["apply"][f"{tool}/create/{hi}"]["median"]
+            f = hi / lo
+            t.append({"target": f"{tool}: {hi:,} rules ≤ {f:g} × {lo:,} rules",
+                      "rate": b / a if a else None, "unit": "×",
+                      "holds": bool(a) and b / a <= f})
+            t.append({"target": f"{tool}: {hi:,} rules < 5 s", "rate": b,
+                      "unit": "s", "holds": b < 5})
+    return t
+
+
+def fmt_int(v):
+    return f"{v:,.0f}"
+
+
+def label(c, meta):
+    n = meta.get("nrules")
+    for key, num, name in CONFIGS:
+        if key == c:
+            return num, name.format(n=f"{n:,}" if isinstance(n, int) else n)
+    return "?", c
+
+
+def crr_table(s, m, title):
+    meta = s["meta"]
+    L = [title, ""]
+    hdr, sep = "| # | configuration |", "|---|---|"
+    for _, pname in PATHS:
+        hdr += f" {pname} | × base (paired) |"
+        sep += "---:|---:|"
+    if m == "rate":
+        hdr += " stamped client · server |"
+        sep += ":---:|"
+    L += [hdr, sep]
+    for c, _, _ in CONFIGS:
+        num, name = label(c, meta)
+        if c not in s["crr"]:
+            if c in s["skipped"]:
+                L.append(f"| {num} | {name} | skipped: {s['skipped'][c]} |")
+            continue
+        row, st = f"| {num} | {name} |", None
+        for p, _ in PATHS:
+            e = s["crr"][c].get(p, {}).get(m)
+            st = st or s["crr"][c].get(p, {}).get("stamped")
+            if not e:
+                row += " – | – |"
+                continue
+            row += f" {fmt_int(e['median'])} ({fmt_int(e['min'])}–{fmt_int(e['max'])}) |"
+            if e.get("ratio") is None:
+                row += " – |"
+            elif e.get("paired_ratio") is not None:
+                row += f" {e['ratio']:.3f} ({e['paired_ratio']:.3f}) |"
+            else:
+                row += f" {e['ratio']:.3f} |"
+        if m == "rate":
+            row += f" {st[0]}/6 · {st[1]}/6 |" if st else " – |"
+        L.append(row)
+    return L
+
+
+def markdown(s, png_name):
+    m = s["meta"]
+    L = [f'Kernel {m.get("kver")}, QEMU TCG, {m.get("cpus")} vCPU, '
+         f'{m.get("clients")} client + {m.get("clients")} server threads, '
+         f'{m.get("reps")} interleaved rounds (alternately forward and '
+         f'reverse order) of {m.get("seconds")} s per configuration and '
+         f'path after {m.get("warmup")} s of warm-up; started {m.get("start")}. '
+         "Each cell: median (min–max) over the rounds; × base = ratio of "
+         "medians, paired = median over rounds of the ratio within the "
+         "round. Stamped = how many of the rule's six values the client / "
+         "server socket had (getsockopt).", ""]
+    L += crr_table(s, "rate", "**Connections/s** (connect → 64 B request → "
+                   "64 B response → close), wall clock:")
+    if any(s["crr"].get(c, {}).get(p, {}).get("per_host_cpu_s")
+           for c in s["crr"] for p, _ in PATHS):
+        L += [""]
+        L += crr_table(s, "per_host_cpu_s", "**Connections per host "
+                       "CPU-second** (connections ÷ CPU time of the QEMU "
+                       "process over the same interval: the work per "
+                       "connection, insensitive to other load on the host):")
+    if png_name:
+        L += ["", f"![connections/s per configuration]({png_name})"]
+    if s["bulk"]:
+        L += ["", f'**Bulk**: one connection over loopback, '
+              f'{m.get("bulk_bytes", 0) / 2**30:g} GiB per run.', "",
+              "| configuration | MB/s | × base | MB per host CPU-s | × base |",
+              "|---|---:|---:|---:|---:|"]
+        for c, _, _ in CONFIGS:
+            e = s["bulk"].get(c)
+            if not e or "mbytes_per_s" not in e:
+                continue
+            num, name = label(c, m)
+            w, h = e["mbytes_per_s"], e.get("per_host_cpu_s")
+            row = (f"| {num} {name} | {w['median']:,.0f} ({w['min']:,.0f}–"
+                   f"{w['max']:,.0f}) | {w['ratio']:.3f} |")
+            row += (f" {h['median']:,.0f} ({h['min']:,.0f}–{h['max']:,.0f}) | "
+                    f"{h['ratio']:.3f} |" if h else " – | – |")
+            L.append(row)
+    if s["apply"]:
+        L += ["", "**Rule apply** from an empty table, seconds, median "
+              "(min–max): configfs = one process doing mkdir + attribute "
+              "writes + enabled=1 per rule (bench/ttrules.c); tcptimeoctl = "
+              "`tcptimeoctl apply FILE`; delete = rmdir of every rule, or "
+              "`tcptimeoctl apply` of an empty file; round-create = the "
+              "random rules added for configuration 4 in each round.", "",
+              "| tool | operation | rules | seconds | per rule |",
+              "|---|---|---:|---:|---:|"]
+        for k in sorted(s["apply"], key=lambda k: (k.split("/")[0], k.split("/")[1], int(k.split("/")[2]))):
+            tool, op, n = k.split("/")
+            e = s["apply"][k]
+            L.append(f"| {tool} | {op} | {int(n):,} | {e['median']:.3f} "
+                     f"({e['min']:.3f}–{e['max']:.3f}) | "
+                     f"{e['median'] / int(n) * 1e6:,.0f} µs |")
+    mem = s["memory"]
+    if mem:
+        n = mem["rules"]
+        b = mem["before_kb"]
+        L += ["", f"**Memory** for {n:,} rules (/proc/meminfo deltas; "
+              "drop_caches frees the configfs dentries and inodes of "
+              "attribute files that nothing pins):", "",
+              "| | slab kB | of which unreclaimable | vmalloc kB | percpu kB | per rule |",
+              "|---|---:|---:|---:|---:|---:|"]
+        for name, x in (("just after creating", mem["after_kb"]),
+                        ("after drop_caches", mem["after_drop_caches_kb"])):
+            tot = (x["slab"] - b["slab"]) + (x["vmalloc"] - b["vmalloc"]) + \
+                (x["percpu"] - b["percpu"])
+            L.append(f"| {name} | {x['slab'] - b['slab']:,} | "
+                     f"{x['slab_unreclaimable'] - b['slab_unreclaimable']:,} | "
+                     f"{x['vmalloc'] - b['vmalloc']:,} | "
+                     f"{x['percpu'] - b['percpu']:,} | "
+                     f"{tot * 1024 / n:,.0f} B |")
+        if mem.get("slab_caches"):
+            L += ["", "Slab caches that grew most (after drop_caches): " +
+                  ", ".join(f'{c["cache"]} {c["bytes"] / n:,.0f} B/rule'
+                            for c in mem["slab_caches"][:6]) + "."]
+    if s["targets"]:
+        L += ["", "**Targets** (ratios of medians; paired in parentheses):", "",
+              "| target | wall clock | holds | per host CPU-s | holds |",
+              "|---|---:|:---:|---:|:---:|"]
+        for t in s["targets"]:
+            L.append(target_row(t))
+    if s["errors"]:
+        L += ["", "Errors during the run:", ""] + [f"- {e}" for e in s["errors"]]
+    return "\n".join(L) + "\n"
+
+
+def yn(v):
+    return "–" if v is None else ("yes" if v else "**no**")
+
+
+def target_row(t):
+    unit = t.get("unit")
+    v = t.get("rate")
+    if unit == "s":
+        vs = f"{v:.2f} s"
+    elif unit == "×":
+        vs = "–" if v is None else f"{v:.2f} ×"
+    else:
+        vs = f"{v:.3f}"
+        if t.get("rate_paired") is not None:
+            vs += f" ({t['rate_paired']:.3f})"
+    c = t.get("per_host_cpu_s")
+    cs = "–" if c is None else f"{c:.3f}"
+    if c is not None and t.get("per_host_cpu_s_paired") is not None:
+        cs += f" ({t['per_host_cpu_s_paired']:.3f})"
+    return f"| {t['target']} | {vs} | {yn(t['holds'])} | {cs} | {yn(t.get('holds_cpu'))} |"
+
+
+def chart(s, png):
+    if not shutil.which("gnuplot"):
+        print("report: no gnuplot, no chart (make bench-deps)", file=sys.stderr)
+        return False
+    m = s["meta"]
+    have_cpu = any(s["crr"][c].get(p, {}).get("per_host_cpu_s")
+                   for c in s["crr"] for p, _ in PATHS)
+    with tempfile.TemporaryDirectory() as d:
+        files = {}
+        for metric, _ in METRICS:
+            rows = []
+            for c, num, _ in CONFIGS:
+                if c not in s["crr"]:
+                    continue
+                cols = [f'"{num} {c}"']
+                for p, _ in PATHS:
+                    e = s["crr"][c].get(p, {}).get(metric)
+                    cols += ([f"{e['median']:.1f}", f"{e['min']:.1f}",
+                              f"{e['max']:.1f}"] if e else ["NaN"] * 3)
+                rows.append(" ".join(cols))
+            files[metric] = os.path.join(d, metric + ".dat")
+            with open(files[metric], "w") as f:
+                f.write("\n".join(rows) + "\n")
+        plots = [("rate", "connections/s (wall clock)")]
+        if have_cpu:
+            plots.append(("per_host_cpu_s", "connections per host CPU-second"))
+        gp = [f'set terminal pngcairo size {560 * len(plots)},480 font "sans,9"',
+              f'set output "{png}"',
+              f'set multiplot layout 1,{len(plots)} title "tcptimeo benchmark: '
+              f'{m.get("kver")}, QEMU TCG, median and min-max of {m.get("reps")} '
+              'interleaved rounds"',
+              "set style data histograms",
+              "set style histogram errorbars gap 2 lw 1",
+              "set style fill solid 0.8 border -1",
+              "set boxwidth 0.9", "set key top right", "set grid ytics",
+              "set xtics nomirror rotate by -30", "set yrange [0:*]"]
+        for metric, title in plots:
+            gp += [f'set title "{title}"',
+                   f'plot "{files[metric]}" using 2:3:4:xtic(1) title "loopback" '
+                   'lc rgb "#4477aa", "" using 5:6:7 title "veth, 2 netns" '
+                   'lc rgb "#ee7733"']
+        gp.append("unset multiplot")
+        r = subprocess.run(["gnuplot"], input="\n".join(gp) + "\n", text=True,
+                           capture_output=True)
+        if r.returncode:
+            print("report: gnuplot failed:\n" + r.stderr, file=sys.stderr)
+            return False
+    return True
+
+
+def print_ratios(s):
+    for metric, title in METRICS:
+        print(f"{title}: median, × base (paired)")
+        for c, num, _ in CONFIGS:
+            if c not in s["crr"]:
+                continue
+            parts = []
+            for p, _ in PATHS:
+                e = s["crr"][c].get(p, {}).get(metric)
+                if e:
+                    parts.append(f"{p:4s} {e['median']:8.0f} ×{e['ratio']:.3f}"
+                                 + (f" ({e['paired_ratio']:.3f})"
+                                    if e.get("paired_ratio") is not None else ""))
+            print(f"  {num} {c:7s} " + "   ".join(parts))
+    print("targets (wall clock / per host CPU-s):")
+    for t in s["targets"]:
+        v = t.get("rate")
+        c = t.get("per_host_cpu_s")
+        print(f"  {'ok  ' if t['holds'] else 'MISS'} {t['target']}: "
+              f"{'–' if v is None else f'{v:.3f}'}"
+              + (f" / {c:.3f} {'ok' if t.get('holds_cpu') else 'MISS'}" if c is not None else ""))
+
+
+def check(s):
+    """The smoke run's assertions: numbers, not performance."""
+    bad = []
+    m = s["meta"]
+    for c in m.get("configs", "").split():
+        if c in s["skipped"]:
+            continue
+        for p, _ in PATHS:
+            e = s["crr"].get(c, {}).get(p, {}).get("rate")
+            if not e or not e["median"] > 0:
+                bad.append(f"no connections/s for {c} {p}")
+    for c in ("base", "mod1"):
+        if c in m.get("configs", "").split() and \
+                not s["bulk"].get(c, {}).get("mbytes_per_s", {}).get("median"):
+            bad.append(f"no bulk throughput for {c}")
+    if not any(k.startswith("configfs/create/") for k in s["apply"]):
+        bad.append("no rule-apply timing")
+    if not s["memory"]:
+        bad.append("no memory figures")
+    bad += [f"error: {e}" for e in s["errors"]]
+    return bad
+
+
+def update_doc(doc, latest_dir):
+    mds = sorted(glob.glob(os.path.join(latest_dir, "*.md")), key=os.path.getmtime)
+    if not mds:
+        sys.exit(f"report: no results in {latest_dir}")
+    md = mds[-1]
+    rel = os.path.relpath(os.path.dirname(md), os.path.dirname(doc))
+    body = open(md).read()
+    # the chart link is relative to the results folder
+    body = body.replace("](" + os.path.basename(md)[:-3] + ".png)",
+                        f"]({rel}/{os.path.basename(md)[:-3]}.png)")
+    text = open(doc).read()
+    a, b = text.index(MARK_BEGIN), text.index(MARK_END)
+    text = (text[:a + len(MARK_BEGIN)] + f"\n\nFrom `{os.path.relpath(md, os.path.dirname(doc))}`:\n\n"
+            + body + "\n" + text[b:])
+    open(doc, "w").write(text)
+    print(f"report: {doc} now shows {md}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("raw", nargs="?")
+    ap.add_argument("--out")
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--doc")
+    ap.add_argument("--latest")
+    a = ap.parse_args()
+    if a.doc:
+        update_doc(a.doc, a.latest)
+        return 0
+    recs = load(a.raw)
+    s = summarize(recs)
+    kver = s["meta"].get("kver", "unknown")
+    stem = f"{time.strftime('%Y-%m-%d')}-{kver}"
+    os.makedirs(a.out, exist_ok=True)
+    png = os.path.join(a.out, stem + ".png")
+    have_png = chart(s, png)
+    with open(os.path.join(a.out, stem + ".json"), "w") as f:
+        json.dump({"summary": s, "raw": recs}, f, indent=1, sort_keys=True)
+    with open(os.path.join(a.out, stem + ".md"), "w") as f:
+        f.write(markdown(s, stem + ".png" if have_png else None))
+    print(f"report: {a.out}/{stem}.{{json,md{',png' if have_png else ''}}}")
+    print_ratios(s)
+    if a.check:
+        bad = check(s)
+        for b in bad:
+            print("report: " + b, file=sys.stderr)
+        return 1 if bad else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

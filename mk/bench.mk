@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: GPL-2.0
+# Benchmark targets, included by the top-level Makefile (docs/performance.md).
+#
+#   make bench          one VM boot of BENCH_KVER: every configuration,
+#                       interleaved, 5 rounds; writes bench/results/
+#                       <date>-<kver>.{json,md,png} and prints the ratios
+#   make bench-smoke    the same, tiny (about a minute with the boot; it is
+#                       also the VM test selftests/60-bench-smoke.sh)
+#   make bench-build    the load generator, the rule generator, the BPF
+#                       program and the module, in build/bench/
+#   make bench-doc      copy the latest results into docs/performance.md
+#   make bench-deps     install what the targets above need (apt-get)
+#
+# Knobs: BENCH_KVER (default: newest installed 6.12 kernel, or KVER given
+# on the command line), and every BENCH_* variable of bench/guest.sh
+# (BENCH_REPS, BENCH_SECONDS, BENCH_CONFIGS, ...), passed to the guest.
+# Run alone with: make -f mk/bench.mk bench
+
+BENCH_TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
+BENCH_B := $(BENCH_TOP)/build/bench
+ifeq ($(origin KVER),command line)
+BENCH_KVER ?= $(firstword $(KVER))
+endif
+BENCH_KVER ?= $(or $(lastword $(shell ls /lib/modules 2>/dev/null | grep '^6\.12\.' | sort -V)),6.12.95+deb12-amd64)
+BENCH_KDIR ?= /lib/modules/$(BENCH_KVER)/build
+BENCH_KO := $(BENCH_B)/mod-$(BENCH_KVER)/tcptimeo.ko
+BENCH_CC ?= gcc
+BENCH_CLANG ?= clang
+BENCH_CFLAGS ?= -O2 -g -Wall -Wextra -Werror
+BENCH_RUN = $(BENCH_B)/run-$(BENCH_KVER)
+
+# What the benchmark needs on the host (the guest uses the host's root).
+BENCH_APT_DEPS := gcc make clang libbpf-dev bpftool libkeepalive0 \
+	gnuplot-nox qemu-system-x86 busybox-static kmod xz-utils cpio \
+	iproute2 python3 linux-headers-$(BENCH_KVER) linux-image-$(BENCH_KVER)
+
+BENCH_BINS := $(BENCH_B)/ttbench $(BENCH_B)/ttrules $(BENCH_B)/stamp.bpf.o
+BENCH_MOD_SRC := $(BENCH_TOP)/Kbuild $(wildcard $(BENCH_TOP)/module/*.[ch] \
+	$(BENCH_TOP)/lib/*.[ch] $(BENCH_TOP)/include/uapi/*.h)
+BENCH_CTL_SRC := $(wildcard $(BENCH_TOP)/tools/tcptimeoctl/*.[ch])
+
+.PHONY: bench bench-smoke bench-build bench-doc bench-deps bench-ctl
+
+$(BENCH_B)/ttbench: $(BENCH_TOP)/bench/ttbench.c
+	@mkdir -p $(@D)
+	$(BENCH_CC) $(BENCH_CFLAGS) -pthread -o $@ $<
+
+$(BENCH_B)/ttrules: $(BENCH_TOP)/bench/ttrules.c
+	@mkdir -p $(@D)
+	$(BENCH_CC) $(BENCH_CFLAGS) -o $@ $<
+
+# Only uapi <linux/bpf.h> and libbpf's bpf_helpers.h: no vmlinux.h needed.
+$(BENCH_B)/stamp.bpf.o: $(BENCH_TOP)/bench/bpf/stamp.bpf.c
+	@mkdir -p $(@D)
+	$(BENCH_CLANG) -target bpf -O2 -g -Wall -Werror \
+		-I/usr/include/$(shell $(BENCH_CC) -dumpmachine) -c $< -o $@
+
+# The module, built from a copy of the sources for BENCH_KVER.
+$(BENCH_KO): $(BENCH_MOD_SRC)
+	rm -rf $(@D) && mkdir -p $(@D)
+	cd $(BENCH_TOP) && cp -r Kbuild module lib include $(@D)/
+	$(MAKE) -C $(BENCH_KDIR) M=$(@D) modules >$(@D)/build.log 2>&1 || \
+		{ tail -n 30 $(@D)/build.log; exit 1; }
+
+# tcptimeoctl: the project's build if it has one, else a copy of ours.
+BENCH_CTL ?= $(firstword $(wildcard $(BENCH_TOP)/build/tools/tcptimeoctl) \
+	$(if $(BENCH_CTL_SRC),$(BENCH_B)/tcptimeoctl))
+$(BENCH_B)/tcptimeoctl: $(BENCH_CTL_SRC)
+	$(MAKE) -C $(BENCH_TOP)/tools/tcptimeoctl O=$(BENCH_B) $(BENCH_B)/tcptimeoctl
+
+bench-ctl: $(filter $(BENCH_B)/%,$(BENCH_CTL))
+
+bench-build: $(BENCH_BINS) $(BENCH_KO) bench-ctl
+
+bench-deps:
+	@missing=$$(for p in $(BENCH_APT_DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "bench-deps: installing $$missing"; \
+		apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+bench: bench-deps bench-build
+	rm -rf $(BENCH_RUN) && mkdir -p $(BENCH_RUN)
+	BENCH_KO=$(BENCH_KO) BENCH_BIN=$(BENCH_B) BENCH_CTL=$(BENCH_CTL) \
+		$(BENCH_TOP)/bench/vm.sh $(BENCH_KVER) $(BENCH_RUN)
+	python3 $(BENCH_TOP)/bench/report.py $(BENCH_RUN)/raw.jsonl \
+		--out $(BENCH_TOP)/bench/results
+
+bench-smoke: bench-deps bench-build
+	rm -rf $(BENCH_RUN)-smoke && mkdir -p $(BENCH_RUN)-smoke
+	BENCH_SMOKE=1 BENCH_KO=$(BENCH_KO) BENCH_BIN=$(BENCH_B) BENCH_CTL=$(BENCH_CTL) \
+		$(BENCH_TOP)/bench/vm.sh $(BENCH_KVER) $(BENCH_RUN)-smoke
+	python3 $(BENCH_TOP)/bench/report.py $(BENCH_RUN)-smoke/raw.jsonl \
+		--out $(BENCH_RUN)-smoke --check
+
+bench-doc:
+	python3 $(BENCH_TOP)/bench/report.py --doc $(BENCH_TOP)/docs/performance.md \
+		--latest $(BENCH_TOP)/bench/results
