@@ -73,11 +73,11 @@ def main(t):
         t.ok(p.returncode == 0 and not why, f"man page example: {cmd}",
              diag=f"exit {p.returncode} {why}\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
     names = ttmod.rule_names()
-    t.eq(names, ["istio-gateway", "loadtest-vip", "redis"],
-         "after the examples: upstream deleted, the other three remain")
+    t.eq(names, ["ceiling", "istio-gateway", "loadtest-vip", "redis"],
+         "after the examples: upstream deleted, the other four remain")
     t.ok(rule_attrs("redis")["keepidle"] == "120" and
          [r["name"] for r in ctl_json("list", "-j") if r["enabled"]] ==
-         ["istio-gateway", "redis", "loadtest-vip"],
+         ["istio-gateway", "redis", "loadtest-vip", "ceiling"],
          "redis has idle 120 (set --idle 2m) and the live order is by priority then name")
     ttmod.remove_all_rules()
     cg.remove("/loadtest")
