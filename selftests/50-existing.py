@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+# timeout: 420
+"""apply_existing: connections opened before any rule get the rule's values.
+
+- 1,000 established client connections (IPv4), no rule: getsockopt shows
+  the kernel defaults on every one
+- a rule appears (direction out); `tcptimeoctl apply FILE --existing`
+  applies it and writes apply_existing: existing_stamped grows by exactly
+  1,000 (the orphan below and the accepted sides are not counted) and
+  getsockopt on all 1,000 shows the rule's values; the time is printed
+- an orphaned FIN_WAIT2 socket (client close()d, server never does;
+  tcp_fin_timeout 70 so it stays a full socket with its FIN_WAIT2 timer on
+  the keepalive timer) is untouched: /proc/net/tcptimeo shows the same
+  values, ss the same timer still counting down, and it leaves FIN_WAIT2
+  for TIME_WAIT at tcp_fin_timeout - 60 = 10 s, not at the rule's 3 s
+- apply_existing 5 times while a loop opens and closes connections on the
+  same rule: no churn error, no kernel warning
+- the server vanishes: one of the 1,000, idle in recv(), fails with
+  ETIMEDOUT within idle + intvl x cnt = 5 s (+1 s) of the last apply
+"""
+import errno
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from tap import Tap                                   # noqa: E402
+import ttmod                                          # noqa: E402
+from netns import Pair, ss_find                       # noqa: E402
+from peer import Agent, kernel_defaults, opts_diff    # noqa: E402
+from deadline import poll                             # noqa: E402
+import incident as inc                                # noqa: E402
+
+N = 1000
+P, P_ORPHAN, P_CHURN = 7501, 7502, 7503
+RULE = {"keepalive": 1, "keepidle": 3, "keepintvl": 1, "keepcnt": 2,
+        "user_timeout": 5000}
+BOUND, SLACK = 5.0, 1.0
+FIN_TIMEOUT = 70
+PLAN = 10
+
+
+def main(t):
+    ttmod.load()
+    pair = Pair()
+    pair.cli.sysctl("net.ipv4.tcp_fin_timeout", FIN_TIMEOUT)
+    cli, srv = Agent(pair.cli), Agent(pair.srv)
+    defaults = kernel_defaults(pair.cli)
+    want_def = {k: defaults[k] for k in RULE}
+    ls = srv.listen(4, "0.0.0.0", P)
+    lo = srv.listen(4, "0.0.0.0", P_ORPHAN)
+    t0 = time.monotonic()
+    conns = inc.open_many(cli, srv, ls, 4, pair.addr("srv", 4), P, N)
+    t.diag(f"{N} connections opened in {time.monotonic() - t0:.1f} s")
+    cids = [c for c, _ in conns]
+    before = cli.call("getopts_many", ids=cids, read_timeout=300)["opts"]
+    bad = [i for i, o in enumerate(before) if {k: o[k] for k in RULE} != want_def]
+    t.ok(not bad, f"before any rule: all {N} sockets show the kernel defaults",
+         diag=lambda: f"{len(bad)} differ, e.g. {opts_diff(before[bad[0]], want_def)}")
+
+    # the orphan: client closes, server never does -> client FIN_WAIT2, orphaned
+    oc = cli.connect(4, pair.addr("srv", 4), P_ORPHAN)
+    srv.accept(lo)
+    olport = oc["local"][1]
+    cli.close(oc["id"])
+    t_close = time.monotonic()
+    e = poll(lambda: (ss_find(pair.cli, lport=olport) or {}).get("state") == "FIN-WAIT-2"
+             and ss_find(pair.cli, lport=olport), 5)
+    orphan_view = [v for v in inc.proc_view(pair.cli)
+                   if v["local"].endswith(f":{olport}")]
+
+    conf = os.path.abspath("existing.conf")
+    with open(conf, "w") as f:
+        f.write(f"existing dir out remote-port {P},{P_ORPHAN},{P_CHURN} keepalive "
+                "idle 3 intvl 1 cnt 2 user-timeout 5000\n")
+    s0 = inc.stat("existing_stamped")
+    ta = time.monotonic()
+    p = inc.ctl("apply", conf, "--existing")
+    took = time.monotonic() - ta
+    s1 = inc.stat("existing_stamped")
+    t.ok(p.returncode == 0 and s1 - s0 == N and f"{N} stamped" in p.stdout,
+         f"tcptimeoctl apply --existing: existing_stamped grows by exactly {N} "
+         "and the CLI reports it", diag=f"delta {s1 - s0}; {inc.show(p)}")
+    t.diag(f"apply --existing for {N} sockets took {took:.3f} s "
+           f"(CLI says: {p.stdout.strip().splitlines()[-1] if p.stdout.strip() else '-'})")
+    after = cli.call("getopts_many", ids=cids, read_timeout=300)["opts"]
+    bad = [i for i, o in enumerate(after) if {k: o[k] for k in RULE} != RULE]
+    t.ok(not bad, f"after apply_existing: getsockopt on all {N} shows the rule's values",
+         diag=lambda: f"{len(bad)} differ, e.g. {opts_diff(after[bad[0]], RULE)}")
+
+    # the orphan is untouched
+    e2 = ss_find(pair.cli, lport=olport)
+    view2 = [v for v in inc.proc_view(pair.cli) if v["local"].endswith(f":{olport}")]
+    def values(v):     # "rule" is the rule matching it now: it changed
+        return [{k: x[k] for k in x if k != "rule"} for x in v]
+    t.ok(e and e2 and e2["state"] == "FIN-WAIT-2" and orphan_view and
+         values(view2) == values(orphan_view) and view2[0]["keepalive"] == 0,
+         "orphaned FIN_WAIT2 socket: state and /proc/net/tcptimeo values unchanged",
+         diag=f"before {e and e['line']} {orphan_view}; after {e2 and e2['line']} {view2}")
+    # its timer keeps counting down from the close (not re-armed to 3 s)
+    left = e2["timer"][1] if e2 and e2["timer"] else None
+    expect_left = (FIN_TIMEOUT - 60) - (time.monotonic() - t_close)
+    t.ok(left is not None and e2["timer"][0] == "keepalive" and
+         abs(left - expect_left) <= 1.5,
+         "orphan's FIN_WAIT2 timer not re-armed: still the fin_timeout countdown",
+         diag=f"timer {e2 and e2['timer']}, expected ~{expect_left:.1f} s left")
+
+    def left_fw2():
+        v = [x for x in inc.proc_view(pair.cli) if x["local"].endswith(f":{olport}")]
+        return not v
+    poll(left_fw2, FIN_TIMEOUT - 60 + 3, interval=0.2)
+    gone = time.monotonic() - t_close
+    e3 = ss_find(pair.cli, lport=olport)
+    t.ok(FIN_TIMEOUT - 60 - 1.0 <= gone <= FIN_TIMEOUT - 60 + 2.0 and
+         e3 and e3["state"] == "FIN-WAIT-2" and e3["timer"] and e3["timer"][0] == "timewait",
+         f"orphan leaves the full-socket FIN_WAIT2 stage at tcp_fin_timeout-60 = "
+         f"{FIN_TIMEOUT - 60} s after close (its own timer), not the rule's 3 s",
+         diag=f"gone after {gone:.1f} s; ss {e3 and e3['line']}")
+
+    # churn: connections come and go during the walks
+    log = ttmod.KernelLog()
+    job = cli.call("churn_bg", family=4, addr="127.0.0.1", port=P_CHURN)["job"]
+    poll(lambda: cli.job(job).get("conns", 0) > 20, 20)
+    times = []
+    for _ in range(5):
+        err, dt = inc.timed_write(ttmod.SYSFS + "/apply_existing", 1)
+        times.append(dt)
+        if err:
+            break
+    j = cli.stop(job)
+    t.ok(not err and j.get("errors") == 0 and j.get("conns", 0) > 20,
+         "apply_existing x5 while connections churn: writes succeed, churn unharmed",
+         diag=f"errno {err}, churn {j}")
+    t.diag("apply_existing under churn: " + ", ".join(f"{x:.3f}" for x in times) +
+           f" s ({j.get('conns')} churned connections)")
+    t.ok(not log.problems(), "no kernel warning during apply_existing under churn",
+         diag=lambda: "\n".join(log.problems()[:20]))
+
+    # a half-open one among them: detected within the new bound
+    sid = cids[N // 2]
+    jid = cli.recv_bg(sid)
+    err, _ = inc.timed_write(ttmod.SYSFS + "/apply_existing", 1)
+    t_apply = time.monotonic()
+    pair.kill("srv")
+    r = cli.wait(jid, BOUND + SLACK + 3)
+    took = r.get("t_end", time.monotonic()) - t_apply
+    t.ok(r["done"] and r.get("errno") == errno.ETIMEDOUT and
+         BOUND - 0.5 <= took <= BOUND + SLACK,
+         f"half-open connection among the {N}: recv() fails with ETIMEDOUT "
+         f"within idle + intvl x cnt = {BOUND:g} s +{SLACK:g} s of apply_existing",
+         diag=f"{r}; {took:.2f} s")
+    t.diag(f"half-open detected {took:.2f} s after apply_existing "
+           f"(bound {BOUND:g} s)")
+    idle = inc.rule_ctr("existing", "timeouts_idle")
+    t.ok(poll(lambda: inc.rule_ctr("existing", "timeouts_idle") >= N, 15, 0.5),
+         f"all {N} connections to the dead server time out (timeouts_idle of the rule)",
+         diag=lambda: f"timeouts_idle {inc.rule_ctr('existing', 'timeouts_idle')} "
+         f"(first read {idle})")
+    cli.close_agent()
+    srv.close_agent()
+    pair.delete()
+
+
+Tap.run(main, PLAN)
