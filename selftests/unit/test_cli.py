@@ -804,6 +804,12 @@ def test_incident(tmp):
     ok(p.returncode == 1 and not os.path.exists(path),
        "apply --existing with a bad file: nothing applied, apply_existing untouched",
        show(p))
+    r3 = fake(tmp, configfs=False)
+    p1 = run(r3, "sockets", "-j")
+    p2 = run(r3, "abort-peer", "10.0.0.0/8", "--dry-run")
+    ok(p1.returncode == 0 and p1.stdout == "[]\n" and p2.returncode == 0,
+       "sockets and abort-peer need no configfs (ip netns exec mounts a fresh /sys)",
+       show(p1) + show(p2))
     p = run(None, "abort-peer", "10.0.0.0/8", env={"TCPTIMEO_SYSROOT": tmp + "/none"})
     ok(p.returncode == 2 and "modprobe tcptimeo" in p.stderr,
        "abort-peer without the module: exit 2", show(p))

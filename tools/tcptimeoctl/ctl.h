@@ -145,6 +145,7 @@ bool ctl_cgroup_under(const char *path, const char *rule_path);
 /* kernel.c */
 extern const char *ctl_sysroot;		/* "" or TCPTIMEO_SYSROOT for tests */
 int ctl_kernel_check(void);		/* 0 or EXIT_NOMOD with a message */
+int ctl_module_check(void);		/* the same, sysfs only */
 int ctl_kernel_list(struct ctl_rule **rules, size_t *n);	/* sorted */
 int ctl_kernel_read(const char *name, struct ctl_rule *r);	/* -errno */
 int ctl_kernel_create(const struct ctl_rule *r);		/* exit code */

@@ -32,7 +32,7 @@ static int ctl_socks_read(struct ctl_socks *out)
 	snprintf(path, sizeof(path), "%s%s", ctl_sysroot, TCPTIMEO_PROC_NET);
 	err = ctl_read_file(path, &buf, &len);
 	if (err == -ENOENT) {
-		if ((err = ctl_kernel_check()))
+		if ((err = ctl_module_check()))
 			return err;
 		ctl_err("%s is missing: this tcptimeo module has no per-socket "
 			"view (older than 0.1.0?)", path);
@@ -171,7 +171,7 @@ int cmd_sockets(int argc, char **argv)
 			return EXIT_INPUT;
 		}
 	}
-	if ((ret = ctl_kernel_check()) || (ret = ctl_socks_read(&ss)))
+	if ((ret = ctl_module_check()) || (ret = ctl_socks_read(&ss)))
 		return ret;
 	pick = calloc(ss.n + 1, sizeof(*pick));
 	if (!pick) {
@@ -243,7 +243,7 @@ int cmd_abort_peer(int argc, char **argv)
 		return EXIT_INPUT;
 	}
 	ctl_peers_text(text, sizeof(text), &peers);
-	if ((ret = ctl_kernel_check()))
+	if ((ret = ctl_module_check()))
 		return ret;
 
 	if (dry) {

@@ -25,7 +25,12 @@ static void ctl_path(char *buf, size_t size, const char *base,
 		 attr ? attr : "");
 }
 
-int ctl_kernel_check(void)
+/*
+ * sysfs only: enough for the commands that need no rules (sockets,
+ * abort-peer), which then also work under 'ip netns exec', whose private
+ * mount namespace has a fresh /sys without configfs.
+ */
+int ctl_module_check(void)
 {
 	char p[1024];
 	struct stat st;
@@ -36,6 +41,16 @@ int ctl_kernel_check(void)
 			"'modprobe tcptimeo'", p);
 		return EXIT_NOMOD;
 	}
+	return 0;
+}
+
+int ctl_kernel_check(void)
+{
+	char p[1024];
+	struct stat st;
+
+	if (ctl_module_check())
+		return EXIT_NOMOD;
 	ctl_path(p, sizeof(p), TCPTIMEO_CONFIGFS_RULES, NULL, NULL);
 	if (stat(p, &st)) {
 		ctl_err("%s is missing: configfs is not mounted; run 'mount -t "
