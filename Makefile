@@ -65,9 +65,15 @@ initramfs:
 $(B)/%/initramfs.cpio.gz: FORCE
 	@$(VM)/mkinitramfs.sh $* $@
 
+# More host-side suites, counted into make check's closing line with the
+# unit tests: make targets that print TAP (mk/*.mk: CHECK_HOST_SUITES +=).
+CHECK_HOST_SUITES ?=
+
 check: deps
 	@$(MAKE) --no-print-directory modules tools initramfs
-	@$(VM)/run.py $(if $(TCPTIMEO_NEGATIVE_CONTROL:0=),--negative-control,--unit) --kvers "$(KVERS)" --tests "$(TESTS)"
+	@$(VM)/run.py $(if $(TCPTIMEO_NEGATIVE_CONTROL:0=),--negative-control,--unit \
+		$(foreach t,$(CHECK_HOST_SUITES),--host-suite $(t))) \
+		--kvers "$(KVERS)" --tests "$(TESTS)"
 
 check-vm: modules tools initramfs
 	@$(VM)/run.py --kvers "$(KVERS)" --tests "$(TESTS)"

@@ -13,6 +13,7 @@ host unit tests with --unit) as the last line. Exit status 0 only if
 nothing failed and something ran.
 
     run.py [--kvers "K ..."] [--tests "NN-name ..."] [--unit]
+           [--host-suite MAKE-TARGET ...]
     run.py --negative-control        only 99-negative-control, first kernel
     run.py --demo [--kvers K]        demo mode on the newest kernel
 
@@ -473,18 +474,14 @@ def run_kernel(kver, tests, mode="tests"):
     return total, run
 
 
-def run_unit():
-    """make -C selftests/unit check (TAP), saved in build/logs/unit.tap."""
-    if not os.path.exists(os.path.join(SELFTESTS, "unit", "Makefile")):
-        return Count()
-    out("# ===== host unit tests: make -C selftests/unit check")
-    os.makedirs(os.path.join(BUILD, "logs"), exist_ok=True)
-    log = os.path.join(BUILD, "logs", "unit.tap")
+def run_host_suite(name, cmd, log):
+    """A host-side TAP suite (a shell command): streamed, saved, counted."""
+    out(f"# ===== {name}: {cmd}")
+    os.makedirs(os.path.dirname(log), exist_ok=True)
     with open(log, "w") as f:
-        p = subprocess.Popen(["make", "-s", "--no-print-directory", "-C",
-                              os.path.join(SELFTESTS, "unit"), "check"],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, errors="replace")
+        p = subprocess.Popen(cmd, shell=True, cwd=TOP, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, errors="replace")
         text = []
         for line in p.stdout:
             f.write(line)
@@ -493,10 +490,22 @@ def run_unit():
         rc = p.wait()
     c, points, plan = parse_tap("".join(text))
     if rc != 0 and c.failed == 0:
-        out(f"not ok - host unit tests: make exited {rc} without a failing point")
+        out(f"not ok - {name}: exited {rc} without a failing point")
         c.failed += 1
-    out(f"# host unit tests: {c.line()}")
+    elif points == 0 and c.skipped == 0:
+        out(f"not ok - {name}: printed no test point")
+        c.failed += 1
+    out(f"# {name}: {c.line()}")
     return c
+
+
+def run_unit():
+    """make -C selftests/unit check (TAP), saved in build/logs/unit.tap."""
+    if not os.path.exists(os.path.join(SELFTESTS, "unit", "Makefile")):
+        return Count()
+    return run_host_suite("host unit tests",
+                          "make -s --no-print-directory -C selftests/unit check",
+                          os.path.join(BUILD, "logs", "unit.tap"))
 
 
 def main():
@@ -504,6 +513,9 @@ def main():
     ap.add_argument("--kvers", default=os.environ.get("KVERS", ""))
     ap.add_argument("--tests", default=os.environ.get("TESTS", ""))
     ap.add_argument("--unit", action="store_true", help="run the host unit tests first")
+    ap.add_argument("--host-suite", action="append", default=[], metavar="TARGET",
+                    help="a make target printing TAP, run and counted after "
+                         "the unit tests (make: CHECK_HOST_SUITES)")
     ap.add_argument("--negative-control", action="store_true",
                     default=os.environ.get("TCPTIMEO_NEGATIVE_CONTROL", "") not in ("", "0"))
     ap.add_argument("--demo", action="store_true")
@@ -535,6 +547,10 @@ def main():
         tests = select_tests(a.tests.split())
         if a.unit:
             total.add(run_unit())
+        for target in a.host_suite:
+            total.add(run_host_suite(f"make {target}",
+                                     f"make -s --no-print-directory {shlex.quote(target)}",
+                                     os.path.join(BUILD, "logs", f"{target}.tap")))
     t0 = time.monotonic()
     boots = []
     for kver in kvers:
