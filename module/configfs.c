@@ -48,6 +48,16 @@ static int tt_bad(const struct tt_item *it, const char *field, int err,
 }
 
 /*
+ * cgroup_destroy_locked() clears CSS_ONLINE on the cgroup's own css on
+ * every kernel we support; css_is_dying() looks at CSS_DYING, which 6.12
+ * sets only on subsystem states, never on cgrp->self.
+ */
+static bool tt_cgroup_removed(const struct cgroup *cgrp)
+{
+	return !(READ_ONCE(cgrp->self.flags) & CSS_ONLINE);
+}
+
+/*
  * A rule whose cgroup was removed keeps a pinned, dying cgroup that no new
  * socket can be in. While such rules exist, look for the path to come back
  * and recompile the rule against the new cgroup.
@@ -63,7 +73,7 @@ static void tt_cgroup_refresh(struct work_struct *work)
 		if (!it->live || !it->live->cgrp)
 			continue;
 		again = true;
-		if (!css_is_dying(&it->live->cgrp->self))
+		if (!tt_cgroup_removed(it->live->cgrp))
 			continue;
 		rule = tt_rule_compile(&it->cfg, it->ctr);
 		if (IS_ERR(rule))
