@@ -83,17 +83,18 @@ fetched)
 info)
 	s=$(series_of "$2")
 	smp=$("$0" opt "$2" smp 2)
+	tcg=$("$0" opt "$2" tcg multi)
 	if [ -n "$s" ] && [ "$(matrix | awk -v s="$s" '$1 == s {print $2}')" = fetch ]; then
 		read -r _ vmlinuz modroot b < <(fetched_info "$s")
 		case $b in
 		chroot:*) b=${b#chroot:}; builder=chroot:${b%%:*}; kdir=${b#*:} ;;
 		*) builder=${b%%:*}; kdir=${b#*:} ;;
 		esac
-		printf 'VMLINUZ=%s\nMODROOT=%s\nKDIR=%s\nBUILDER=%s\nSMP=%s\n' \
-			"$vmlinuz" "$modroot" "$kdir" "$builder" "$smp"
+		printf 'VMLINUZ=%s\nMODROOT=%s\nKDIR=%s\nBUILDER=%s\nSMP=%s\nTCG=%s\n' \
+			"$vmlinuz" "$modroot" "$kdir" "$builder" "$smp" "$tcg"
 	else
-		printf 'VMLINUZ=%s\nMODROOT=\nKDIR=%s\nBUILDER=native\nSMP=%s\n' \
-			"/boot/vmlinuz-$2" "/lib/modules/$2/build" "$smp"
+		printf 'VMLINUZ=%s\nMODROOT=\nKDIR=%s\nBUILDER=native\nSMP=%s\nTCG=%s\n' \
+			"/boot/vmlinuz-$2" "/lib/modules/$2/build" "$smp" "$tcg"
 	fi ;;
 packages)
 	cand=$(candidates)

@@ -209,10 +209,11 @@ class Run:
 
     def qemu_cmd(self):
         smp = self.info.get("SMP") or "2"
+        accel = "tcg,thread=" + (self.info.get("TCG") or "multi")
         append = ("console=ttyS0 quiet panic=1 log_buf_len=8M "
                   "rdinit=/init mitigations=off")
         return [
-            "qemu-system-x86_64", "-accel", "tcg", "-cpu", "max",
+            "qemu-system-x86_64", "-accel", accel, "-cpu", "max",
             "-smp", smp, "-m", "2048", "-nographic", "-no-reboot",
             "-nic", "none",
             "-kernel", self.info["VMLINUZ"],
