@@ -86,7 +86,14 @@ def summarize(recs):
          "skipped": {r["config"]: r["reason"] for r in recs
                      if r.get("kind") == "skip"}}
     by_round = {}   # (metric, config, path) -> {round: value}
+    s["discarded"] = sum(1 for r in recs if r.get("discarded"))
+    s["attempts"] = sum(1 for r in recs if r.get("kind") in ("crr", "bulk"))
+    shares = [r["share"] for r in recs if r.get("kind") in ("crr", "bulk")
+              and not r.get("discarded") and r.get("share")]
+    s["share"] = stats(shares)
     for r in recs:
+        if r.get("discarded"):
+            continue
         if r.get("kind") == "crr" and r.get("result"):
             res = r["result"]
             e = s["crr"].setdefault(r["config"], {}).setdefault(
@@ -110,6 +117,10 @@ def summarize(recs):
         elif r.get("kind") == "apply" and r.get("result"):
             key = f'{r["tool"]}/{r["op"]}/{r["rules"]}'
             s["apply"].setdefault(key, []).append(r["result"]["seconds"])
+            if r["result"].get("tenths"):
+                s.setdefault("apply_detail", {}).setdefault(key, []).append(
+                    {"mkdir_seconds": r["result"].get("mkdir_seconds"),
+                     "tenths": r["result"]["tenths"]})
         elif r.get("kind") == "round_create" and r.get("result"):
             key = f'configfs/round-create/{r["result"]["rules"]}'
             s["apply"].setdefault(key, []).append(r["result"]["seconds"])
@@ -253,7 +264,14 @@ def markdown(s, png_name):
          "Each cell: median (min–max) over the rounds; × base = ratio of "
          "medians, paired = median over rounds of the ratio within the "
          "round. Stamped = how many of the rule's six values the client / "
-         "server socket had (getsockopt).", ""]
+         "server socket had (getsockopt)."]
+    if s.get("share"):
+        L[-1] += (f' Host CPU share of the VM (QEMU CPU-s per second) in the '
+                  f'kept runs: median {s["share"]["median"]:.2f}, min '
+                  f'{s["share"]["min"]:.2f}; {s["discarded"]} of {s["attempts"]} '
+                  f'runs were repeated because the host gave the VM less than '
+                  f'{m.get("min_share", 0.9)}.')
+    L.append("")
     L += crr_table(s, "rate", "**Connections/s** (connect → 64 B request → "
                    "64 B response → close), wall clock:")
     if any(s["crr"].get(c, {}).get(p, {}).get("per_host_cpu_s")
@@ -296,6 +314,17 @@ def markdown(s, png_name):
             L.append(f"| {tool} | {op} | {int(n):,} | {e['median']:.3f} "
                      f"({e['min']:.3f}–{e['max']:.3f}) | "
                      f"{e['median'] / int(n) * 1e6:,.0f} µs |")
+    for k, runs in sorted(s.get("apply_detail", {}).items()):
+        tool, op, n = k.split("/")
+        if int(n) < 5000:
+            continue
+        r0 = runs[0]
+        t = r0["tenths"]
+        L += ["", f"{tool} {op} of {int(n):,} rules, each tenth of the burst "
+              f"(first run), seconds: " + ", ".join(f"{x:.2f}" for x in t) +
+              (f"; mkdir() alone {r0['mkdir_seconds']:.2f} s of "
+               f"{sum(t):.2f} s" if r0.get("mkdir_seconds") is not None else "")
+              + "."]
     mem = s["memory"]
     if mem:
         n = mem["rules"]
@@ -352,6 +381,8 @@ def target_row(t):
 
 
 def chart(s, png):
+    if not s["crr"]:
+        return False
     if not shutil.which("gnuplot"):
         print("report: no gnuplot, no chart (make bench-deps)", file=sys.stderr)
         return False
@@ -447,6 +478,51 @@ def check(s):
     return bad
 
 
+# What each configuration must show on the sockets (the rule's six values
+# on client / server): (min client, min server, max client, max server).
+STAMP_EXPECT = {"base": (0, 0, 0, 0), "mod0": (0, 0, 0, 0),
+                "mod1": (6, 6, 6, 6), "mod10k": (6, 6, 6, 6),
+                "bpf": (6, 5, 6, 6), "libka": (4, 4, 4, 4),
+                "app": (6, 6, 6, 6)}
+
+
+def tap_lines(s):
+    """The smoke test's points, as PASS/FAIL/SKIP<TAB>what[<TAB>why]."""
+    out = []
+    m = s["meta"]
+    for c in m.get("configs", "").split():
+        if c in s["skipped"]:
+            out.append(f"SKIP\t{c}: connections/s and stamping\t{s['skipped'][c]}")
+            continue
+        for p, pname in PATHS:
+            e = s["crr"].get(c, {}).get(p, {})
+            r = e.get("rate", {}).get("median")
+            out.append(f"{'PASS' if r and r > 0 else 'FAIL'}\t{c} {pname}: "
+                       f"{0 if not r else r:,.0f} connections/s, "
+                       f"{e.get('errors', '?')} errors")
+            st = e.get("stamped")
+            lo_c, lo_s, hi_c, hi_s = STAMP_EXPECT.get(c, (0, 0, 6, 6))
+            good = st and lo_c <= st[0] <= hi_c and lo_s <= st[1] <= hi_s
+            out.append(f"{'PASS' if good else 'FAIL'}\t{c} {pname}: sockets "
+                       f"carry {st[0] if st else '?'}/6 (client) and "
+                       f"{st[1] if st else '?'}/6 (server) of the rule's values")
+    for c in ("base", "mod1", "mod10k"):
+        if c not in m.get("configs", "").split():
+            continue
+        b = s["bulk"].get(c, {}).get("mbytes_per_s", {}).get("median")
+        out.append(f"{'PASS' if b else 'FAIL'}\tbulk {c}: {b or 0:,.0f} MB/s")
+    for k, e in sorted(s["apply"].items()):
+        out.append(f"PASS\tapply {k}: {e['median']:.3f} s")
+    if not any(k.startswith("configfs/create/") for k in s["apply"]):
+        out.append("FAIL\trule apply timings")
+    mem = s["memory"]
+    out.append(f"{'PASS' if mem else 'FAIL'}\tmemory figures for "
+               f"{mem['rules'] if mem else '?'} rules")
+    for e in s["errors"]:
+        out.append(f"FAIL\tno error during the run: {e}")
+    return out
+
+
 def update_doc(doc, latest_dir):
     mds = sorted(glob.glob(os.path.join(latest_dir, "*.md")), key=os.path.getmtime)
     if not mds:
@@ -470,6 +546,8 @@ def main():
     ap.add_argument("raw", nargs="?")
     ap.add_argument("--out")
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--tap", action="store_true",
+                    help="print the smoke test's points, write nothing")
     ap.add_argument("--doc")
     ap.add_argument("--latest")
     a = ap.parse_args()
@@ -478,6 +556,9 @@ def main():
         return 0
     recs = load(a.raw)
     s = summarize(recs)
+    if a.tap:
+        print("\n".join(tap_lines(s)))
+        return 0
     kver = s["meta"].get("kver", "unknown")
     stem = f"{time.strftime('%Y-%m-%d')}-{kver}"
     os.makedirs(a.out, exist_ok=True)

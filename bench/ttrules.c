@@ -10,6 +10,10 @@
  *       The same rules in tcptimeoctl's rules-file syntax, on stdout.
  *   ttrules clear [--prefix P] [--root DIR]
  *       rmdir every rule (whose name starts with P). Prints JSON.
+ *   ttrules create --disabled ...  /  ttrules enable [--prefix P]
+ *       The burst in two halves: the rules created but left disabled
+ *       (nothing reaches the live table), then enabled=1 on each. Tells
+ *       configfs's cost from the live table's.
  *
  * Random rules never match the benchmark's traffic, and each is indexed
  * by the port the module buckets on (the local port of accepted
@@ -216,13 +220,20 @@ static int put_u(const char *dir, const char *attr, unsigned v)
 	return put(dir, attr, s);
 }
 
+static int disabled;
+static double mkdir_s;		/* time spent in mkdir() alone */
+
 static int create(const struct rule *r)
 {
 	char dir[512];
-	int err = 0;
+	int err = 0, ret;
+	double t0;
 
 	snprintf(dir, sizeof(dir), "%s/%s", root, r->name);
-	if (mkdir(dir, 0755)) {
+	t0 = now();
+	ret = mkdir(dir, 0755);
+	mkdir_s += now() - t0;
+	if (ret) {
 		fprintf(stderr, "ttrules: mkdir %s: %s\n", dir, strerror(errno));
 		return -1;
 	}
@@ -247,7 +258,8 @@ static int create(const struct rule *r)
 		err |= put_u(dir, "user_timeout", r->user_timeout);
 	if (r->syn_retries)
 		err |= put_u(dir, "syn_retries", r->syn_retries);
-	err |= put(dir, "enabled", "1");
+	if (!disabled)
+		err |= put(dir, "enabled", "1");
 	return err;
 }
 
@@ -280,7 +292,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int clear(const char *prefix)
+/* rmdir (clear) or enabled=1 (enable) on every rule whose name has @prefix */
+static int for_each_rule(const char *op, const char *prefix)
 {
 	char path[512], **names = NULL;
 	size_t n = 0, cap = 0, i;
@@ -309,14 +322,16 @@ static int clear(const char *prefix)
 	t0 = now();
 	for (i = 0; i < n; i++) {
 		snprintf(path, sizeof(path), "%s/%s", root, names[i]);
-		if (rmdir(path)) {
+		if (!strcmp(op, "enable")) {
+			errs += put(path, "enabled", "1") != 0;
+		} else if (rmdir(path)) {
 			fprintf(stderr, "ttrules: rmdir %s: %s\n", path,
 				strerror(errno));
 			errs++;
 		}
 	}
-	printf("{\"op\":\"clear\",\"rules\":%zu,\"seconds\":%.4f,\"errors\":%d}\n",
-	       n, now() - t0, errs);
+	printf("{\"op\":\"%s\",\"rules\":%zu,\"seconds\":%.4f,\"errors\":%d}\n",
+	       op, n, now() - t0, errs);
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
@@ -328,8 +343,9 @@ int main(int argc, char **argv)
 	int nrandom = 0, match = 0, i, errs = 0;
 	const char *prefix = "", *cmd;
 	unsigned long long seed = 1;
+	double t0, tenth, tenths[10];
+	int ntenths = 0;
 	struct rule r;
-	double t0;
 
 	if (argc < 2)
 		goto usage;
@@ -337,6 +353,8 @@ int main(int argc, char **argv)
 	for (i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--match"))
 			match = 1;
+		else if (!strcmp(argv[i], "--disabled"))
+			disabled = 1;
 		else if (i + 1 >= argc)
 			goto usage;
 		else if (!strcmp(argv[i], "--random"))
@@ -352,8 +370,8 @@ int main(int argc, char **argv)
 	}
 	rng = seed * 0x9e3779b97f4a7c15ULL + 1;
 
-	if (!strcmp(cmd, "clear"))
-		return clear(prefix);
+	if (!strcmp(cmd, "clear") || !strcmp(cmd, "enable"))
+		return for_each_rule(cmd, prefix);
 	if (!strcmp(cmd, "file")) {
 		for (i = 0; i < nrandom; i++) {
 			gen_random(&r, i);
@@ -367,23 +385,33 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "create"))
 		goto usage;
+	/* each tenth of the burst timed: flat if a rule costs the same
+	 * however many exist, rising if something walks them all */
 	t0 = now();
-	for (i = 0; i < nrandom; i++) {
-		gen_random(&r, i);
+	tenth = t0;
+	for (i = 0; i < nrandom + match; i++) {
+		if (i < nrandom)
+			gen_random(&r, i);
+		else
+			gen_match(&r);
 		if (create(&r))
 			errs++;
+		if (nrandom + match >= 10 && (i + 1) % ((nrandom + match) / 10) == 0 &&
+		    ntenths < 10) {
+			tenths[ntenths++] = now() - tenth;
+			tenth = now();
+		}
 	}
-	if (match) {
-		gen_match(&r);
-		if (create(&r))
-			errs++;
-	}
-	printf("{\"op\":\"create\",\"rules\":%d,\"seconds\":%.4f,\"errors\":%d}\n",
-	       nrandom + match, now() - t0, errs);
+	printf("{\"op\":\"create%s\",\"rules\":%d,\"seconds\":%.4f,"
+	       "\"mkdir_seconds\":%.4f,\"tenths\":[",
+	       disabled ? "-disabled" : "", nrandom + match, now() - t0, mkdir_s);
+	for (i = 0; i < ntenths; i++)
+		printf("%s%.4f", i ? "," : "", tenths[i]);
+	printf("],\"errors\":%d}\n", errs);
 	return errs != 0;
 usage:
 	fprintf(stderr, "usage: ttrules create|file [--random N] [--match] "
-		"[--seed S] [--root DIR]\n       ttrules clear [--prefix P] "
-		"[--root DIR]\n");
+		"[--disabled] [--seed S] [--root DIR]\n"
+		"       ttrules clear|enable [--prefix P] [--root DIR]\n");
 	return 2;
 }

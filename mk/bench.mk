@@ -23,7 +23,6 @@ BENCH_KVER ?= $(firstword $(KVER))
 endif
 BENCH_KVER ?= $(or $(lastword $(shell ls /lib/modules 2>/dev/null | grep '^6\.12\.' | sort -V)),6.12.95+deb12-amd64)
 BENCH_KDIR ?= /lib/modules/$(BENCH_KVER)/build
-BENCH_KO := $(BENCH_B)/mod-$(BENCH_KVER)/tcptimeo.ko
 BENCH_CC ?= gcc
 BENCH_CLANG ?= clang
 BENCH_CFLAGS ?= -O2 -g -Wall -Wextra -Werror
@@ -39,7 +38,8 @@ BENCH_MOD_SRC := $(BENCH_TOP)/Kbuild $(wildcard $(BENCH_TOP)/module/*.[ch] \
 	$(BENCH_TOP)/lib/*.[ch] $(BENCH_TOP)/include/uapi/*.h)
 BENCH_CTL_SRC := $(wildcard $(BENCH_TOP)/tools/tcptimeoctl/*.[ch])
 
-.PHONY: bench bench-smoke bench-build bench-doc bench-deps bench-ctl
+.PHONY: bench bench-smoke bench-build bench-bins bench-doc bench-deps \
+	bench-ctl bench-bins-if-possible
 
 $(BENCH_B)/ttbench: $(BENCH_TOP)/bench/ttbench.c
 	@mkdir -p $(@D)
@@ -55,22 +55,39 @@ $(BENCH_B)/stamp.bpf.o: $(BENCH_TOP)/bench/bpf/stamp.bpf.c
 	$(BENCH_CLANG) -target bpf -O2 -g -Wall -Werror \
 		-I/usr/include/$(shell $(BENCH_CC) -dumpmachine) -c $< -o $@
 
-# The module, built from a copy of the sources for BENCH_KVER.
+# The module: the project's build (tools/build-module.sh, as `make` does:
+# build/<kver>/tcptimeo.ko); without it, a copy built in build/bench/.
+ifneq ($(wildcard $(BENCH_TOP)/tools/build-module.sh),)
+BENCH_KO := $(BENCH_TOP)/build/$(BENCH_KVER)/tcptimeo.ko
+$(BENCH_KO): $(BENCH_MOD_SRC)
+	$(BENCH_TOP)/tools/build-module.sh $(BENCH_KVER)
+else
+BENCH_KO := $(BENCH_B)/mod-$(BENCH_KVER)/tcptimeo.ko
 $(BENCH_KO): $(BENCH_MOD_SRC)
 	rm -rf $(@D) && mkdir -p $(@D)
 	cd $(BENCH_TOP) && cp -r Kbuild module lib include $(@D)/
 	$(MAKE) -C $(BENCH_KDIR) M=$(@D) modules >$(@D)/build.log 2>&1 || \
 		{ tail -n 30 $(@D)/build.log; exit 1; }
+endif
 
-# tcptimeoctl: the project's build if it has one, else a copy of ours.
-BENCH_CTL ?= $(firstword $(wildcard $(BENCH_TOP)/build/tools/tcptimeoctl) \
-	$(if $(BENCH_CTL_SRC),$(BENCH_B)/tcptimeoctl))
-$(BENCH_B)/tcptimeoctl: $(BENCH_CTL_SRC)
-	$(MAKE) -C $(BENCH_TOP)/tools/tcptimeoctl O=$(BENCH_B) $(BENCH_B)/tcptimeoctl
+# tcptimeoctl, where `make tools` puts it.
+BENCH_CTL ?= $(if $(BENCH_CTL_SRC),$(BENCH_TOP)/build/tools/tcptimeoctl)
+$(BENCH_TOP)/build/tools/tcptimeoctl: $(BENCH_CTL_SRC)
+	$(MAKE) --no-print-directory -C $(BENCH_TOP)/tools/tcptimeoctl O=$(BENCH_TOP)/build/tools
 
-bench-ctl: $(filter $(BENCH_B)/%,$(BENCH_CTL))
+bench-ctl: $(BENCH_CTL)
 
-bench-build: $(BENCH_BINS) $(BENCH_KO) bench-ctl
+bench-bins: $(BENCH_BINS)
+
+bench-build: bench-bins $(BENCH_KO) bench-ctl
+
+# selftests/60-bench-smoke.sh uses build/bench when it is there (else it
+# compiles in the guest, slower): build it before the VM suite, never
+# failing the suite for it.
+check check-vm: bench-bins-if-possible
+bench-bins-if-possible:
+	@$(MAKE) --no-print-directory -f $(BENCH_TOP)/mk/bench.mk bench-bins >/dev/null 2>&1 || \
+		echo "bench: could not build build/bench (60-bench-smoke builds in the guest)"
 
 bench-deps:
 	@missing=$$(for p in $(BENCH_APT_DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
