@@ -67,8 +67,10 @@ static u32 tt_user_timeout(const struct tcp_sock *tp, const struct tt_opts *o)
  * own sk_prot->keepalive(): the timer's location changed within stable
  * series and we never touch it. A connecting socket needs no re-arm:
  * tcp_finish_connect() arms the timer right after ESTABLISHED.
+ *
+ * Returns false when the rule only counted the match (audit).
  */
-void tt_stamp(struct sock *sk, const struct tt_rule *rule, bool rearm)
+bool tt_stamp(struct sock *sk, const struct tt_rule *rule, bool rearm)
 {
 	const struct tt_opts *o = &rule->cfg.opts;
 	struct inet_connection_sock *icsk = inet_csk(sk);
@@ -81,7 +83,7 @@ void tt_stamp(struct sock *sk, const struct tt_rule *rule, bool rearm)
 	atomic64_inc(&rule->ctr->matched);
 	if (o->audit || READ_ONCE(tt_audit)) {
 		tt_stat_add(TT_STAT_AUDIT_MATCHED, 1);
-		return;
+		return false;
 	}
 
 	v = o->keepidle * HZ;
@@ -120,4 +122,5 @@ void tt_stamp(struct sock *sk, const struct tt_rule *rule, bool rearm)
 	}
 	if (p.skipped)
 		tt_stat_add(TT_STAT_SKIPPED_APP_SET, p.skipped);
+	return true;
 }

@@ -114,7 +114,7 @@ void tt_cfg_free(struct tt_rule_cfg *cfg);
 int tt_cfg_copy(struct tt_rule_cfg *dst, const struct tt_rule_cfg *src);
 
 /* stamp.c */
-void tt_stamp(struct sock *sk, const struct tt_rule *rule, bool rearm);
+bool tt_stamp(struct sock *sk, const struct tt_rule *rule, bool rearm);
 
 /* hook.c */
 bool tt_sk_skip_kernel(const struct sock *sk);
