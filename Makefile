@@ -116,12 +116,13 @@ sparse: modules
 
 clean:
 	@if [ -f tools/tcptimeoctl/Makefile ]; then $(MAKE) -s -C tools/tcptimeoctl O=$(B)/tools clean; fi
-	@if [ -d $(B) ]; then find $(B) -mindepth 1 -maxdepth 1 ! -name cache -print0 | \
-		while IFS= read -r -d '' d; do \
-			if [ -f "$$d/initramfs.cpio.gz" ]; then \
-				find "$$d" -mindepth 1 -maxdepth 1 ! -name initramfs.cpio.gz -exec rm -rf {} +; \
-			else rm -rf "$$d"; fi; \
-		done; fi
+	@for d in $(B)/* $(B)/.[!.]*; do \
+		[ -e "$$d" ] || continue; \
+		case "$${d##*/}" in cache) continue ;; esac; \
+		if [ -f "$$d/initramfs.cpio.gz" ]; then \
+			find "$$d" -mindepth 1 -maxdepth 1 ! -name initramfs.cpio.gz -exec rm -rf {} +; \
+		else rm -rf "$$d"; fi; \
+	done
 
 distclean:
 	rm -rf $(B) $(TOP)/.cache
