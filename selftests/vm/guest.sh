@@ -4,8 +4,8 @@
 # tests named in /run/tcptimeo/out/run.env as the contract in
 # selftests/README.md says, writes each test's TAP, stderr and status to
 # the results folder (the host's build/logs/<kver>/<run>/), streams them
-# to the console, follows the kernel log into kernel.log, and powers the
-# VM off at the end. PID 1 must never exit: the kernel would panic.
+# to the console, follows the kernel log (kmsg.raw), and powers the VM
+# off at the end. PID 1 must never exit: the kernel would panic.
 #
 # Console lines starting with "@@tcptimeo-vm " are for the host runner.
 # Edit this file by writing a new one and renaming it over this one: a
