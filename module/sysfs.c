@@ -19,17 +19,25 @@ DEFINE_PER_CPU(struct tt_stats, tt_stats);
 
 static struct kobject *tt_kobj;
 
+/* Every store: CAP_NET_ADMIN, then the value without one trailing newline. */
+static int tt_store_input(const char *buf, size_t count, size_t *len)
+{
+	if (!capable(CAP_NET_ADMIN))
+		return -EPERM;
+	*len = count && buf[count - 1] == '\n' ? count - 1 : count;
+	return 0;
+}
+
 static ssize_t tt_bool_store(bool *knob, const char *name, const char *buf,
 			     size_t count)
 {
-	size_t n = count;
+	size_t n;
 	u32 v;
 	int err;
 
-	if (!capable(CAP_NET_ADMIN))
-		return -EPERM;
-	if (n && buf[n - 1] == '\n')
-		n--;
+	err = tt_store_input(buf, count, &n);
+	if (err)
+		return err;
 	err = tt_parse_u32(buf, n, 1, &v);
 	if (err) {
 		pr_info_ratelimited("%s: %s; valid: 0 or 1\n", name,
@@ -64,13 +72,12 @@ static ssize_t apply_existing_store(struct kobject *kobj,
 				    struct kobj_attribute *attr,
 				    const char *buf, size_t count)
 {
-	size_t n = count;
+	size_t n;
 	int err;
 
-	if (!capable(CAP_NET_ADMIN))
-		return -EPERM;
-	if (n && buf[n - 1] == '\n')
-		n--;
+	err = tt_store_input(buf, count, &n);
+	if (err)
+		return err;
 	if (n != 1 || buf[0] != '1') {
 		pr_info_ratelimited("apply_existing: invalid value; valid: 1\n");
 		return -EINVAL;
@@ -86,13 +93,12 @@ static ssize_t abort_peers_store(struct kobject *kobj,
 				 struct kobj_attribute *attr,
 				 const char *buf, size_t count)
 {
-	size_t n = count;
+	size_t n;
 	int err;
 
-	if (!capable(CAP_NET_ADMIN))
-		return -EPERM;
-	if (n && buf[n - 1] == '\n')
-		n--;
+	err = tt_store_input(buf, count, &n);
+	if (err)
+		return err;
 	err = tt_abort_peers(buf, n);
 	return err ? err : count;
 }
