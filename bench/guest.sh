@@ -16,6 +16,8 @@
 #   libka   LD_PRELOAD=libkeepalive.so with the same keepalive values
 #   app     the application sets the six values itself (ttbench
 #           --setsockopt): what the stamped options cost by themselves
+#   mod10kfar  (not by default; an investigation) like mod10k, but no
+#           random rule shares an index bucket with the benchmark's ports
 # Each: connections/s over loopback and over a veth pair between two
 # network namespaces (ttbench crr); bulk throughput (ttbench bulk) for
 # base, mod1 and mod10k. Then the rule-apply times (configfs burst, and
@@ -52,7 +54,7 @@ bulk_reps=${BENCH_BULK_REPS:-$d_bulk_reps}
 apply_sizes=${BENCH_APPLY_SIZES-$d_sizes}	# empty: no apply/memory phase
 apply_reps=${BENCH_APPLY_REPS:-$d_apply_reps}
 configs=${BENCH_CONFIGS:-base mod0 mod1 mod10k bpf libka app}
-bulk_configs="base mod1 mod10k"
+bulk_configs=${BENCH_BULK_CONFIGS:-base mod1 mod10k}
 min_share=${BENCH_MIN_SHARE:-0.9}
 retries=${BENCH_RETRIES:-4}
 raw=$out/raw.jsonl
@@ -287,6 +289,11 @@ round_forward() {	# base app libka bpf mod0 mod1 mod10k
 		rules_create "$r" --random $((nrules - 1)) --seed "$r"
 		measure mod10k "$r"
 	fi
+	if want mod10kfar; then
+		rules_clear --prefix r
+		rules_create "$r" --random $((nrules - 1)) --seed "$r" --far
+		measure mod10kfar "$r"
+	fi
 	mod_unload
 }
 
@@ -297,6 +304,11 @@ round_reverse() {	# mod10k mod1 mod0 bpf libka app base
 		rules_create "$r" --random $((nrules - 1)) --match --seed "$r"
 		measure mod10k "$r"
 		rules_clear --prefix r
+		if want mod10kfar; then
+			rules_create "$r" --random $((nrules - 1)) --seed "$r" --far
+			measure mod10kfar "$r"
+			rules_clear --prefix r
+		fi
 	else
 		rules_create "$r" --match
 	fi
@@ -334,7 +346,7 @@ measure_memory() {	# N
 	top=$(awk 'FNR == 1 {f++} /^#|^slabinfo/ {next}
 		f == 1 {b[$1] = $3 * $4} f == 2 {a[$1] = $3 * $4}
 		END {for (k in a) {d = a[k] - b[k]; if (d > 0) print d, k}}' /tmp/slab0 /tmp/slab2 |
-		sort -rn | head -n 8 | awk '{printf "%s{\"cache\":\"%s\",\"bytes\":%d}", NR > 1 ? "," : "", $2, $1}')
+		sort -rn | head -n 8 | awk '{printf "%s{\"cache\":\"%s\",\"bytes\":%d}", (NR > 1 ? "," : ""), $2, $1}')
 	emit "{\"kind\":\"memory\",\"rules\":$n,\"before_kb\":{\"slab\":${m0[0]},\"slab_reclaimable\":${m0[1]},\"slab_unreclaimable\":${m0[2]},\"vmalloc\":${m0[3]},\"percpu\":${m0[4]}},\"after_kb\":{\"slab\":${m1[0]},\"slab_reclaimable\":${m1[1]},\"slab_unreclaimable\":${m1[2]},\"vmalloc\":${m1[3]},\"percpu\":${m1[4]}},\"after_drop_caches_kb\":{\"slab\":${m2[0]},\"slab_reclaimable\":${m2[1]},\"slab_unreclaimable\":${m2[2]},\"vmalloc\":${m2[3]},\"percpu\":${m2[4]}},\"slab_caches\":[$top]}"
 	rules_clear
 }

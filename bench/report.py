@@ -35,6 +35,7 @@ CONFIGS = [
     ("bpf", "5", "BPF sock_ops (bpf_setsockopt)"),
     ("libka", "6", "libkeepalive (LD_PRELOAD)"),
     ("app", "7", "application setsockopt, same values"),
+    ("mod10kfar", "4b", "module, {n} rules, none in the benchmark ports' index buckets"),
 ]
 PATHS = [("lo", "loopback"), ("veth", "veth, 2 netns")]
 # The matching rule's values (bench/ttrules.c)
@@ -79,6 +80,21 @@ METRICS = [("rate", "conn/s (wall clock)"),
            ("per_host_cpu_s", "connections per host CPU-second")]
 
 
+def slab_growth(before, after, top=8):
+    """Largest growth (bytes) of /proc/slabinfo caches: [{cache, bytes}]."""
+    def read(path):
+        caches = {}
+        with open(path) as f:
+            for line in f:
+                w = line.split()
+                if len(w) > 3 and not line.startswith(("#", "slabinfo")):
+                    caches[w[0]] = int(w[2]) * int(w[3])
+        return caches
+    b, a = read(before), read(after)
+    grown = sorted(((a[k] - b.get(k, 0), k) for k in a), reverse=True)
+    return [{"cache": k, "bytes": d} for d, k in grown[:top] if d > 0]
+
+
 def summarize(recs):
     meta = next((r for r in recs if r.get("kind") == "meta"), {})
     s = {"meta": meta, "crr": {}, "bulk": {}, "apply": {}, "memory": None,
@@ -89,10 +105,20 @@ def summarize(recs):
     s["discarded"] = sum(1 for r in recs if r.get("discarded"))
     s["attempts"] = sum(1 for r in recs if r.get("kind") in ("crr", "bulk"))
     shares = [r["share"] for r in recs if r.get("kind") in ("crr", "bulk")
-              and not r.get("discarded") and r.get("share")]
+              and not r.get("discarded") and r.get("share")
+              and r["share"] >= meta.get("min_share", 0)]
     s["share"] = stats(shares)
+    # A run the host starved even after the retries is left out too: a
+    # cell then has fewer values (its n says how many).
+    floor = meta.get("min_share", 0)
+    s["starved"] = sum(1 for r in recs if r.get("kind") in ("crr", "bulk")
+                       and not r.get("discarded") and r.get("share") is not None
+                       and r["share"] < floor)
     for r in recs:
         if r.get("discarded"):
+            continue
+        if r.get("kind") in ("crr", "bulk") and r.get("share") is not None \
+                and r["share"] < floor:
             continue
         if r.get("kind") == "crr" and r.get("result"):
             res = r["result"]
@@ -167,6 +193,7 @@ def targets(s, by_round):
     t = []
     checks = [("mod0", "base", 0.99), ("mod1", "base", 0.99),
               ("mod10k", "base", 0.99), ("mod10k", "mod1", 0.99),
+              ("mod10kfar", "mod1", 0.99),
               ("mod1", "bpf", 1.0), ("mod1", "app", 0.99)]
     for p, pname in PATHS:
         for c, of, want in checks:
@@ -241,7 +268,8 @@ def crr_table(s, m, title):
             if not e:
                 row += " – | – |"
                 continue
-            row += f" {fmt_int(e['median'])} ({fmt_int(e['min'])}–{fmt_int(e['max'])}) |"
+            nn = f", n={e['n']}" if e["n"] < (meta.get("reps") or 0) else ""
+            row += f" {fmt_int(e['median'])} ({fmt_int(e['min'])}–{fmt_int(e['max'])}{nn}) |"
             if e.get("ratio") is None:
                 row += " – |"
             elif e.get("paired_ratio") is not None:
@@ -270,7 +298,8 @@ def markdown(s, png_name):
                   f'kept runs: median {s["share"]["median"]:.2f}, min '
                   f'{s["share"]["min"]:.2f}; {s["discarded"]} of {s["attempts"]} '
                   f'runs were repeated because the host gave the VM less than '
-                  f'{m.get("min_share", 0.9)}.')
+                  f'{m.get("min_share", 0.9)}, and {s["starved"]} left out '
+                  f'because it still did after {m.get("retries", "?")} retries.')
     L.append("")
     L += crr_table(s, "rate", "**Connections/s** (connect → 64 B request → "
                    "64 B response → close), wall clock:")
@@ -329,9 +358,9 @@ def markdown(s, png_name):
     if mem:
         n = mem["rules"]
         b = mem["before_kb"]
-        L += ["", f"**Memory** for {n:,} rules (/proc/meminfo deltas; "
-              "drop_caches frees the configfs dentries and inodes of "
-              "attribute files that nothing pins):", "",
+        L += ["", f"**Memory** for {n:,} rules (/proc/meminfo deltas from "
+              "before creating them, measured just after and again after "
+              "`echo 2 > /proc/sys/vm/drop_caches`):", "",
               "| | slab kB | of which unreclaimable | vmalloc kB | percpu kB | per rule |",
               "|---|---:|---:|---:|---:|---:|"]
         for name, x in (("just after creating", mem["after_kb"]),
@@ -441,7 +470,9 @@ def print_ratios(s):
             parts = []
             for p, _ in PATHS:
                 e = s["crr"][c].get(p, {}).get(metric)
-                if e:
+                if e and e.get("ratio") is None:
+                    parts.append(f"{p:4s} {e['median']:8.0f}")
+                elif e:
                     parts.append(f"{p:4s} {e['median']:8.0f} ×{e['ratio']:.3f}"
                                  + (f" ({e['paired_ratio']:.3f})"
                                     if e.get("paired_ratio") is not None else ""))
@@ -524,7 +555,16 @@ def tap_lines(s):
 
 
 def update_doc(doc, latest_dir):
-    mds = sorted(glob.glob(os.path.join(latest_dir, "*.md")), key=os.path.getmtime)
+    def is_main(md):
+        # <date>-<kver>.md of a full `make bench` (not -index, -fine ...)
+        try:
+            with open(md[:-3] + ".json") as f:
+                kver = json.load(f)["summary"]["meta"].get("kver", "")
+        except (OSError, ValueError, KeyError):
+            return False
+        return os.path.basename(md)[11:-3] == kver
+    mds = sorted((m for m in glob.glob(os.path.join(latest_dir, "*.md")) if is_main(m)),
+                 key=os.path.getmtime)
     if not mds:
         sys.exit(f"report: no results in {latest_dir}")
     md = mds[-1]
@@ -546,6 +586,7 @@ def main():
     ap.add_argument("raw", nargs="?")
     ap.add_argument("--out")
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--stem", help="output file names (default <date>-<kver>)")
     ap.add_argument("--tap", action="store_true",
                     help="print the smoke test's points, write nothing")
     ap.add_argument("--doc")
@@ -556,11 +597,16 @@ def main():
         return 0
     recs = load(a.raw)
     s = summarize(recs)
+    # the guest also leaves /proc/slabinfo before and after (memory phase)
+    d = os.path.dirname(os.path.abspath(a.raw))
+    if s["memory"] is not None and os.path.exists(os.path.join(d, "slabinfo.after")):
+        s["memory"]["slab_caches"] = slab_growth(
+            os.path.join(d, "slabinfo.before"), os.path.join(d, "slabinfo.after"))
     if a.tap:
         print("\n".join(tap_lines(s)))
         return 0
     kver = s["meta"].get("kver", "unknown")
-    stem = f"{time.strftime('%Y-%m-%d')}-{kver}"
+    stem = a.stem or f"{time.strftime('%Y-%m-%d')}-{kver}"
     os.makedirs(a.out, exist_ok=True)
     png = os.path.join(a.out, stem + ".png")
     have_png = chart(s, png)
