@@ -554,6 +554,37 @@ def tap_lines(s):
     return out
 
 
+def probe_cost_md(path):
+    """bench/probe-cost.sh's records as a Markdown table (medians)."""
+    rows = [json.loads(x) for x in open(path) if x.strip()]
+    names = {"mod0": "2 module, 0 rules", "mod1": "3 module, 1 matching rule",
+             "mod10k": "4 module, 10,000 rules", "bpf": "5 BPF sock_ops"}
+    L = ["| configuration | calls per connection | µs per call | µs per "
+         "connection | share of the CPU |", "|---|---:|---:|---:|---:|"]
+    base = None
+    for c in ("mod0", "mod1", "mod10k", "bpf"):
+        R = [r for r in rows if r["config"] == c]
+        if not R:
+            continue
+        if c == "bpf":
+            t = [(r["prog_us"], r["prog_runs"], r["rate"] * r["seconds"], r["seconds"]) for r in R]
+        else:
+            t = [(r["probe_us"], r["probe_calls"], r["traced_rate"] * r["traced_seconds"],
+                  r["traced_seconds"]) for r in R]
+        per_call = statistics.median(us / n for us, n, _, _ in t)
+        per_conn = statistics.median(us / conns for us, _, conns, _ in t)
+        calls = statistics.median(n / conns for _, n, conns, _ in t)
+        share = statistics.median(us / 1e6 / secs for us, _, _, secs in t)
+        if c == "mod0":
+            base = per_call
+        extra = ""
+        if base is not None and c in ("mod1", "mod10k"):
+            extra = f" (+{(per_call - base) * calls:.1f} over 0 rules)"
+        L.append(f"| {names[c]} | {calls:.1f} | {per_call:.2f} | "
+                 f"{per_conn:.1f}{extra} | {share * 100:.1f} % |")
+    return "\n".join(L) + "\n"
+
+
 def update_doc(doc, latest_dir):
     def is_main(md):
         # <date>-<kver>.md of a full `make bench` (not -index, -fine ...)
@@ -590,10 +621,14 @@ def main():
     ap.add_argument("--tap", action="store_true",
                     help="print the smoke test's points, write nothing")
     ap.add_argument("--doc")
+    ap.add_argument("--probe-cost", help="bench/probe-cost.sh's JSON lines: print a table")
     ap.add_argument("--latest")
     a = ap.parse_args()
     if a.doc:
         update_doc(a.doc, a.latest)
+        return 0
+    if a.probe_cost:
+        print(probe_cost_md(a.probe_cost), end="")
         return 0
     recs = load(a.raw)
     s = summarize(recs)

@@ -33,7 +33,7 @@ sysctl -qw kernel.sysrq=1	# vm.sh's monitor socket can ask for stacks
 # a heartbeat on the console (not on 9p): tells a stuck guest from a busy one
 ( while sleep 30; do echo "bench: alive $(cut -d' ' -f1 /proc/uptime)s load $(cut -d' ' -f1-3 /proc/loadavg)"; done ) &
 
-cd /tmp && "$BENCH_SRC/bench/guest.sh"
+cd /tmp && "${BENCH_GUEST:-$BENCH_SRC/bench/guest.sh}"
 echo "bench done rc=$?"
 sync
 sleep 0.5

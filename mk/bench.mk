@@ -9,6 +9,9 @@
 #   make bench-build    the load generator, the rule generator, the BPF
 #                       program and the module, in build/bench/
 #   make bench-doc      copy the latest results into docs/performance.md
+#   make bench-probe-cost  time spent in the module's probe and in the BPF
+#                       peer's program, measured in the guest (ftrace,
+#                       bpf_stats): bench/results/<date>-<kver>-probe-cost.*
 #   make bench-deps     install what the targets above need (apt-get)
 #
 # Knobs: BENCH_KVER (default: newest installed 6.12 kernel, or KVER given
@@ -38,7 +41,7 @@ BENCH_MOD_SRC := $(BENCH_TOP)/Kbuild $(wildcard $(BENCH_TOP)/module/*.[ch] \
 	$(BENCH_TOP)/lib/*.[ch] $(BENCH_TOP)/include/uapi/*.h)
 BENCH_CTL_SRC := $(wildcard $(BENCH_TOP)/tools/tcptimeoctl/*.[ch])
 
-.PHONY: bench bench-smoke bench-build bench-bins bench-doc bench-deps \
+.PHONY: bench bench-smoke bench-build bench-bins bench-doc bench-deps bench-probe-cost \
 	bench-ctl bench-bins-if-possible
 
 $(BENCH_B)/ttbench: $(BENCH_TOP)/bench/ttbench.c
@@ -109,6 +112,14 @@ bench-smoke: bench-deps bench-build
 		$(BENCH_TOP)/bench/vm.sh $(BENCH_KVER) $(BENCH_RUN)-smoke
 	python3 $(BENCH_TOP)/bench/report.py $(BENCH_RUN)-smoke/raw.jsonl \
 		--out $(BENCH_RUN)-smoke --check
+
+bench-probe-cost: bench-deps bench-build
+	rm -rf $(BENCH_RUN)-cost && mkdir -p $(BENCH_RUN)-cost
+	BENCH_GUEST=$(BENCH_TOP)/bench/probe-cost.sh BENCH_KO=$(BENCH_KO) BENCH_BIN=$(BENCH_B) \
+		$(BENCH_TOP)/bench/vm.sh $(BENCH_KVER) $(BENCH_RUN)-cost
+	@stem=$(BENCH_TOP)/bench/results/$$(date +%F)-$(BENCH_KVER)-probe-cost; \
+	cp $(BENCH_RUN)-cost/probe-cost.jsonl $$stem.jsonl && \
+	python3 $(BENCH_TOP)/bench/report.py --probe-cost $$stem.jsonl | tee $$stem.md
 
 bench-doc:
 	python3 $(BENCH_TOP)/bench/report.py --doc $(BENCH_TOP)/docs/performance.md \
