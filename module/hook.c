@@ -126,7 +126,7 @@ static void tt_connected(struct sock *sk)
 	enum tt_verdict v;
 	struct tt_tuple t;
 
-	if (tt_lport_bound(sk))
+	if (tt_lport_bound(sk) || !tt_rules_may_defer())
 		return;		/* decided at connect() */
 	/* Replay connect()'s decision; act only if it was deferred. */
 	tt_tuple_fill(&t, sk, false);

@@ -8,18 +8,23 @@
  * the write returns, costs O(log n) and never waits for a grace period.
  *
  * Scanning that list costs the probe O(n), so the probe normally uses an
- * index instead: an immutable snapshot of the table, bucketed by the port
- * that names a service (the local port of accepted connections, the
- * remote port of connected ones), plus a wildcard list of rules that
- * select no such port or too many. A worker rebuilds the snapshot at most
- * once per TT_REBUILD_DELAY after a burst of writes. Until it has, a
- * generation number tells the probe that the snapshot is stale and the
- * probe walks the list, so correctness never waits for the worker.
+ * index instead: an immutable snapshot of the table, with a slot per
+ * (rule, port) for the port that names a service (the local port of
+ * accepted connections, the remote port of connected ones) in a hash
+ * table sized to the slots, plus a wildcard list of rules that select no
+ * such port or too many. A lookup evaluates only the rules of its exact
+ * port and the wildcard rules before them. A worker rebuilds the snapshot
+ * once after a burst of writes (at least every TT_REBUILD_MAX_WAIT),
+ * without holding up writers. Until it has, a generation number tells
+ * the probe that the snapshot is stale and the probe walks the list, so
+ * correctness never waits for the worker.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/bitmap.h>
+#include <linux/log2.h>
+#include <linux/seq_file.h>
 #include <linux/cgroup.h>
+#include <linux/debugfs.h>
 #include <linux/hash.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -29,27 +34,33 @@
 #include "compat.h"
 #include "tcptimeo.h"
 
-#define TT_HASH_BITS		8
-#define TT_NBUCKETS		BIT(TT_HASH_BITS)
-#define TT_WILD			TT_NBUCKETS	/* bucket number of the wildcard list */
-#define TT_SMALL_PORTS		64	/* rules selecting more go to TT_WILD */
-#define TT_REBUILD_DELAY	(HZ / 100 ? HZ / 100 : 1)
+#define TT_MIN_HASH_BITS	8
+#define TT_MAX_HASH_BITS	16
+#define TT_SMALL_PORTS		64	/* rules selecting more are wildcards */
+#define TT_ANY_PORT		U32_MAX	/* a wildcard slot's port */
+/* A burst of writes is indexed once, TT_REBUILD_DELAY after its last
+ * write, but the index is never more than TT_REBUILD_MAX_WAIT behind.
+ */
+#define TT_REBUILD_DELAY	(HZ / 20 ? HZ / 20 : 1)
+#define TT_REBUILD_MAX_WAIT	HZ
 
 enum { TT_IDX_IN, TT_IDX_OUT, TT_IDX_DIRS };
 
 struct tt_slot {
 	const struct tt_rule *rule;
+	u32 port;			/* the port it indexes, or TT_ANY_PORT */
 	u32 rank;			/* position in evaluation order */
 };
 
-/* Bucket b of direction d is slots[start[d][b] .. start[d][b + 1]). */
 struct tt_index {
 	unsigned long gen;
 	struct rcu_work free_work;
 	u32 nrules;
+	u8 bits;			/* 2^bits port buckets per direction */
+	bool out_lports;		/* an outgoing rule selects local ports */
 	struct tt_rule **rules;		/* one reference on each */
 	struct tt_slot *slots;
-	u32 start[TT_IDX_DIRS][TT_NBUCKETS + 2];
+	u32 *start;			/* per direction: see tt_start() */
 };
 
 struct workqueue_struct *tt_wq;
@@ -57,8 +68,12 @@ struct workqueue_struct *tt_wq;
 static LIST_HEAD(tt_live_rules);	/* RCU readers; written under tt_cfg_mutex */
 static struct rb_root tt_order = RB_ROOT;
 static unsigned long tt_gen;		/* bumped after each change of tt_live_rules */
+static u32 tt_nlive;			/* rules in tt_order */
+static bool tt_rebuild_pending;		/* a change since the last snapshot */
+static unsigned long tt_rebuild_deadline;	/* jiffies, if pending */
 static struct tt_index __rcu *tt_index;
 static struct delayed_work tt_rebuild_work;
+static struct dentry *tt_debugfs;
 
 /* Cached text of the sysfs "rules" file, rendered when tt_gen moves. */
 static char *tt_text;
@@ -210,7 +225,15 @@ static void tt_rules_changed(void)
 {
 	/* Pairs with smp_load_acquire() in tt_rules_lookup(). */
 	smp_store_release(&tt_gen, tt_gen + 1);
-	queue_delayed_work(tt_wq, &tt_rebuild_work, TT_REBUILD_DELAY);
+	if (!tt_rebuild_pending) {
+		tt_rebuild_pending = true;
+		tt_rebuild_deadline = jiffies + TT_REBUILD_MAX_WAIT;
+	}
+	/* Postpone the rebuild while the burst goes on, up to the deadline. */
+	if (time_before(jiffies + TT_REBUILD_DELAY, tt_rebuild_deadline))
+		mod_delayed_work(tt_wq, &tt_rebuild_work, TT_REBUILD_DELAY);
+	else
+		queue_delayed_work(tt_wq, &tt_rebuild_work, TT_REBUILD_DELAY);
 }
 
 /* The table takes over the caller's reference. */
@@ -218,6 +241,7 @@ void tt_rules_insert(struct tt_rule *rule)
 {
 	lockdep_assert_held(&tt_cfg_mutex);
 	tt_order_insert(rule);
+	tt_nlive++;
 	tt_rules_changed();
 }
 
@@ -244,6 +268,7 @@ void tt_rules_remove(struct tt_rule *rule)
 {
 	lockdep_assert_held(&tt_cfg_mutex);
 	tt_order_erase(rule);
+	tt_nlive--;
 	tt_rules_changed();
 	tt_rule_put(rule);
 }
@@ -253,37 +278,79 @@ bool tt_rules_empty(void)
 	return list_empty(&tt_live_rules);
 }
 
-static u32 tt_bucket(u16 port)
+static u32 tt_bucket(u32 port, u8 bits)
 {
-	return hash_32(port, TT_HASH_BITS);
+	return hash_32(port, bits);
 }
 
 /*
- * Mark in @seen the buckets of direction @d that @rule belongs in;
- * false if it is not in that direction at all.
+ * Direction @d's bucket bounds: bucket b (the wildcard list is bucket
+ * 2^bits) is slots[start[b] .. start[b + 1]).
  */
-static bool tt_rule_buckets(const struct tt_rule *rule, int d,
-			    unsigned long *seen)
+static u32 *tt_start(const struct tt_index *idx, int d)
+{
+	return idx->start + d * (BIT(idx->bits) + 3);
+}
+
+/*
+ * The port ranges that index @rule in direction @d, in *@r: their number,
+ * 0 if the rule belongs in the wildcard list, -1 if not in @d at all.
+ */
+static int tt_rule_ports(const struct tt_rule *rule, int d,
+			 const struct tt_port_range **r)
 {
 	const struct tt_sel *s = &rule->cfg.sel;
-	const struct tt_port_range *r = d == TT_IDX_IN ? s->lports : s->rports;
 	u8 n = d == TT_IDX_IN ? s->n_lports : s->n_rports;
-	u32 total = 0, port;
+	u32 total = 0;
 	u8 i;
 
-	bitmap_zero(seen, TT_NBUCKETS + 1);
 	if (!(s->dir & (d == TT_IDX_IN ? TCPTIMEO_DIR_IN : TCPTIMEO_DIR_OUT)))
-		return false;
+		return -1;
+	*r = d == TT_IDX_IN ? s->lports : s->rports;
 	for (i = 0; i < n; i++)
-		total += r[i].hi - r[i].lo + 1;
-	if (!n || total > TT_SMALL_PORTS) {
-		__set_bit(TT_WILD, seen);
-		return true;
+		total += (*r)[i].hi - (*r)[i].lo + 1;
+	return total > TT_SMALL_PORTS ? 0 : n;
+}
+
+/*
+ * A counting sort in two passes over the rules: the first counts bucket
+ * b's slots in start[b + 2]; after the prefix sums start[b + 1] is bucket
+ * b's first slot, and the second pass advances it to the bucket's end,
+ * which is where bucket b + 1 starts.
+ */
+static void tt_index_slot(struct tt_index *idx, int d, u32 b, u32 port,
+			  u32 rank, const struct tt_rule *rule, bool fill)
+{
+	u32 *start = tt_start(idx, d);
+	struct tt_slot *s;
+
+	if (!fill) {
+		start[b + 2]++;
+		return;
 	}
-	for (i = 0; i < n; i++)
-		for (port = r[i].lo; port <= r[i].hi; port++)
-			__set_bit(tt_bucket(port), seen);
-	return true;
+	s = &idx->slots[start[b + 1]++];
+	s->rule = rule;
+	s->port = port;
+	s->rank = rank;
+}
+
+/* One slot per selected port in its bucket, or one wildcard slot. */
+static void tt_index_add(struct tt_index *idx, const struct tt_rule *rule,
+			 u32 rank, bool fill)
+{
+	const struct tt_port_range *r;
+	u32 nb = BIT(idx->bits), p;
+	int d, n, i;
+
+	for (d = 0; d < TT_IDX_DIRS; d++) {
+		n = tt_rule_ports(rule, d, &r);
+		if (!n)
+			tt_index_slot(idx, d, nb, TT_ANY_PORT, rank, rule, fill);
+		for (i = 0; i < n; i++)
+			for (p = r[i].lo; p <= r[i].hi; p++)
+				tt_index_slot(idx, d, tt_bucket(p, idx->bits),
+					      p, rank, rule, fill);
+	}
 }
 
 static void tt_index_free(struct tt_index *idx)
@@ -294,6 +361,7 @@ static void tt_index_free(struct tt_index *idx)
 		tt_rule_put(idx->rules[i]);
 	kvfree(idx->rules);
 	kvfree(idx->slots);
+	kvfree(idx->start);
 	kfree(idx);
 }
 
@@ -303,89 +371,118 @@ static void tt_index_free_fn(struct work_struct *work)
 				   free_work));
 }
 
-/* Two passes over the ordered tree: count per bucket, then fill. */
-static struct tt_index *tt_index_build(void)
+/*
+ * Index @n rules, given in evaluation order with a reference on each,
+ * which the index takes over (on failure they are put). Runs in the
+ * worker without tt_cfg_mutex: compiled rules never change.
+ */
+static struct tt_index *tt_index_build(struct tt_rule **rules, u32 n,
+				       unsigned long gen)
 {
-	DECLARE_BITMAP(seen, TT_NBUCKETS + 1);
-	u32 (*fill)[TT_NBUCKETS + 1];
+	u32 i, b, nb, base = 0, ports[TT_IDX_DIRS] = { 0, 0 };
+	const struct tt_port_range *r;
 	struct tt_index *idx;
-	struct tt_rule *rule;
-	struct rb_node *node;
-	u32 n = 0, total = 0, rank, pos, b;
-	int d;
+	u32 *start;
+	int d, k;
 
 	idx = kzalloc(sizeof(*idx), GFP_KERNEL);
-	fill = kcalloc(TT_IDX_DIRS, sizeof(*fill), GFP_KERNEL);
-	if (!idx || !fill)
-		goto fail;
-	for (node = rb_first(&tt_order); node; node = rb_next(node), n++) {
-		rule = rb_entry(node, struct tt_rule, node);
-		for (d = 0; d < TT_IDX_DIRS; d++) {
-			if (!tt_rule_buckets(rule, d, seen))
-				continue;
-			for_each_set_bit(b, seen, TT_NBUCKETS + 1)
-				fill[d][b]++;
-		}
+	if (!idx) {
+		for (i = 0; i < n; i++)
+			tt_rule_put(rules[i]);
+		kvfree(rules);
+		return NULL;
 	}
+	idx->rules = rules;
+	idx->nrules = n;
+	for (i = 0; i < n; i++) {
+		for (d = 0; d < TT_IDX_DIRS; d++) {
+			k = tt_rule_ports(rules[i], d, &r);
+			while (k-- > 0)
+				ports[d] += r[k].hi - r[k].lo + 1;
+		}
+		if ((rules[i]->cfg.sel.dir & TCPTIMEO_DIR_OUT) &&
+		    rules[i]->cfg.sel.n_lports)
+			idx->out_lports = true;
+	}
+	/* About one exact-port slot per bucket, in 2^8 .. 2^16 buckets. */
+	idx->bits = clamp_t(u32, order_base_2(max(ports[0], ports[1])),
+			    TT_MIN_HASH_BITS, TT_MAX_HASH_BITS);
+	nb = BIT(idx->bits);
+	idx->start = kvcalloc(TT_IDX_DIRS * (nb + 3), sizeof(u32), GFP_KERNEL);
+	if (!idx->start)
+		goto fail;
+	for (i = 0; i < n; i++)
+		tt_index_add(idx, rules[i], i, false);
 	for (d = 0; d < TT_IDX_DIRS; d++) {
-		for (b = 0; b <= TT_NBUCKETS; b++) {
-			idx->start[d][b] = total;
-			total += fill[d][b];
-			fill[d][b] = idx->start[d][b];
-		}
-		idx->start[d][TT_NBUCKETS + 1] = total;
+		start = tt_start(idx, d);
+		start[0] = base;
+		start[1] = base;
+		for (b = 2; b < nb + 3; b++)
+			start[b] += start[b - 1];
+		base = start[nb + 2];
 	}
-	idx->rules = kvmalloc_array(n ? n : 1, sizeof(*idx->rules), GFP_KERNEL);
-	idx->slots = kvmalloc_array(total ? total : 1, sizeof(*idx->slots),
+	idx->slots = kvmalloc_array(base ? base : 1, sizeof(*idx->slots),
 				    GFP_KERNEL);
-	if (!idx->rules || !idx->slots)
+	if (!idx->slots)
 		goto fail;
-
-	rank = 0;
-	for (node = rb_first(&tt_order); node; node = rb_next(node), rank++) {
-		rule = rb_entry(node, struct tt_rule, node);
-		refcount_inc(&rule->ref);
-		idx->rules[idx->nrules++] = rule;
-		for (d = 0; d < TT_IDX_DIRS; d++) {
-			if (!tt_rule_buckets(rule, d, seen))
-				continue;
-			for_each_set_bit(b, seen, TT_NBUCKETS + 1) {
-				pos = fill[d][b]++;
-				idx->slots[pos].rule = rule;
-				idx->slots[pos].rank = rank;
-			}
-		}
-	}
-	idx->gen = tt_gen;
+	for (i = 0; i < n; i++)
+		tt_index_add(idx, rules[i], i, true);
+	idx->gen = gen;
 	INIT_RCU_WORK(&idx->free_work, tt_index_free_fn);
-	kfree(fill);
 	return idx;
 fail:
-	kfree(fill);
-	if (idx)
-		tt_index_free(idx);
+	tt_index_free(idx);
 	return NULL;
 }
 
+/*
+ * Snapshot the table under the mutex (a reference per rule: O(n), no
+ * allocation per rule), index it without the mutex so that writers are
+ * never held up by a build, and publish it if no write came meanwhile;
+ * otherwise the write has queued the next rebuild already.
+ */
 static void tt_rebuild_fn(struct work_struct *work)
 {
 	struct tt_index *old, *idx;
+	struct tt_rule **rules;
+	struct rb_node *node;
+	unsigned long gen;
+	u32 n = 0;
 
 	mutex_lock(&tt_cfg_mutex);
+	tt_rebuild_pending = false;
+	gen = tt_gen;
 	old = rcu_dereference_protected(tt_index,
 					lockdep_is_held(&tt_cfg_mutex));
-	if (old && old->gen == tt_gen)
-		goto out;
-	idx = tt_index_build();
+	if (old && old->gen == gen) {
+		mutex_unlock(&tt_cfg_mutex);
+		return;
+	}
+	rules = kvmalloc_array(tt_nlive ? tt_nlive : 1, sizeof(*rules),
+			       GFP_KERNEL);
+	if (rules) {
+		for (node = rb_first(&tt_order); node; node = rb_next(node)) {
+			rules[n] = rb_entry(node, struct tt_rule, node);
+			refcount_inc(&rules[n++]->ref);
+		}
+	}
+	mutex_unlock(&tt_cfg_mutex);
+
+	idx = rules ? tt_index_build(rules, n, gen) : NULL;
+
+	mutex_lock(&tt_cfg_mutex);
 	if (!idx) {
 		/* The list still serves every lookup; try again later. */
 		queue_delayed_work(tt_wq, &tt_rebuild_work, HZ);
-		goto out;
+	} else if (gen != tt_gen) {
+		tt_index_free(idx);	/* never published */
+	} else {
+		old = rcu_dereference_protected(tt_index,
+						lockdep_is_held(&tt_cfg_mutex));
+		rcu_assign_pointer(tt_index, idx);
+		if (old)
+			queue_rcu_work(tt_wq, &old->free_work);
 	}
-	rcu_assign_pointer(tt_index, idx);
-	if (old)
-		queue_rcu_work(tt_wq, &old->free_work);
-out:
 	mutex_unlock(&tt_cfg_mutex);
 }
 
@@ -414,13 +511,17 @@ static const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 					     enum tt_verdict *verdict)
 {
 	int d = t->dir == TCPTIMEO_DIR_IN ? TT_IDX_IN : TT_IDX_OUT;
-	u32 b = tt_bucket(d == TT_IDX_IN ? t->lport : t->rport);
+	u32 port = d == TT_IDX_IN ? t->lport : t->rport;
+	const u32 *start = tt_start(idx, d);
+	u32 b = tt_bucket(port, idx->bits), wild = BIT(idx->bits);
 	const struct tt_slot *s, *end, *best = NULL;
 	enum tt_verdict v;
 
-	/* First match in the port's bucket ... */
-	end = idx->slots + idx->start[d][b + 1];
-	for (s = idx->slots + idx->start[d][b]; s < end; s++) {
+	/* First match among the rules that select this very port ... */
+	end = idx->slots + start[b + 1];
+	for (s = idx->slots + start[b]; s < end; s++) {
+		if (s->port != port)
+			continue;
 		v = tt_rule_eval(s->rule, t, sk);
 		if (v != TT_NOMATCH) {
 			best = s;
@@ -429,8 +530,8 @@ static const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 		}
 	}
 	/* ... unless a wildcard rule comes earlier in the order. */
-	end = idx->slots + idx->start[d][TT_WILD + 1];
-	for (s = idx->slots + idx->start[d][TT_WILD];
+	end = idx->slots + start[wild + 1];
+	for (s = idx->slots + start[wild];
 	     s < end && (!best || s->rank < best->rank); s++) {
 		v = tt_rule_eval(s->rule, t, sk);
 		if (v != TT_NOMATCH) {
@@ -440,6 +541,20 @@ static const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 		}
 	}
 	return best ? best->rule : NULL;
+}
+
+/*
+ * Could a rule's decision at connect() have waited for the local port?
+ * Only if some outgoing rule selects local ports; if the index is stale,
+ * assume so. Caller holds RCU.
+ */
+bool tt_rules_may_defer(void)
+{
+	/* Pairs with smp_store_release() in tt_rules_changed(). */
+	unsigned long gen = smp_load_acquire(&tt_gen);
+	const struct tt_index *idx = rcu_dereference(tt_index);
+
+	return !idx || idx->gen != gen || idx->out_lports;
 }
 
 /*
@@ -517,12 +632,48 @@ ssize_t tt_rules_read(char *buf, loff_t off, size_t count)
 	return ret;
 }
 
+/*
+ * debugfs tcptimeo/index: the probe's index, for tests and for the curious
+ * (not ABI). "current 1" once it reflects every write.
+ */
+static int tt_index_show(struct seq_file *m, void *v)
+{
+	const struct tt_index *idx;
+	unsigned long gen;
+	const u32 *start;
+	int d;
+
+	/* Pairs with smp_store_release() in tt_rules_changed(). */
+	gen = smp_load_acquire(&tt_gen);
+	rcu_read_lock();
+	idx = rcu_dereference(tt_index);
+	seq_printf(m, "current %d\n", idx && idx->gen == gen);
+	if (idx) {
+		seq_printf(m, "rules %u\nbuckets %lu\nout_local_ports %d\n",
+			   idx->nrules, BIT(idx->bits), idx->out_lports);
+		for (d = 0; d < TT_IDX_DIRS; d++) {
+			start = tt_start(idx, d);
+			seq_printf(m, "%s port_slots %u wildcard_slots %u\n",
+				   d == TT_IDX_IN ? "in" : "out",
+				   start[BIT(idx->bits)] - start[0],
+				   start[BIT(idx->bits) + 1] -
+				   start[BIT(idx->bits)]);
+		}
+	}
+	rcu_read_unlock();
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(tt_index);
+
 int tt_rules_init(void)
 {
 	tt_wq = alloc_workqueue("tcptimeo", WQ_UNBOUND, 0);
 	if (!tt_wq)
 		return -ENOMEM;
 	INIT_DELAYED_WORK(&tt_rebuild_work, tt_rebuild_fn);
+	/* Optional: without debugfs these are error pointers, ignored. */
+	tt_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("index", 0400, tt_debugfs, NULL, &tt_index_fops);
 	return 0;
 }
 
@@ -531,6 +682,7 @@ void tt_rules_exit(void)
 {
 	struct tt_index *idx;
 
+	debugfs_remove_recursive(tt_debugfs);
 	cancel_delayed_work_sync(&tt_rebuild_work);
 	idx = rcu_dereference_protected(tt_index, true);
 	RCU_INIT_POINTER(tt_index, NULL);

@@ -108,6 +108,7 @@ const struct tt_rule *tt_rules_lookup(const struct tt_tuple *t,
 				      const struct sock *sk,
 				      enum tt_verdict *verdict);
 bool tt_rules_empty(void);
+bool tt_rules_may_defer(void);
 ssize_t tt_rules_read(char *buf, loff_t off, size_t count);
 struct cgroup *tt_cgroup_lookup(const char *path);
 void tt_cfg_free(struct tt_rule_cfg *cfg);

@@ -8,6 +8,7 @@ Each rule sets a distinct keepidle; the value getsockopt(TCP_KEEPIDLE)
 shows in the owning process names the rule that won.
 """
 import os
+import random
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
@@ -18,7 +19,7 @@ from netns import Pair                                # noqa: E402
 from peer import Agent, listen_all, kernel_defaults, connect_pair  # noqa: E402
 
 PORTS = [7501, 7502, 7503, 7504, 7505, 7506, 7650, 7720]
-PLAN = 30
+PLAN = 35
 
 
 def main(t):
@@ -125,6 +126,102 @@ def main(t):
                   f"{next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))}")
     finally:
         for r in many:
+            r.remove()
+
+    # the index against a model: random rules, each port's winner
+    rnd = random.Random(12)
+    model = []
+
+    def rport_text():
+        v = rnd.random()
+        if v < 0.15:
+            return None                     # no port: a wildcard rule
+        if v < 0.2:
+            return "7000-7999"              # too many ports: wildcard too
+        parts = []
+        for _ in range(rnd.randint(1, 3)):
+            lo = rnd.randint(7490, 7730)
+            hi = lo + (rnd.randint(1, 15) if rnd.random() < 0.2 else 0)
+            parts.append(f"{lo}-{hi}" if hi > lo else str(lo))
+        return ",".join(parts)
+
+    def in_ranges(text, port):
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            if int(lo) <= port <= int(hi or lo):
+                return True
+        return False
+
+    def want(port, side):
+        for _, name, d, lp, rp, ki in sorted(model):
+            if d not in (("out", "any") if side == 0 else ("in", "any")):
+                continue
+            sel = rp if side == 0 else lp
+            if side == 0 and lp is not None:
+                continue                    # ephemeral local port: never
+            if side == 1 and rp is not None:
+                continue                    # ephemeral remote port: never
+            if sel is None or in_ranges(sel, port):
+                return ki
+        return dflt["keepidle"]
+
+    def against_model(what):
+        got, exp = {}, {}
+        for port in PORTS:
+            c, a = conn(port)
+            got[port] = (c["keepidle"], a["keepidle"])
+            exp[port] = (want(port, 0), want(port, 1))
+        bad = {p: (got[p], exp[p]) for p in PORTS if got[p] != exp[p]}
+        t.ok(not bad, f"{what}: each port's winner, both ends, is the "
+             f"model's", diag=f"port: (got, want) {bad}")
+
+    rules = []
+    try:
+        for i in range(300):
+            d = rnd.choice(["in", "out", "any"])
+            lp = rp = None
+            if d == "in":
+                lp = rport_text()
+            elif d == "out":
+                rp = rport_text()
+            else:
+                v = rnd.random()
+                lp = rport_text() if v < 0.3 else None
+                rp = rport_text() if v > 0.6 else None
+            name = f"ix{i:03d}"
+            prio = rnd.randint(0, 1000)
+            attrs = {"priority": prio, "direction": d, "keepidle": 3000 + i}
+            if lp:
+                attrs["local_ports"] = lp
+            if rp:
+                attrs["remote_ports"] = rp
+            rules.append(Rule(name, **attrs))
+            model.append((prio, name.encode(), d, lp, rp, 3000 + i))
+        info = ttmod.wait_index()
+        # the module merges overlapping ranges: count each port once
+        slots = sum(len({q for part in rp.split(",") for q in range(
+            int(part.partition("-")[0]),
+            int(part.partition("-")[2] or part.partition("-")[0]) + 1)})
+            for _, _, d, _, rp, _ in model
+            if d in ("out", "any") and rp and rp != "7000-7999")
+        t.ok(info["rules"] == 300 and info["out"]["port_slots"] == slots
+             and info["buckets"] >= 256 and info["buckets"] >= slots // 2,
+             "300 rules: the index has one slot per selected port, in a "
+             "table sized to the slots", diag=f"{info}, want {slots} out slots")
+        against_model("300 random rules, the index")
+        # move the last rule first: the index is stale until rebuilt
+        last = max(model)
+        rules[int(last[1][2:])].set("priority", 0)
+        model[model.index(last)] = (0,) + last[1:]
+        against_model("right after a priority change (the list walk)")
+        ttmod.wait_index()
+        against_model("after the index caught up")
+        rules[int(last[1][2:])].remove()
+        model.remove((0,) + last[1:])
+        ttmod.wait_index()
+        against_model("after a remove, the index")
+    finally:
+        for r in rules:
             r.remove()
 
     # outgoing: decided at connect() or, for local_ports rules on an

@@ -258,6 +258,32 @@ def live_rule_names():
     return [line.split()[0] for line in live_rules()]
 
 
+INDEX = "/sys/kernel/debug/tcptimeo/index"
+
+
+def index_info():
+    """debugfs tcptimeo/index (not ABI): {"current": 1, "buckets": 256,
+    "in": {"port_slots": .., "wildcard_slots": ..}, "out": {..}, ..}."""
+    info = {}
+    for line in read(INDEX).splitlines():
+        w = line.split()
+        if len(w) == 2:
+            info[w[0]] = int(w[1])
+        elif len(w) == 5:
+            info[w[0]] = {w[1]: int(w[2]), w[3]: int(w[4])}
+    return info
+
+
+def wait_index(timeout=10):
+    """Poll until the probe's index reflects every write (the module
+    rebuilds it 50 ms after a burst, at least once a second); until then
+    lookups walk the rule list instead."""
+    from deadline import wait_until
+    wait_until(lambda: index_info().get("current") == 1, timeout,
+               "the rule index to catch up")
+    return index_info()
+
+
 # ---- kernel log ----
 
 BAD_KMSG = re.compile(
