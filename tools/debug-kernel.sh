@@ -4,6 +4,12 @@
 # Usage: tools/debug-kernel.sh [CACHE_DIR]   (default: .cache/kernels/debug)
 # Prints the path of the kernel image; the build tree doubles as the
 # headers tree for building the module (make KDIR=...).
+# CACHE_DIR/src is the tree (rebuilt only where make finds something to
+# do; the config only when tools/debug-kernel.config changed), CACHE_DIR/
+# modroot its modules_install root (modules.builtin, so that the tests'
+# modprobe of a built-in module succeeds). selftests/vm/kernels.sh info
+# resolves the tree's release (6.12.117-tcptimeo-debug) to both. The
+# cache is outside build/: make clean keeps it, make distclean removes it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=${1:-$here/.cache/kernels/debug}
@@ -27,4 +33,12 @@ if [ ! -f .config.tcptimeo ] || ! cmp -s "$here/tools/debug-kernel.config" .conf
 	cp "$here/tools/debug-kernel.config" .config.tcptimeo
 fi
 nice -n "${NICE:-10}" make -s -j"$(nproc)" bzImage modules >&2
+kver=$(cat include/config/kernel.release)
+if [ ! -f "$cache/modroot/lib/modules/$kver/modules.dep" ] ||
+	[ -n "$(find modules.order modules.builtin -newer "$cache/modroot/lib/modules/$kver/modules.dep" 2>/dev/null)" ]; then
+	rm -rf "$cache/modroot"
+	make -s INSTALL_MOD_PATH="$cache/modroot" INSTALL_MOD_STRIP=1 modules_install >&2
+	# No symlinks back into the tree: the guest binds this folder alone.
+	rm -f "$cache/modroot/lib/modules/$kver/build" "$cache/modroot/lib/modules/$kver/source"
+fi
 echo "$cache/src/arch/x86/boot/bzImage"

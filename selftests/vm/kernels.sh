@@ -10,8 +10,18 @@
 #                               tools/kernels.sh fetch SERIES for each)
 #   kernels.sh info KVER        where KVER's pieces are, as shell lines:
 #                               VMLINUZ= MODROOT= KDIR= BUILDER= SMP=
+#                               TCG= SCALE=
 #   kernels.sh opt KVER KEY DEF an option of KVER's series (e.g. smp), or DEF
 #   kernels.sh series KVER      the matrix series KVER belongs to
+#
+# A debug kernel (tools/debug-kernel.sh, make check-debug) is no part of
+# the matrix: a KVER equal to the release of the tree in the debug cache
+# (TCPTIMEO_DEBUG_CACHE, default .cache/kernels/debug) resolves to that
+# tree: its bzImage, its modules_install root (modroot: modules.builtin
+# for modprobe; everything the tests need is built in), the tree itself
+# as KDIR, smp=2, tcg=single (a 6.12), and SCALE=4: the factor by which
+# the VM harness stretches its time limits for a KASAN kernel under TCG
+# (TCPTIMEO_DEBUG_SCALE changes it). Matrix kernels have SCALE=1.
 #
 # SOURCE "fetch": a kernel Debian 12 cannot install (5.10, 7.x), fetched
 # by tools/kernels.sh into .cache/kernels; its modules are under MODROOT,
@@ -19,6 +29,14 @@
 # chroot:ROOT (build inside that chroot; KDIR is a path in it).
 set -euo pipefail
 conf=${TCPTIMEO_KERNELS_CONF:-$(dirname "$0")/kernels.conf}
+debug=${TCPTIMEO_DEBUG_CACHE:-$(dirname "$0")/../../.cache/kernels/debug}
+
+is_debug() {		# KVER -> true if it is the debug cache's kernel
+	local rel
+	[ -f "$debug/src/include/config/kernel.release" ] || return 1
+	read -r rel <"$debug/src/include/config/kernel.release"
+	[ "$rel" = "$1" ]
+}
 
 matrix() {		# prints "SERIES SOURCE [OPTIONS]" lines
 	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$conf"
@@ -81,6 +99,12 @@ installed)
 fetched)
 	matrix | awk '$2 == "fetch" {print $1}' ;;
 info)
+	if is_debug "$2"; then
+		d=$(cd "$debug" && pwd)
+		printf 'VMLINUZ=%s\nMODROOT=%s\nKDIR=%s\nBUILDER=native\nSMP=2\nTCG=single\nSCALE=%s\n' \
+			"$d/src/arch/x86/boot/bzImage" "$d/modroot" "$d/src" "${TCPTIMEO_DEBUG_SCALE:-4}"
+		exit 0
+	fi
 	s=$(series_of "$2")
 	smp=$("$0" opt "$2" smp 2)
 	tcg=$("$0" opt "$2" tcg multi)
@@ -90,10 +114,10 @@ info)
 		chroot:*) b=${b#chroot:}; builder=chroot:${b%%:*}; kdir=${b#*:} ;;
 		*) builder=${b%%:*}; kdir=${b#*:} ;;
 		esac
-		printf 'VMLINUZ=%s\nMODROOT=%s\nKDIR=%s\nBUILDER=%s\nSMP=%s\nTCG=%s\n' \
+		printf 'VMLINUZ=%s\nMODROOT=%s\nKDIR=%s\nBUILDER=%s\nSMP=%s\nTCG=%s\nSCALE=1\n' \
 			"$vmlinuz" "$modroot" "$kdir" "$builder" "$smp" "$tcg"
 	else
-		printf 'VMLINUZ=%s\nMODROOT=\nKDIR=%s\nBUILDER=native\nSMP=%s\nTCG=%s\n' \
+		printf 'VMLINUZ=%s\nMODROOT=\nKDIR=%s\nBUILDER=native\nSMP=%s\nTCG=%s\nSCALE=1\n' \
 			"/boot/vmlinuz-$2" "/lib/modules/$2/build" "$smp" "$tcg"
 	fi ;;
 packages)
@@ -113,11 +137,12 @@ packages)
 		i=$((i + 1))
 	done <<<"$cand" ;;
 opt)
+	is_debug "$2" && { echo "$4"; exit 0; }
 	s=$(series_of "$2")
 	v=$(matrix | awk -v s="$s" -v k="$3" '$1 == s { for (i = 3; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }')
 	echo "${v:-$4}" ;;
 series)
-	series_of "$2" ;;
+	is_debug "$2" || series_of "$2" ;;
 *)
 	sed -n '2,/^set/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2 ;;
 esac
