@@ -21,6 +21,12 @@ Environment: TCPTIMEO_NEGATIVE_CONTROL=1 is --negative-control; other
 TCPTIMEO_* variables are passed on to the tests; TCPTIMEO_BOOT_LIMIT
 (seconds to the first test, default 180) and TCPTIMEO_TEST_GRACE (seconds
 past a test's own timeout before the host stops the VM, default 60).
+A kernel's SCALE (kernels.sh info; 4 for the debug kernel) multiplies
+every limit, the tests' own included (the guest scales those), and is
+passed to the tests as TCPTIMEO_TIME_SCALE. A test outside selftests/ is
+named by its path below it (soak/90-soak.py). A kernel with kmemleak
+also fails the run for any unreferenced object of the guest's final
+scans (kmemleak.txt in the run's folder).
 """
 import argparse
 import os
@@ -50,7 +56,16 @@ KLINE = re.compile(r"^\[\s*\d+\.\d+\] ")
 BAD_KLOG = re.compile(
     r"BUG:|WARNING:|Oops|refcount_t|lockdep|KASAN|UBSAN:|Kernel panic|"
     r"general protection fault|Call Trace:|list_(add|del) corruption|"
-    r"stack-protector|blocked for more than|rcu_\w+ (self-)?detected stall")
+    r"stack-protector|blocked for more than|rcu_\w+ (self-)?detected stall|"
+    # the debug kernel's checkers (most also print BUG: or WARNING:)
+    r"possible \w+ ?\w* ?deadlock|suspicious RCU usage|"
+    r"sleeping function called from invalid context|ODEBUG|"
+    r"unreferenced object|suspected memory leak|inconsistent lock state|"
+    r"Objects remaining")
+# Boot notices of the debug kernel that match the above and are no report.
+BENIGN_KLOG = re.compile(
+    r"RCU lockdep checking is enabled|kmemleak: Kernel memory leak detector|"
+    r"ODEBUG: selftest passed|lockdep: .*selftest")
 MARK = "@@tcptimeo-vm "
 ANSI = re.compile(r"\x1b(\[[0-9;?]*[A-Za-z]|[@-Z\\-_])")
 
@@ -119,6 +134,11 @@ def read(path, default=""):
         return default
 
 
+def stem_of(test):
+    """soak/90-soak.py -> 90-soak (the guest names it so)."""
+    return os.path.basename(test).rsplit(".", 1)[0]
+
+
 def discover():
     return sorted(f for f in os.listdir(SELFTESTS) if TEST_FILE.match(f))
 
@@ -130,6 +150,11 @@ def select_tests(names):
         return [f for f in files if not f.startswith(NEGATIVE)]
     chosen = []
     for w in names:
+        if "/" in w:            # a test outside selftests/NN-*: its path
+            if not os.path.isfile(os.path.join(SELFTESTS, w)):
+                sys.exit(f"run.py: no test selftests/{w}")
+            chosen.append(w)
+            continue
         hit = [f for f in files if w in (f, f.rsplit(".", 1)[0])
                or f.startswith(w + "-")]
         if not hit:
@@ -182,6 +207,7 @@ class Run:
         self.current = None         # test running now (its stem)
         self.finished = []          # stems whose "end" marker came
         self.console_klines = []    # (test stem or None, kernel line)
+        self.scale = float(self.info.get("SCALE") or 1)
 
     @staticmethod
     def prune(base):
@@ -192,6 +218,7 @@ class Run:
 
     def write_env(self):
         env = {
+            "TCPTIMEO_TIME_SCALE": f"{self.scale:g}",
             "TCPTIMEO_SRC": TOP,
             "TCPTIMEO_KO": os.path.join(BUILD, self.kver, "tcptimeo.ko"),
             "TCPTIMEO_CTL": os.path.join(BUILD, "tools", "tcptimeoctl"),
@@ -204,6 +231,7 @@ class Run:
             for k, v in sorted(env.items()):
                 f.write(f"export {k}={shlex.quote(v)}\n")
             f.write(f"TT_MODE={self.mode}\n")
+            f.write(f"TT_TIMEOUT_SCALE={max(1, round(self.scale))}\n")
             f.write(f"TT_MODROOT={shlex.quote(self.info.get('MODROOT', ''))}\n")
             f.write(f"TT_TESTS={shlex.quote(' '.join(self.tests))}\n")
 
@@ -249,8 +277,9 @@ class Run:
             lines.put(None)
         threading.Thread(target=reader, daemon=True).start()
 
-        deadline = t0 + BOOT_LIMIT
-        limit_what = f"no test started within {BOOT_LIMIT:.0f} s of boot"
+        sc = self.scale
+        deadline = t0 + BOOT_LIMIT * sc
+        limit_what = f"no test started within {BOOT_LIMIT * sc:.0f} s of boot"
         while True:
             try:
                 line = lines.get(timeout=max(0.1, min(5.0, deadline - time.monotonic())))
@@ -281,25 +310,31 @@ class Run:
                     self.boot_s = time.monotonic() - t0
                     out(f"# {self.kver}: booted in {self.boot_s:.1f} s"
                         + (f" (attempt {self.attempt})" if self.attempt > 1 else ""))
-                    deadline = time.monotonic() + 60
+                    deadline = time.monotonic() + 60 * sc
                     limit_what = "the guest runner stalled before the first test"
                 elif what == "begin" and len(word) >= 3:
                     self.current = word[1]
                     self.test_timeouts[word[1]] = float(word[2])
                     out(f"# ---- {self.kver}: {word[1]} (timeout {word[2]} s)")
-                    deadline = time.monotonic() + float(word[2]) + TEST_GRACE
+                    deadline = time.monotonic() + float(word[2]) + TEST_GRACE * sc
                     limit_what = (f"{word[1]} ran past its {word[2]} s timeout "
-                                  f"+ {TEST_GRACE:.0f} s; the guest did not stop it")
+                                  f"+ {TEST_GRACE * sc:.0f} s; the guest did not stop it")
                 elif what == "end" and len(word) >= 2:
                     self.finished.append(word[1])
                     self.current = None
-                    deadline = time.monotonic() + 60
+                    deadline = time.monotonic() + 60 * sc
                     limit_what = f"the guest runner stalled after {word[1]}"
                     if on_end:
                         on_end(word[1])
+                elif what == "wait" and len(word) >= 2:
+                    # "wait SECONDS WHAT": the guest does something long
+                    # between tests (kmemleak scans)
+                    out(f"# {self.kver}: {' '.join(word[2:])}")
+                    deadline = time.monotonic() + float(word[1]) * sc
+                    limit_what = f"the guest stalled in: {' '.join(word[2:])}"
                 elif what == "done":
                     self.done = True
-                    deadline = time.monotonic() + POWEROFF_LIMIT
+                    deadline = time.monotonic() + POWEROFF_LIMIT * sc
                     limit_what = "the guest did not power off"
                 elif what.startswith("boot-failed"):
                     out(f"# {self.kver}: {line[len(MARK):]}")
@@ -358,12 +393,19 @@ class Run:
             if m:
                 cur = m.group(2) if m.group(1) == "begin" else None
                 continue
-            if "tcptimeo-vm:" not in line and BAD_KLOG.search(line):
+            if ("tcptimeo-vm:" not in line and BAD_KLOG.search(line)
+                    and not BENIGN_KLOG.search(line)):
                 found.setdefault(cur, []).append(line)
         for cur, line in self.console_klines:
-            if BAD_KLOG.search(line) and line not in found.get(cur, []):
+            if (BAD_KLOG.search(line) and not BENIGN_KLOG.search(line)
+                    and line not in found.get(cur, [])):
                 found.setdefault(cur, []).append(line)
         return found
+
+    def kmemleak(self):
+        """The guest's final kmemleak report: (unreferenced objects, text)."""
+        text = read(os.path.join(self.dir, "kmemleak.txt"))
+        return len(re.findall(r"^unreferenced object", text, re.M)), text
 
 
 def judge_test(run, stem):
@@ -406,7 +448,7 @@ def run_kernel(kver, tests, mode="tests"):
             out(f"not ok - {kver}: {need} is missing ({how})")
             total.failed += 1
             return total, None
-    out(f"# ===== {kver}: {len(tests)} test(s): {' '.join(t.rsplit('.', 1)[0] for t in tests)}")
+    out(f"# ===== {kver}: {len(tests)} test(s): {' '.join(stem_of(t) for t in tests)}")
     counted = {}
 
     def on_end(stem):
@@ -444,7 +486,7 @@ def run_kernel(kver, tests, mode="tests"):
         return total, run
 
     for t in tests:
-        stem = t.rsplit(".", 1)[0]
+        stem = stem_of(t)
         if stem not in counted:
             c, why = judge_test(run, stem)
             if stem != run.current and not os.path.exists(os.path.join(run.dir, stem + ".tap")):
@@ -464,6 +506,15 @@ def run_kernel(kver, tests, mode="tests"):
         for line in lines[:20]:
             out(f"#   {line}")
         total.failed += 1
+    leaks, text = run.kmemleak()
+    if leaks:
+        out(f"not ok - {kver}: kmemleak: {leaks} unreferenced object(s) after "
+            f"the tests (see {run.dir}/kmemleak.txt)")
+        for line in text.splitlines()[:40]:
+            out(f"#   {line}")
+        total.failed += 1
+    elif os.path.exists(os.path.join(run.dir, "kmemleak.txt")):
+        out(f"# {kver}: kmemleak: no unreferenced object after the tests")
     if run.why:
         out(f"not ok - {kver}: {run.why}")
         total.failed += 1
