@@ -121,13 +121,12 @@ static ssize_t tt_store(struct config_item *ci, const char *page, size_t len,
 {
 	struct tt_item *it = to_tt_item(ci);
 	struct tt_rule_cfg cfg;
-	size_t n = len;
+	size_t n;
 	int err;
 
-	if (!capable(CAP_NET_ADMIN))
-		return -EPERM;
-	if (n && page[n - 1] == '\n')
-		n--;
+	err = tt_store_input(page, len, &n);
+	if (err)
+		return err;
 	mutex_lock(&tt_cfg_mutex);
 	cfg = it->cfg;
 	err = parse(&cfg, ctx, page, n);
@@ -447,14 +446,13 @@ static ssize_t tt_rule_enabled_store(struct config_item *ci, const char *page,
 {
 	struct tt_item *it = to_tt_item(ci);
 	struct tt_rule *rule;
-	size_t n = len;
+	size_t n;
 	int err;
 	u32 on;
 
-	if (!capable(CAP_NET_ADMIN))
-		return -EPERM;
-	if (n && page[n - 1] == '\n')
-		n--;
+	err = tt_store_input(page, len, &n);
+	if (err)
+		return err;
 	err = tt_parse_u32(page, n, 1, &on);
 	if (err)
 		return tt_bad(it, "enabled", err, "0 or 1");

@@ -19,8 +19,11 @@ DEFINE_PER_CPU(struct tt_stats, tt_stats);
 
 static struct kobject *tt_kobj;
 
-/* Every store: CAP_NET_ADMIN, then the value without one trailing newline. */
-static int tt_store_input(const char *buf, size_t count, size_t *len)
+/*
+ * Every store, here and in configfs: CAP_NET_ADMIN, then the value
+ * without one trailing newline.
+ */
+int tt_store_input(const char *buf, size_t count, size_t *len)
 {
 	if (!capable(CAP_NET_ADMIN))
 		return -EPERM;

@@ -138,6 +138,7 @@ void tt_proc_exit(void);
 
 /* sysfs.c */
 int tt_sysfs_init(void);
+int tt_store_input(const char *buf, size_t count, size_t *len);
 void tt_sysfs_exit(void);
 
 #endif /* _TCPTIMEO_H */
