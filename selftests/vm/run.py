@@ -58,7 +58,8 @@ BAD_KLOG = re.compile(
     r"general protection fault|Call Trace:|list_(add|del) corruption|"
     r"stack-protector|blocked for more than|rcu_\w+ (self-)?detected stall|"
     # the debug kernel's checkers (most also print BUG: or WARNING:)
-    r"possible \w+ ?\w* ?deadlock|suspicious RCU usage|"
+    r"possible (circular|recursive) locking|possible \w+ ?\w* ?deadlock|"
+    r"DEADLOCK|lock inversion|suspicious RCU usage|"
     r"sleeping function called from invalid context|ODEBUG|"
     r"unreferenced object|suspected memory leak|inconsistent lock state|"
     r"Objects remaining")
