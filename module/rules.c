@@ -21,11 +21,10 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/log2.h>
-#include <linux/seq_file.h>
 #include <linux/cgroup.h>
 #include <linux/debugfs.h>
 #include <linux/hash.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <net/net_namespace.h>
@@ -404,9 +403,15 @@ static struct tt_index *tt_index_build(struct tt_rule **rules, u32 n,
 		    rules[i]->cfg.sel.n_lports)
 			idx->out_lports = true;
 	}
-	/* About one exact-port slot per bucket, in 2^8 .. 2^16 buckets. */
-	idx->bits = clamp_t(u32, order_base_2(max(ports[0], ports[1])),
-			    TT_MIN_HASH_BITS, TT_MAX_HASH_BITS);
+	/*
+	 * About one exact-port slot per bucket, in 2^8 .. 2^16 buckets
+	 * (fls(n - 1) is order_base_2(n) without 7.x's minmax expansion,
+	 * which sparse finds too long).
+	 */
+	nb = ports[0] > ports[1] ? ports[0] : ports[1];
+	idx->bits = nb > BIT(TT_MIN_HASH_BITS) ? fls(nb - 1) : TT_MIN_HASH_BITS;
+	if (idx->bits > TT_MAX_HASH_BITS)
+		idx->bits = TT_MAX_HASH_BITS;
 	nb = BIT(idx->bits);
 	idx->start = kvcalloc(TT_IDX_DIRS * (nb + 3), sizeof(u32), GFP_KERNEL);
 	if (!idx->start)

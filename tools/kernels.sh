@@ -47,14 +47,35 @@ fetch_510() {
 	echo "$kver $d/root/boot/vmlinuz-$kver $d/root gcc:$d/root/usr/src/linux-headers-$kver" >"$d/ready"
 }
 
+# make sparse in the chroot: sparse itself (chroots made before it was in
+# the include list lack it), and the scripts/checker-valid.sh that 7.x's
+# Makefile runs before C=2 but Debian's headers package does not ship.
+checker_valid() {
+	local root=$1 f
+	[ -x "$root/usr/bin/sparse" ] ||
+		chroot "$root" apt-get install -y -q -o APT::Sandbox::User=root sparse >/dev/null 2>&1
+	for f in "$root"/usr/src/linux-headers-*-common/scripts; do
+		[ -d "$f" ] && [ ! -e "$f/checker-valid.sh" ] || continue
+		cat >"$f/checker-valid.sh" <<-'EOF'
+		#!/bin/sh
+		# by tcptimeo's tools/kernels.sh: 1 if the checker runs
+		"$@" -E - </dev/null >/dev/null 2>&1 && echo 1 || echo 0
+		EOF
+		chmod +x "$f/checker-valid.sh"
+	done
+}
+
 fetch_7x() {
 	local d=$cache/7.x root=$cache/7.x/chroot kver
-	[ -f "$d/ready" ] && return 0
+	if [ -f "$d/ready" ]; then
+		checker_valid "$root"
+		return 0
+	fi
 	command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
 	mkdir -p "$d"
 	if [ ! -x "$root/usr/bin/make" ]; then
 		rm -rf "$root"
-		debootstrap --variant=minbase --include=make,gcc,linux-headers-amd64 \
+		debootstrap --variant=minbase --include=make,gcc,sparse,linux-headers-amd64 \
 			sid "$root" "$mirror" >"$d/debootstrap.log" 2>&1
 	fi
 	kver=$(ls "$root/usr/src" | sed -n 's/^linux-headers-\(.*-amd64\)$/\1/p' | sort -V | tail -1)
@@ -63,6 +84,7 @@ fetch_7x() {
 	rm -rf "$d/root" && for f in "$root"/dl/*.deb; do dpkg -x "$f" "$d/root"; done
 	mkdir -p "$d/root/lib" && ln -sfn ../usr/lib/modules "$d/root/lib/modules"
 	depmod -b "$d/root" "$kver"
+	checker_valid "$root"
 	echo "$kver $d/root/usr/lib/modules/$kver/vmlinuz $d/root chroot:$root:/usr/src/linux-headers-$kver" >"$d/ready"
 }
 
