@@ -42,7 +42,7 @@ endif
 # `make deps` in `make check`, which re-reads it in a sub-make).
 KVERS ?= $(shell $(KERNELS) installed)
 
-.PHONY: all modules tools deps check check-vm check-unit demo lint \
+.PHONY: all modules tools deps check check-vm check-unit demo lint lint-tap \
 	checkpatch sparse initramfs clean distclean FORCE
 .DEFAULT_GOAL := all
 
@@ -74,6 +74,11 @@ $(B)/%/initramfs.cpio.gz: FORCE
 # More host-side suites, counted into make check's closing line with the
 # unit tests: make targets that print TAP (mk/*.mk: CHECK_HOST_SUITES +=).
 CHECK_HOST_SUITES ?=
+CHECK_HOST_SUITES += lint-tap
+
+# checkpatch and sparse on every kernel, as TAP (counted by make check).
+lint-tap: modules
+	@KDIR_OVERRIDE=$(KDIR) $(TOP)/tools/lint-tap.sh "$(KVERS)"
 
 check: deps
 	@$(MAKE) --no-print-directory modules tools initramfs

@@ -31,6 +31,11 @@ iproute2		ip, ss, tc in the guest (netns, veth)
 iputils-ping		the guest's network tests
 procps			the guest runner (ps, pkill by process group)
 util-linux		setpriv, dmesg in the guest
+clang			60-bench-smoke: the BPF sock_ops peer (configuration 5)
+libbpf-dev		60-bench-smoke: the BPF peer's loader
+bpftool			60-bench-smoke: attaches the BPF peer
+libkeepalive0		60-bench-smoke: the LD_PRELOAD peer (configuration 6)
+debootstrap		make deps: the sid chroot that builds against 7.x
 "
 
 apt_get() {
