@@ -229,9 +229,8 @@ int cmd_apply(int argc, char **argv)
 	struct ctl_file f;
 	struct act *acts;
 	size_t nlive = 0, nacts = 0, i, j, ncreate = 0, nupdate = 0, ndel = 0;
-	size_t len, done;
-	char *buf;
-	int ret, err;
+	size_t done;
+	int ret;
 
 	for (i = 1; i < (size_t)argc; i++) {
 		if (!strcmp(argv[i], "--dry-run") || !strcmp(argv[i], "-n"))
@@ -252,17 +251,14 @@ int cmd_apply(int argc, char **argv)
 		return EXIT_INPUT;
 	}
 	shown = strcmp(path, "-") ? path : "<stdin>";
-	err = ctl_read_file(path, &buf, &len);
-	if (err) {
-		ctl_err("%s: %s", shown, strerror(-err));
-		return ctl_errno_exit(-err) == EXIT_PERM ? EXIT_PERM : EXIT_INPUT;
-	}
-	if (ctl_file_parse(&f, buf, len) || check_cgroups(&f)) {
-		free(buf);
+	ret = ctl_file_load(&f, path, shown);
+	if (ret)
+		return ret;
+	if (check_cgroups(&f)) {
+		ctl_file_free(&f);
 		ctl_err("out of memory");
 		return EXIT_INPUT;
 	}
-	free(buf);
 	if (f.nerr) {
 		qsort(f.errs, f.nerr, sizeof(f.errs[0]), cmp_err);
 		for (i = 0; i < f.nerr; i++)

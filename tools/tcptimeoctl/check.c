@@ -191,9 +191,8 @@ int cmd_check(int argc, char **argv)
 {
 	struct ctl_rule *r = NULL;
 	struct ctl_file f;
-	size_t n = 0, i, len;
-	char *buf;
-	int ret, err;
+	size_t n = 0, i;
+	int ret;
 
 	if (argc > 2) {
 		ctl_err("check: unexpected argument '%s'", argv[2]);
@@ -201,17 +200,9 @@ int cmd_check(int argc, char **argv)
 	}
 	if (argc == 2) {
 		src = strcmp(argv[1], "-") ? argv[1] : "<stdin>";
-		err = ctl_read_file(argv[1], &buf, &len);
-		if (err) {
-			ctl_err("%s: %s", src, strerror(-err));
-			return EXIT_INPUT;
-		}
-		if (ctl_file_parse(&f, buf, len)) {
-			free(buf);
-			ctl_err("out of memory");
-			return EXIT_INPUT;
-		}
-		free(buf);
+		ret = ctl_file_load(&f, argv[1], src);
+		if (ret)
+			return ret;
 		for (i = 0; i < f.nerr; i++)
 			printf("%s:%d: %s\n", src, f.errs[i].line,
 			       f.errs[i].msg);

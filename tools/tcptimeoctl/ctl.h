@@ -159,6 +159,10 @@ int ctl_sysfs_write(const char *rel, const char *val);		/* -errno */
 int ctl_stat_read(const char *name, unsigned long long *v);	/* -errno */
 int ctl_sysctl_read(const char *name, unsigned long *v);
 int ctl_read_file(const char *path, char **buf, size_t *len);	/* "-": stdin */
+/* Read and parse a rules file ("-": stdin), named @shown in messages:
+ * EXIT_OK, or an exit code after saying why. The contents' errors are
+ * left in f->errs for the caller. */
+int ctl_file_load(struct ctl_file *f, const char *path, const char *shown);
 int ctl_errno_exit(int err);
 
 /* out.c */

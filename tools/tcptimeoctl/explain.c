@@ -293,22 +293,12 @@ static int load_rules(const char *file, struct ctl_rule **out, size_t *n)
 	struct ctl_rule *all, *en;
 	struct ctl_file f;
 	size_t cnt, i, k = 0;
-	char *buf;
-	size_t len;
-	int err, ret;
+	int ret;
 
 	if (file) {
-		err = ctl_read_file(file, &buf, &len);
-		if (err) {
-			ctl_err("%s: %s", file, strerror(-err));
-			return EXIT_INPUT;
-		}
-		if (ctl_file_parse(&f, buf, len)) {
-			free(buf);
-			ctl_err("out of memory");
-			return EXIT_INPUT;
-		}
-		free(buf);
+		ret = ctl_file_load(&f, file, file);
+		if (ret)
+			return ret;
 		if (f.nerr) {
 			for (i = 0; i < f.nerr; i++)
 				fprintf(stderr, "%s:%d: %s\n", file,

@@ -605,3 +605,23 @@ int ctl_read_file(const char *path, char **out, size_t *outlen)
 	*outlen = len;
 	return 0;
 }
+
+int ctl_file_load(struct ctl_file *f, const char *path, const char *shown)
+{
+	size_t len;
+	char *buf;
+	int err;
+
+	err = ctl_read_file(path, &buf, &len);
+	if (err) {
+		ctl_err("%s: %s", shown, strerror(-err));
+		return ctl_errno_exit(-err) == EXIT_PERM ? EXIT_PERM : EXIT_INPUT;
+	}
+	err = ctl_file_parse(f, buf, len);
+	free(buf);
+	if (err) {
+		ctl_err("out of memory");
+		return EXIT_INPUT;
+	}
+	return EXIT_OK;
+}
