@@ -65,12 +65,18 @@ def main(t):
     oc = cli.connect(4, pair.addr("srv", 4), P_ORPHAN)
     srv.accept(lo)
     olport = oc["local"][1]
+
+    # by both ports: Linux may give the orphan the ephemeral port of one of
+    # the N connections to P (another peer port, so another 4-tuple)
+    def is_orphan(v):
+        return (v["local"].endswith(f":{olport}")
+                and v["remote"].endswith(f":{P_ORPHAN}"))
     cli.close(oc["id"])
     t_close = time.monotonic()
-    e = poll(lambda: (ss_find(pair.cli, lport=olport) or {}).get("state") == "FIN-WAIT-2"
-             and ss_find(pair.cli, lport=olport), 5)
+    e = poll(lambda: (ss_find(pair.cli, lport=olport, rport=P_ORPHAN) or {}).get("state") == "FIN-WAIT-2"
+             and ss_find(pair.cli, lport=olport, rport=P_ORPHAN), 5)
     orphan_view = [v for v in inc.proc_view(pair.cli)
-                   if v["local"].endswith(f":{olport}")]
+                   if is_orphan(v)]
 
     conf = os.path.abspath("existing.conf")
     with open(conf, "w") as f:
@@ -92,8 +98,8 @@ def main(t):
          diag=lambda: f"{len(bad)} differ, e.g. {opts_diff(after[bad[0]], RULE)}")
 
     # the orphan is untouched
-    e2 = ss_find(pair.cli, lport=olport)
-    view2 = [v for v in inc.proc_view(pair.cli) if v["local"].endswith(f":{olport}")]
+    e2 = ss_find(pair.cli, lport=olport, rport=P_ORPHAN)
+    view2 = [v for v in inc.proc_view(pair.cli) if is_orphan(v)]
     def values(v):     # "rule" is the rule matching it now: it changed
         return [{k: x[k] for k in x if k != "rule"} for x in v]
     t.ok(e and e2 and e2["state"] == "FIN-WAIT-2" and orphan_view and
@@ -109,11 +115,11 @@ def main(t):
          diag=f"timer {e2 and e2['timer']}, expected ~{expect_left:.1f} s left")
 
     def left_fw2():
-        v = [x for x in inc.proc_view(pair.cli) if x["local"].endswith(f":{olport}")]
+        v = [x for x in inc.proc_view(pair.cli) if is_orphan(x)]
         return not v
     poll(left_fw2, FIN_TIMEOUT - 60 + 3, interval=0.2)
     gone = time.monotonic() - t_close
-    e3 = ss_find(pair.cli, lport=olport)
+    e3 = ss_find(pair.cli, lport=olport, rport=P_ORPHAN)
     t.ok(FIN_TIMEOUT - 60 - 1.0 <= gone <= FIN_TIMEOUT - 60 + 2.0 and
          e3 and e3["state"] == "FIN-WAIT-2" and e3["timer"] and e3["timer"][0] == "timewait",
          f"orphan leaves the full-socket FIN_WAIT2 stage at tcp_fin_timeout-60 = "
