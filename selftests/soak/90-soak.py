@@ -183,9 +183,22 @@ def server_main(a):
         json.dump(st, f)
 
 
+def wait_go(a):
+    """Say ready, then wait for the driver's go: the end time (epoch)."""
+    with open(f"{WORK}/ready-{a.index}-{a.cgroup.rsplit('/', 1)[1]}", "w"):
+        pass
+    while True:
+        try:
+            with open(f"{WORK}/go") as f:
+                return float(f.read())
+        except (OSError, ValueError):
+            time.sleep(0.1)
+
+
 def client_main(a):
-    """Connection churn to the server namespace until a.until (epoch)."""
+    """Connection churn to the server namespace until the go file's time."""
     check_cgroup(a.cgroup)
+    a.until = wait_go(a)
     rnd = random.Random(a.seed)
     st = {"conns": 0, "rounds": 0, "bytes": 0, "mismatch": 0, "errors": 0,
           "bound": 0, "v6": 0, "held": 0, "error_samples": []}
@@ -535,10 +548,13 @@ def main(t):
          f"setup: module loaded, {NCLIENT_NS} client netns + 1 server netns, "
          f"{NCGROUPS} cgroups")
 
+    for f in os.listdir(WORK):
+        os.unlink(os.path.join(WORK, f))
     base_alloc = sockstat_alloc()
     base_kmalloc, base_per = kmalloc_objects()
     t.diag(f"start: TCP sockets allocated {base_alloc}, kmalloc objects {base_kmalloc}")
 
+    t_spawn = time.time()
     servers = []
     for n, port in enumerate(PORTS):
         out = f"{WORK}/server-{port}.json"
@@ -550,19 +566,30 @@ def main(t):
         if all(f":{port}" in p.stdout for port in PORTS):
             break
         time.sleep(0.5)
-    t0 = time.time()
-    until = t0 + minutes * 60
     clients = []
     for i in range(NCLIENT_NS):
         for k in range(NCGROUPS):
             out = f"{WORK}/client-{i}-{k}.json"
             clients.append((out, i, k, spawn(client_ns(i), f"/soak/g{k}", "client",
-                                             ["--index", str(i),
-                                              "--until", str(until), "--seed",
+                                             ["--index", str(i), "--seed",
                                               str(rnd.randrange(1 << 30)), "--out", out])))
 
+    # The clock starts when every worker is up (starting a dozen Pythons
+    # under TCG takes a minute and more).
+    deadline = time.time() + 600
+    while time.time() < deadline and \
+            len([f for f in os.listdir(WORK) if f.startswith("ready-")]) < len(clients):
+        time.sleep(0.5)
+    t0 = time.time()
+    until = t0 + minutes * 60
+    with open(f"{WORK}/go.tmp", "w") as f:
+        f.write(f"{until}\n")
+    os.rename(f"{WORK}/go.tmp", f"{WORK}/go")
+    t.diag(f"{len(clients)} workers up in {t0 - t_spawn:.0f} s")
+
     churn = Churn(rnd)
-    next_reload = time.monotonic() + RELOAD_EVERY
+    # Every minute, and at least once in a shorter soak.
+    next_reload = time.monotonic() + min(RELOAD_EVERY, minutes * 30)
     last_report = time.monotonic()
     while time.time() < until:
         if time.monotonic() >= next_reload:
@@ -605,8 +632,8 @@ def main(t):
     t.diag("operations: " + json.dumps(churn.ops, sort_keys=True))
     t.ok(churn.apply_ok > 0 and churn.apply_bad == 0,
          f"{churn.apply_ok} writes of 1 to apply_existing succeeded")
-    want_reloads = int(minutes * 60 // RELOAD_EVERY) - 1
-    t.ok(not churn.reload_problems and churn.reloads >= max(1, want_reloads),
+    want_reloads = max(1, int(minutes * 60 // RELOAD_EVERY) - 1)
+    t.ok(not churn.reload_problems and churn.reloads >= want_reloads,
          f"{churn.reloads} times: every rule removed, rmmod, insmod",
          diag="\n".join(churn.reload_problems) or f"wanted {want_reloads} or more")
 
@@ -692,7 +719,6 @@ def parse_role():
     ap.add_argument("--port", type=int)
     ap.add_argument("--index", type=int)
     ap.add_argument("--cgroup")
-    ap.add_argument("--until", type=float)
     ap.add_argument("--seed", type=int)
     ap.add_argument("--out")
     return ap.parse_args()
