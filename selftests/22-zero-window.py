@@ -19,11 +19,13 @@ import ttmod                                          # noqa: E402
 from ttmod import Rule                                # noqa: E402
 from netns import Pair, ss_find                       # noqa: E402
 from peer import Agent, listen_all, TCP_ESTABLISHED   # noqa: E402
-from deadline import wait_until, sleep_until          # noqa: E402
+from deadline import wait_until, sleep_until, SCALE   # noqa: E402
 
-UT = 5.0
-SLACK, EARLY = 1.0, 0.5
-LIMIT = 15
+# scaled on slow (debug) kernels, or the writers time out before they
+# are seen blocked
+UT = 5.0 * SCALE
+SLACK, EARLY = 1.0 * SCALE, 0.5 * SCALE
+LIMIT = 15 * SCALE
 P_COVERED, P_OTHER = 7901, 7902
 PLAN = 5
 
@@ -54,7 +56,7 @@ def main(t):
         now = time.monotonic()
         js = [cli.job(c["job"]) for c in conns.values()]
         return all(j["done"] or now - j["last_progress"] > 1.0 for j in js)
-    wait_until(stalled, 10, "the writers to block")
+    wait_until(stalled, 10 * SCALE, "the writers to block")
     timers = {n: ss_find(pair.cli, lport=c["lport"], rport=c["port"])
               for n, c in conns.items()}
     t.ok(all(e and e["timer"] and e["timer"][0] == "persist" for e in timers.values()),

@@ -21,7 +21,7 @@ import ttmod                                          # noqa: E402
 from ttmod import Rule                                # noqa: E402
 from netns import Netns, ss_conns                     # noqa: E402
 from peer import Agent                                # noqa: E402
-from deadline import poll                             # noqa: E402
+from deadline import poll, SCALE                      # noqa: E402
 
 N = 500
 PORT = 7971
@@ -63,7 +63,7 @@ def main(t):
          "rmmod is refused while rule directories exist",
          diag=f"rc {p.returncode}: {p.stderr.strip()}")
     t.diag(f"rmmod said: {p.stderr.strip()}")
-    r = ag.call("ping_many", pairs=pairs, read_timeout=120)
+    r = ag.call("ping_many", pairs=pairs, read_timeout=120 * SCALE)
     t.eq(r["n"], N, f"all {N} connections still carry data")
 
     for x in (rule, rule2, idle):

@@ -3,7 +3,13 @@
     wait_until(lambda: stats()["stamped_in"] > 0, 3, "a stamped accept")
     v = poll(lambda: read_value(), 2)      # None if it never became truthy
 """
+import os
 import time
+
+# How much slower than a stock kernel under TCG this one runs (the
+# harness's per-kernel SCALE; 4 for the KASAN/lockdep debug kernel):
+# multiply waits and timing slack by it, never the values under test.
+SCALE = float(os.environ.get("TCPTIMEO_TIME_SCALE", "1") or 1)
 
 
 class Deadline:
