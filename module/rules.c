@@ -293,10 +293,11 @@ static u32 *tt_start(const struct tt_index *idx, int d)
 
 /*
  * The port ranges that index @rule in direction @d, in *@r: their number,
- * 0 if the rule belongs in the wildcard list, -1 if not in @d at all.
+ * 0 if the rule belongs in the wildcard list, -1 if not in @d at all;
+ * *@nports: how many ports they hold (the rule's slots), if any.
  */
 static int tt_rule_ports(const struct tt_rule *rule, int d,
-			 const struct tt_port_range **r)
+			 const struct tt_port_range **r, u32 *nports)
 {
 	const struct tt_sel *s = &rule->cfg.sel;
 	u8 n = d == TT_IDX_IN ? s->n_lports : s->n_rports;
@@ -308,6 +309,7 @@ static int tt_rule_ports(const struct tt_rule *rule, int d,
 	*r = d == TT_IDX_IN ? s->lports : s->rports;
 	for (i = 0; i < n; i++)
 		total += (*r)[i].hi - (*r)[i].lo + 1;
+	*nports = total;
 	return total > TT_SMALL_PORTS ? 0 : n;
 }
 
@@ -338,11 +340,11 @@ static void tt_index_add(struct tt_index *idx, const struct tt_rule *rule,
 			 u32 rank, bool fill)
 {
 	const struct tt_port_range *r;
-	u32 nb = BIT(idx->bits), p;
+	u32 nb = BIT(idx->bits), p, nports;
 	int d, n, i;
 
 	for (d = 0; d < TT_IDX_DIRS; d++) {
-		n = tt_rule_ports(rule, d, &r);
+		n = tt_rule_ports(rule, d, &r, &nports);
 		if (!n)
 			tt_index_slot(idx, d, nb, TT_ANY_PORT, rank, rule, fill);
 		for (i = 0; i < n; i++)
@@ -378,11 +380,11 @@ static void tt_index_free_fn(struct work_struct *work)
 static struct tt_index *tt_index_build(struct tt_rule **rules, u32 n,
 				       unsigned long gen)
 {
-	u32 i, b, nb, base = 0, ports[TT_IDX_DIRS] = { 0, 0 };
+	u32 i, b, nb, nports, base = 0, ports[TT_IDX_DIRS] = { 0, 0 };
 	const struct tt_port_range *r;
 	struct tt_index *idx;
 	u32 *start;
-	int d, k;
+	int d;
 
 	idx = kzalloc(sizeof(*idx), GFP_KERNEL);
 	if (!idx) {
@@ -394,11 +396,9 @@ static struct tt_index *tt_index_build(struct tt_rule **rules, u32 n,
 	idx->rules = rules;
 	idx->nrules = n;
 	for (i = 0; i < n; i++) {
-		for (d = 0; d < TT_IDX_DIRS; d++) {
-			k = tt_rule_ports(rules[i], d, &r);
-			while (k-- > 0)
-				ports[d] += r[k].hi - r[k].lo + 1;
-		}
+		for (d = 0; d < TT_IDX_DIRS; d++)
+			if (tt_rule_ports(rules[i], d, &r, &nports) > 0)
+				ports[d] += nports;
 		if ((rules[i]->cfg.sel.dir & TCPTIMEO_DIR_OUT) &&
 		    rules[i]->cfg.sel.n_lports)
 			idx->out_lports = true;
