@@ -79,6 +79,22 @@ static int ctl_socks_read(struct ctl_socks *out)
 	return EXIT_OK;
 }
 
+/* The sockets, and beside them a pick[] to mark the ones to show. */
+static int ctl_socks_pick(struct ctl_socks *ss, bool **pick)
+{
+	int ret = ctl_socks_read(ss);
+
+	if (ret)
+		return ret;
+	*pick = calloc(ss->n + 1, sizeof(**pick));
+	if (!*pick) {
+		free(ss->v);
+		ctl_err("out of memory");
+		return EXIT_INPUT;
+	}
+	return EXIT_OK;
+}
+
 static void ctl_socks_json(FILE *f, const struct ctl_sock *s, size_t n,
 			   const bool *pick)
 {
@@ -171,14 +187,8 @@ int cmd_sockets(int argc, char **argv)
 			return EXIT_INPUT;
 		}
 	}
-	if ((ret = ctl_module_check()) || (ret = ctl_socks_read(&ss)))
+	if ((ret = ctl_module_check()) || (ret = ctl_socks_pick(&ss, &pick)))
 		return ret;
-	pick = calloc(ss.n + 1, sizeof(*pick));
-	if (!pick) {
-		free(ss.v);
-		ctl_err("out of memory");
-		return EXIT_INPUT;
-	}
 	for (i = 0; i < ss.n; i++) {
 		pick[i] = !rule || (!strcmp(rule, "-") ? !ss.v[i].rule[0] :
 				    !strcmp(rule, ss.v[i].rule));
@@ -247,14 +257,8 @@ int cmd_abort_peer(int argc, char **argv)
 		return ret;
 
 	if (dry) {
-		if ((ret = ctl_socks_read(&ss)))
+		if ((ret = ctl_socks_pick(&ss, &pick)))
 			return ret;
-		pick = calloc(ss.n + 1, sizeof(*pick));
-		if (!pick) {
-			free(ss.v);
-			ctl_err("out of memory");
-			return EXIT_INPUT;
-		}
 		for (i = 0; i < ss.n; i++) {
 			pick[i] = ctl_sock_abortable(&ss.v[i]) &&
 				  ctl_sock_peer_in(&ss.v[i], &peers);
