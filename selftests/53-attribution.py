@@ -92,11 +92,7 @@ def main(t):
          "tcptimeoctl stats -j shows the same per-rule and global counters",
          diag=str(s))
     p = inc.ctl("stats", "--prometheus")
-    try:
-        m = inc.parse_prometheus(p.stdout)
-        err = None
-    except ValueError as e:
-        m, err = {}, str(e)
+    m, err = inc.prometheus_or_error(p.stdout)
     got = (m.get(("tcptimeo_rule_timeouts_total", (("cause", "idle"), ("rule", "r1")))),
            m.get(("tcptimeo_rule_timeouts_total", (("cause", "busy"), ("rule", "r1")))),
            m.get(("tcptimeo_timeouts_unmatched_total", ())))

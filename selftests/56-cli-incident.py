@@ -46,11 +46,7 @@ def main(t):
          "--existing exit 2 naming modprobe", diag="\n".join(inc.show(p) for p in ps))
     ttmod.load()
     p = inc.ctl("stats", "--prometheus")
-    try:
-        m = inc.parse_prometheus(p.stdout)
-        err = None
-    except ValueError as e:
-        m, err = {}, str(e)
+    m, err = inc.prometheus_or_error(p.stdout)
     t.ok(p.returncode == 0 and err is None, "stats --prometheus: valid exposition format",
          diag=f"{err}\n{p.stdout}")
     files = sorted(os.listdir(ttmod.SYSFS + "/stats"))

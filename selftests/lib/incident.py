@@ -168,3 +168,11 @@ def parse_prometheus(text):
             raise ValueError(f"line {n}: duplicate {key}")
         seen[key] = float(value)
     return seen
+
+
+def prometheus_or_error(text):
+    """(parse_prometheus(text), None), or ({}, why) if it is not valid."""
+    try:
+        return parse_prometheus(text), None
+    except ValueError as e:
+        return {}, str(e)
