@@ -14,17 +14,20 @@
 #                       bpf_stats): bench/results/<date>-<kver>-probe-cost.*
 #   make bench-deps     install what the targets above need (apt-get)
 #
-# Knobs: BENCH_KVER (default: newest installed 6.12 kernel, or KVER given
-# on the command line), and every BENCH_* variable of bench/guest.sh
+# Knobs: BENCH_KVER (default: the installed kernel of series BENCH_SERIES,
+# 6.12, or of KVER given on the command line: a series or a release), and every BENCH_* variable of bench/guest.sh
 # (BENCH_REPS, BENCH_SECONDS, BENCH_CONFIGS, ...), passed to the guest.
 # Run alone with: make -f mk/bench.mk bench
 
 BENCH_TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 BENCH_B := $(BENCH_TOP)/build/bench
+# A series ("6.12") or a release; the series is resolved through the matrix
+# (selftests/vm/kernels.sh), after bench-deps has run make deps.
 ifeq ($(origin KVER),command line)
-BENCH_KVER ?= $(firstword $(KVER))
+BENCH_SERIES ?= $(firstword $(KVER))
 endif
-BENCH_KVER ?= $(or $(lastword $(shell ls /lib/modules 2>/dev/null | grep '^6\.12\.' | sort -V)),6.12.95+deb12-amd64)
+BENCH_SERIES ?= 6.12
+BENCH_KVER ?= $(shell $(BENCH_TOP)/selftests/vm/kernels.sh resolve $(BENCH_SERIES) 2>/dev/null)
 BENCH_KDIR ?= /lib/modules/$(BENCH_KVER)/build
 BENCH_CC ?= gcc
 BENCH_CLANG ?= clang
@@ -32,9 +35,10 @@ BENCH_CFLAGS ?= -O2 -g -Wall -Wextra -Werror
 BENCH_RUN = $(BENCH_B)/run-$(BENCH_KVER)
 
 # What the benchmark needs on the host (the guest uses the host's root).
+# (The kernels come from make deps, as the matrix names them today.)
 BENCH_APT_DEPS := gcc make clang libbpf-dev bpftool libkeepalive0 \
 	gnuplot-nox qemu-system-x86 busybox-static kmod xz-utils cpio \
-	iproute2 python3 linux-headers-$(BENCH_KVER) linux-image-$(BENCH_KVER)
+	iproute2 python3
 
 BENCH_BINS := $(BENCH_B)/ttbench $(BENCH_B)/ttrules $(BENCH_B)/stamp.bpf.o
 BENCH_MOD_SRC := $(BENCH_TOP)/Kbuild $(wildcard $(BENCH_TOP)/module/*.[ch] \
@@ -87,18 +91,27 @@ bench-build: bench-bins $(BENCH_KO) bench-ctl
 # selftests/60-bench-smoke.sh uses build/bench when it is there (else it
 # compiles in the guest, slower): build it before the VM suite, never
 # failing the suite for it.
-check check-vm: bench-bins-if-possible
+CHECK_STEPS += bench-bins-if-possible
+check-vm: bench-bins-if-possible
 bench-bins-if-possible:
 	@$(MAKE) --no-print-directory -f $(BENCH_TOP)/mk/bench.mk bench-bins >/dev/null 2>&1 || \
 		echo "bench: could not build build/bench (60-bench-smoke builds in the guest)"
 
 bench-deps:
+	@$(BENCH_TOP)/tools/deps.sh
 	@missing=$$(for p in $(BENCH_APT_DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "bench-deps: installing $$missing"; \
 		apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
+# On a machine without the kernel yet, BENCH_KVER is only known after
+# bench-deps: then the target runs again in a make that resolves it.
+ifeq ($(strip $(BENCH_KVER)),)
+bench bench-smoke bench-probe-cost: bench-deps
+	@k=$$($(BENCH_TOP)/selftests/vm/kernels.sh resolve $(BENCH_SERIES)) && \
+		$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) $@ BENCH_KVER=$$k
+else
 bench: bench-deps bench-build
 	rm -rf $(BENCH_RUN) && mkdir -p $(BENCH_RUN)
 	BENCH_KO=$(BENCH_KO) BENCH_BIN=$(BENCH_B) BENCH_CTL=$(BENCH_CTL) \
@@ -120,6 +133,7 @@ bench-probe-cost: bench-deps bench-build
 	@stem=$(BENCH_TOP)/bench/results/$$(date +%F)-$(BENCH_KVER)-probe-cost; \
 	cp $(BENCH_RUN)-cost/probe-cost.jsonl $$stem.jsonl && \
 	python3 $(BENCH_TOP)/bench/report.py --probe-cost $$stem.jsonl | tee $$stem.md
+endif
 
 bench-doc:
 	python3 $(BENCH_TOP)/bench/report.py --doc $(BENCH_TOP)/docs/performance.md \

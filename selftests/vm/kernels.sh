@@ -4,6 +4,13 @@
 #
 #   kernels.sh installed        newest installed kernel of each series, one
 #                               per line, in matrix order (default KVERS)
+#   kernels.sh matrix           "SERIES KVER" per series, KVER "-" when none
+#                               of it is installed (make check fails those)
+#   kernels.sh resolve WORD...  each WORD that names a series ("6.1", "7.x")
+#                               as that series' installed kernel, any other
+#                               word (a release) as it is; exit 1 if a
+#                               series has no installed kernel (the word is
+#                               printed as it is)
 #   kernels.sh packages         for each apt series: SUITE PKG... (what
 #                               `make deps` installs; needs apt lists)
 #   kernels.sh fetched          the series of SOURCE "fetch" (make deps runs
@@ -87,15 +94,40 @@ candidates() {
 	done
 }
 
+kver_of() {		# SERIES SOURCE -> its installed KVER, or nothing
+	if [ "$2" = fetch ]; then
+		fetched_info "$1" | awk '{print $1}'
+	else
+		installed_of "$1"
+	fi
+}
+
 case ${1:-} in
 installed)
 	matrix | while read -r s src _; do
-		if [ "$src" = fetch ]; then
-			fetched_info "$s" | awk '{print $1}'
-		else
-			installed_of "$s"
-		fi
+		kver_of "$s" "$src"
 	done ;;
+matrix)
+	matrix | while read -r s src _; do
+		k=$(kver_of "$s" "$src" || true)
+		echo "$s ${k:--}"
+	done ;;
+resolve)
+	shift
+	rc=0 res=()
+	for w in "$@"; do
+		src=$(matrix | awk -v s="$w" '$1 == s {print $2}')
+		if [ -z "$src" ]; then res+=("$w"); continue; fi
+		k=$(kver_of "$w" "$src" || true)
+		if [ -n "$k" ]; then
+			res+=("$k")
+		else
+			echo "kernels.sh: no kernel of series $w is installed (make deps)" >&2
+			res+=("$w") rc=1
+		fi
+	done
+	[ ${#res[@]} = 0 ] || echo "${res[*]}"
+	exit $rc ;;
 fetched)
 	matrix | awk '$2 == "fetch" {print $1}' ;;
 info)
