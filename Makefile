@@ -2,12 +2,15 @@
 # tcptimeo: the out-of-tree module (Kbuild), its CLI and the test suite.
 #
 #   make [KVER=<kver>]   build/<kver>/tcptimeo.ko for every installed kernel
-#                        of selftests/vm/kernels.conf (or only KVER; KDIR=
-#                        builds against another kernel tree), W=1 clean
+#                        of selftests/vm/kernels.conf (or only KVER, a
+#                        release or a series such as 6.1; KDIR= builds
+#                        against another kernel tree), W=1 clean
 #   make tools           build/tools/tcptimeoctl
 #   make deps            install what the build and the tests need (root)
-#   make check           deps + build + tools + host unit tests + the VM
-#                        suite on every kernel; KVERS="<kver> ..." and
+#   make check           deps + build + tools + host unit tests + lint +
+#                        packaging + the VM suite on every kernel, each
+#                        phase run and counted even if another failed;
+#                        KVERS="<kver or series> ..." and
 #                        TESTS="NN-name ..." restrict it;
 #                        TCPTIMEO_NEGATIVE_CONTROL=1 runs only the
 #                        deliberately failing test (must exit non-zero)
@@ -38,8 +41,14 @@ endif
 ifneq ($(KVER),)
 KVERS ?= $(KVER)
 endif
-# Default: the installed kernels of the matrix, computed when needed (after
-# `make deps` in `make check`, which re-reads it in a sub-make).
+# KVER/KVERS may name releases or series of kernels.conf ("6.1", "7.x"):
+# a series is its newest installed kernel. make check hands the words as
+# given to run.py, which resolves them only after `make deps`.
+KVERS_ASKED := $(strip $(KVERS))
+ifneq ($(KVERS_ASKED),)
+override KVERS := $(shell $(KERNELS) resolve $(KVERS_ASKED))
+endif
+# Default: the installed kernels of the matrix, computed when needed.
 KVERS ?= $(shell $(KERNELS) installed)
 
 .PHONY: all modules tools deps check check-vm check-unit demo lint lint-tap \
@@ -71,8 +80,18 @@ initramfs:
 $(B)/%/initramfs.cpio.gz: FORCE
 	@$(VM)/mkinitramfs.sh $* $@
 
-# More host-side suites, counted into make check's closing line with the
-# unit tests: make targets that print TAP (mk/*.mk: CHECK_HOST_SUITES +=).
+# make check's phases, run by selftests/vm/run.py in this order, every one
+# of them whatever the others did, all counted into the closing line:
+#   CHECK_STEPS         make targets counted by exit status, one point each
+#                       (what installs things: they run first)
+#   the build           per kernel: the module and the VM's initramfs; tools
+#   the host unit tests
+#   CHECK_HOST_SUITES   make targets that print TAP
+#   the VM suite        on every kernel
+# mk/*.mk add to both lists (packaging: packaging-deps, check-packaging,
+# check-install on a full run).
+CHECK_STEPS ?=
+CHECK_STEPS += deps
 CHECK_HOST_SUITES ?=
 CHECK_HOST_SUITES += lint-tap
 
@@ -80,11 +99,11 @@ CHECK_HOST_SUITES += lint-tap
 lint-tap: modules
 	@KDIR_OVERRIDE=$(KDIR) $(TOP)/tools/lint-tap.sh "$(KVERS)"
 
-check: deps
-	@$(MAKE) --no-print-directory modules tools initramfs
-	@$(VM)/run.py $(if $(TCPTIMEO_NEGATIVE_CONTROL:0=),--negative-control,--unit \
+check:
+	@$(VM)/run.py $(foreach s,$(CHECK_STEPS),--step $(s)) --build \
+		$(if $(TCPTIMEO_NEGATIVE_CONTROL:0=),--negative-control,--unit \
 		$(foreach t,$(CHECK_HOST_SUITES),--host-suite $(t))) \
-		--kvers "$(KVERS)" --tests "$(TESTS)"
+		--kvers "$(KVERS_ASKED)" --tests "$(TESTS)"
 
 check-vm: modules tools initramfs
 	@$(VM)/run.py --kvers "$(KVERS)" --tests "$(TESTS)"

@@ -87,8 +87,10 @@ packaging-deps:
 	fi
 
 # A full `make check` (no TESTS= given) also runs the packaging checks and
-# the install flow, before the VM suite (whose summary stays the last
-# line). TCPTIMEO_PACKAGING=0 leaves them out.
+# the install flow, as phases of its own before the VM suite (whose summary
+# stays the last line), counted whatever they print or exit with.
+# TCPTIMEO_PACKAGING=0 leaves them out.
 ifeq ($(strip $(TESTS))$(filter 0,$(TCPTIMEO_PACKAGING)),)
-check: packaging-deps check-packaging check-install
+CHECK_STEPS += packaging-deps
+CHECK_HOST_SUITES += check-packaging check-install
 endif

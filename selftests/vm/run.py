@@ -12,10 +12,23 @@ print `N passed, N failed[, N skipped]` summed over all kernels (and the
 host unit tests with --unit) as the last line. Exit status 0 only if
 nothing failed and something ran.
 
-    run.py [--kvers "K ..."] [--tests "NN-name ..."] [--unit]
-           [--host-suite MAKE-TARGET ...]
+    run.py [--step MAKE-TARGET ...] [--build] [--kvers "K ..."]
+           [--tests "NN-name ..."] [--unit] [--host-suite MAKE-TARGET ...]
     run.py --negative-control        only 99-negative-control, first kernel
     run.py --demo [--kvers K]        demo mode on the newest kernel
+
+make check's phases, in this order, each run whatever the others did and
+each counted into the closing line (a phase that cannot run at all is a
+failing point with its reason, never silence):
+  --step T       `make T` (make deps, ...): one point, by its exit status
+  --build        per kernel, the module and the initramfs; the CLI: a point
+                 each (a kernel whose build failed fails its VM run too)
+  --unit         the host unit tests (TAP)
+  --host-suite T `make T` printing TAP (lint, packaging, install flow)
+  the VM suite   on every kernel
+--kvers words are releases or series of kernels.conf ("6.1"), resolved
+after the steps; without --kvers, every series of the matrix must have an
+installed kernel, and each one that has none is a failing point.
 
 Environment: TCPTIMEO_NEGATIVE_CONTROL=1 is --negative-control; other
 TCPTIMEO_* variables are passed on to the tests; TCPTIMEO_BOOT_LIMIT
@@ -169,6 +182,32 @@ def installed_kernels():
     p = subprocess.run([os.path.join(HERE, "kernels.sh"), "installed"],
                        capture_output=True, text=True, check=True)
     return p.stdout.split()
+
+
+def resolve_kernels(words):
+    """(kernel releases, [reasons a series has none]): the matrix when
+    `words` is empty, else each word, a series resolved to its kernel."""
+    if words:
+        p = subprocess.run([os.path.join(HERE, "kernels.sh"), "resolve"] + words,
+                           capture_output=True, text=True)
+        missing = [line for line in p.stderr.splitlines() if line.strip()]
+        if p.returncode != 0 and not missing:
+            missing = [f"kernels.sh resolve exited {p.returncode}"]
+        bad = {w for w in words if re.fullmatch(r"\d+\.(\d+|x)", w)}
+        return [k for k in p.stdout.split() if k not in bad], missing
+    p = subprocess.run([os.path.join(HERE, "kernels.sh"), "matrix"],
+                       capture_output=True, text=True)
+    kvers, missing = [], []
+    for line in p.stdout.splitlines():
+        series, kver = line.split()
+        if kver == "-":
+            missing.append(f"no kernel of series {series} of kernels.conf "
+                           "is installed (make deps)")
+        else:
+            kvers.append(kver)
+    if p.returncode != 0:
+        missing.append(f"kernels.sh matrix exited {p.returncode}: {p.stderr.strip()}")
+    return kvers, missing
 
 
 def kernel_info(kver):
@@ -552,6 +591,57 @@ def run_host_suite(name, cmd, log):
     return c
 
 
+def run_step(name, cmd, log):
+    """A command counted by its exit status alone: one point. Its output
+    is saved and streamed as diagnostics."""
+    out(f"# ===== {name}: {cmd}")
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    t0 = time.monotonic()
+    with open(log, "w") as f:
+        p = subprocess.Popen(cmd, shell=True, cwd=TOP, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, errors="replace")
+        tail = []
+        for line in p.stdout:
+            f.write(line)
+            tail = (tail + [line.rstrip("\n")])[-20:]
+            out("# " + line.rstrip("\n"))
+        rc = p.wait()
+    c = Count()
+    took = time.monotonic() - t0
+    if rc == 0:
+        out(f"ok - {name} ({took:.0f} s)")
+        c.passed += 1
+    else:
+        out(f"not ok - {name}: exited {rc} after {took:.0f} s "
+            f"(log {os.path.relpath(log, TOP)}); its last lines:")
+        for line in tail:
+            out(f"#   {line}")
+        c.failed += 1
+    return c
+
+
+def make_cmd(target, kvers=None):
+    cmd = f"make -s --no-print-directory {shlex.quote(target)}"
+    if kvers is not None:
+        cmd += f" KVERS={shlex.quote(' '.join(kvers))}"
+    return cmd
+
+
+def run_build(kvers):
+    """The module and the VM's initramfs per kernel, then the CLI."""
+    total = Count()
+    for k in kvers:
+        ko = os.path.relpath(os.path.join(BUILD, k, "tcptimeo.ko"), TOP)
+        initrd = os.path.relpath(os.path.join(BUILD, k, "initramfs.cpio.gz"), TOP)
+        total.add(run_step(f"build {k}: module and initramfs",
+                           make_cmd(ko, [k]) + " " + shlex.quote(initrd),
+                           os.path.join(BUILD, "logs", f"build-{k}.log")))
+    total.add(run_step("build tcptimeoctl", make_cmd("tools"),
+                       os.path.join(BUILD, "logs", "build-tools.log")))
+    return total
+
+
 def run_unit():
     """make -C selftests/unit check (TAP), saved in build/logs/unit.tap."""
     if not os.path.exists(os.path.join(SELFTESTS, "unit", "Makefile")):
@@ -563,6 +653,12 @@ def run_unit():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--step", action="append", default=[], metavar="TARGET",
+                    help="a make target run first and counted by its exit "
+                         "status (make: CHECK_STEPS)")
+    ap.add_argument("--build", action="store_true",
+                    help="build each kernel's module and initramfs and the CLI "
+                         "after the steps")
     ap.add_argument("--kvers", default=os.environ.get("KVERS", ""))
     ap.add_argument("--tests", default=os.environ.get("TESTS", ""))
     ap.add_argument("--unit", action="store_true", help="run the host unit tests first")
@@ -578,31 +674,55 @@ def main():
     signal.signal(signal.SIGINT, stop_vms)
     signal.signal(signal.SIGHUP, stop_vms)
 
-    kvers = a.kvers.split() or installed_kernels()
-    if not kvers:
-        out("not ok - no kernel of selftests/vm/kernels.conf is installed (make deps)")
-        out("0 passed, 1 failed")
-        return 1
-
-    if a.demo:
-        kver = sorted(kvers, key=lambda k: [int(x) if x.isdigit() else x
-                                            for x in re.split(r"(\d+)", k)])[-1]
-        c, _ = run_kernel(kver, [], mode="demo")
-        return 0 if c.failed == 0 else 1
-
-    total = Count()
     if a.negative_control:
         os.environ["TCPTIMEO_NEGATIVE_CONTROL"] = "1"
         tests = select_tests([NEGATIVE])
-        kvers = kvers[:1]
-        out(f"# negative control: only {NEGATIVE} on {kvers[0]}; it must fail")
     else:
         tests = select_tests(a.tests.split())
+
+    total = Count()
+    # In the negative control only failures of the steps and the build
+    # count: its closing line must stay "0 passed, 1 failed".
+    for target in a.step:
+        c = run_step(f"make {target}", make_cmd(target),
+                     os.path.join(BUILD, "logs", f"step-{target}.log"))
+        if a.negative_control:
+            c.passed = 0
+        total.add(c)
+
+    if a.step or a.build:
+        kvers, missing = resolve_kernels(a.kvers.split())
+        for why in missing:
+            out(f"not ok - {why}")
+            total.failed += 1
+    else:
+        kvers = a.kvers.split() or installed_kernels()
+    if not kvers:
+        out("not ok - no kernel of selftests/vm/kernels.conf is installed (make deps)")
+        total.failed += 1
+    if a.build and (kvers or not a.demo):
+        c = run_build(kvers)
+        if a.negative_control:
+            c.passed = 0
+        total.add(c)
+
+    if a.demo:
+        if not kvers:
+            return 1
+        kver = sorted(kvers, key=lambda k: [int(x) if x.isdigit() else x
+                                            for x in re.split(r"(\d+)", k)])[-1]
+        c, _ = run_kernel(kver, [], mode="demo")
+        return 0 if c.failed == 0 and total.failed == 0 else 1
+
+    if a.negative_control:
+        kvers = kvers[:1]
+        if kvers:
+            out(f"# negative control: only {NEGATIVE} on {kvers[0]}; it must fail")
+    else:
         if a.unit:
             total.add(run_unit())
         for target in a.host_suite:
-            total.add(run_host_suite(f"make {target}",
-                                     f"make -s --no-print-directory {shlex.quote(target)}",
+            total.add(run_host_suite(f"make {target}", make_cmd(target, kvers),
                                      os.path.join(BUILD, "logs", f"{target}.tap")))
     t0 = time.monotonic()
     boots = []
@@ -615,7 +735,6 @@ def main():
         + (", ".join(boots) or "none"))
     out(total.line())
     return 0 if total.failed == 0 and (total.passed + total.skipped) > 0 else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())
