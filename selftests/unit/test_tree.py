@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0 OR MIT
+"""Host tests of the tree itself and of make check's phases.
+
+1. No Debian kernel release is written into a script, Makefile, test or
+   default. Debian moves the ABI numbers every few weeks (6.1.0-56 became
+   6.1.0-57): a literal release breaks the first machine that installs the
+   next one. Kernels come from selftests/vm/kernels.conf through
+   selftests/vm/kernels.sh. Allowed: the comments of kernels.conf, recorded
+   results (bench/results/), prose of the docs (not their code blocks,
+   which are commands to run) and the files of ALLOW, each with its reason.
+2. make check's runner (selftests/vm/run.py) runs every phase even when an
+   earlier one failed, counts each into the closing line and exits
+   non-zero; a phase that cannot run is a failing point.
+
+usage: test_tree.py [ROOT]       (prints "ok - ..." lines; ROOT: the tree,
+                                  default this checkout)
+"""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
+                       os.path.join(os.path.dirname(__file__), "..", ".."))
+failed = 0
+
+# A release as uname -r prints it: N.N[.N][-NN][+debNN]-FLAVOUR, or any
+# N.N.N+debNN (backports and sid name theirs so).
+FLAVOURS = r"(?:amd64|arm64|armmp(?:-lpae)?|686(?:-pae)?|cloud-(?:amd64|arm64)|rt-(?:amd64|arm64))"
+RELEASE = re.compile(r"(?<![\w.])\d+\.\d+(?:\.\d+)?(?:-\d+)?(?:\+deb\d+)?-" + FLAVOURS +
+                     r"(?![\w])|(?<![\w.])\d+\.\d+\.\d+\+deb\d+(?![\d])")
+
+# path -> why its literals are fine
+ALLOW = {
+    "selftests/packaging/check-version.sh":
+        "sample releases fed to dkms.conf's version regex, not kernels to use",
+}
+# Whole directories of recorded results.
+ALLOW_DIRS = ("bench/results/",)
+# Binary or generated files never hold a command.
+SKIP_EXT = (".png", ".json", ".jsonl", ".gz", ".xz", ".svg")
+
+
+def ok(cond, what, diag=None):
+    global failed
+    print(("ok - " if cond else "not ok - ") + what)
+    if not cond:
+        failed += 1
+        for line in str(diag or "").splitlines()[:40]:
+            print("# " + line)
+    return cond
+
+
+def tree_files(root):
+    p = subprocess.run(["git", "-C", root, "ls-files", "--cached", "--others",
+                        "--exclude-standard"], capture_output=True, text=True)
+    if p.returncode == 0:
+        return [f for f in p.stdout.splitlines() if os.path.isfile(os.path.join(root, f))]
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs[:] = [x for x in dirs if x not in (".git", "build", ".cache", "node_modules")]
+        out += [os.path.relpath(os.path.join(d, f), root) for f in files]
+    return out
+
+
+def offending_lines(path, text):
+    """(line number, line) of literals this file may not hold."""
+    is_md = path.endswith(".md")
+    conf = path == "selftests/vm/kernels.conf"
+    fence = False
+    bad = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if is_md and line.lstrip().startswith("```"):
+            fence = not fence
+            continue
+        if is_md and not fence and not line.startswith("    "):
+            continue                    # prose and tables: recorded facts
+        if conf and line.lstrip().startswith("#"):
+            continue
+        if RELEASE.search(line):
+            bad.append((n, line.strip()))
+    return bad
+
+
+def check_literals():
+    # The pattern itself, on samples built so that this file holds none.
+    hits = ["6.1.0-" + "57-amd64", "5.10.0-" + "32-amd64", "6.12.95" + "+deb12-amd64",
+            "7.2.13" + "+deb14-amd64", "6.1.0-" + "57-cloud-amd64", "6.12.95" + "+deb12",
+            "linux-image-6.1.0-" + "57-amd64"]
+    misses = ["6.1", "7.x", "linux-source-6.12", "1:7.2+dfsg-7", "0.1.0",
+              "qemu 7.2", "127.0.0.1", "10.77.0.1:32808", "6.1.192"]
+    ok(all(RELEASE.search(h) for h in hits) and not any(RELEASE.search(m) for m in misses),
+       "the release pattern matches Debian kernel releases and nothing else",
+       diag=f"missed: {[h for h in hits if not RELEASE.search(h)]}; "
+            f"wrongly matched: {[m for m in misses if RELEASE.search(m)]}")
+    found = []
+    for f in sorted(tree_files(ROOT)):
+        if f in ALLOW or f.startswith(ALLOW_DIRS) or f.endswith(SKIP_EXT):
+            continue
+        try:
+            with open(os.path.join(ROOT, f), errors="replace") as fh:
+                text = fh.read()
+        except OSError:
+            continue
+        if "\0" in text:
+            continue
+        found += [f"{f}:{n}: {line}" for n, line in offending_lines(f, text)]
+    ok(not found, "no kernel release is written into a script, Makefile, test, "
+       "default or runnable doc example (they come from selftests/vm/kernels.conf)",
+       diag="\n".join(found))
+
+
+def check_phases():
+    """run.py with a passing step, a failing step, a failing host suite and
+    a kernel that is not there: all run, all counted, exit non-zero."""
+    run = os.path.join(ROOT, "selftests", "vm", "run.py")
+    cmd = [sys.executable, run, "--step", "tools", "--step", "tt-no-such-target",
+           "--host-suite", "tt-no-such-suite", "--kvers", "tt-no-such-kernel",
+           "--tests", "00-load"]
+    env = {k: v for k, v in os.environ.items() if k not in ("KVERS", "TESTS", "MAKEFLAGS")}
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    lines = p.stdout.splitlines()
+    last = lines[-1] if lines else ""
+    ok(p.returncode == 1 and last == "1 passed, 3 failed",
+       "make check's runner: a failing step, a failing host suite and a missing "
+       "kernel are each counted; the closing line sums all phases; exit 1",
+       diag=f"exit {p.returncode}, last line {last!r}\n" + p.stderr[-2000:])
+
+    def idx(pat):
+        return next((i for i, line in enumerate(lines) if re.match(pat, line)), -1)
+    order = [idx(r"ok - make tools"), idx(r"not ok - make tt-no-such-target: exited"),
+             idx(r"not ok - make tt-no-such-suite: exited"),
+             idx(r"not ok - tt-no-such-kernel: .* is missing")]
+    ok(all(i >= 0 for i in order) and order == sorted(order),
+       "make check's runner: phases run in order, each after a failing one",
+       diag="\n".join(lines[-30:]))
+
+
+def main():
+    check_literals()
+    check_phases()
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
