@@ -15,6 +15,7 @@ ETIMEDOUT (not EHOSTUNREACH), as behind a router.
 import os
 import re
 import subprocess
+import time
 
 from ttmod import sh, modprobe
 
@@ -195,3 +196,35 @@ def ss_find(ns, lport=None, rport=None):
             continue
         return e
     return None
+
+
+# ss prints jiffies as ms: a timer armed in jiffy J and read in jiffy R
+# shows expiry - R, which may be up to one jiffy (10 ms at HZ=100) less
+# than the time measured from before J to after R.
+JIFFY_SLACK = 0.02
+
+
+def ss_time_resolution(s):
+    """How much ss's timer text may hide: it drops the milliseconds of
+    anything from 10 s up ("10sec" is 10.000-10.999 s), not below."""
+    return 0.001 if "ms" in s else 1.0
+
+
+def keepalive_timer_check(ns, lport, rport, idle, since):
+    """Read the keepalive timer of a connection whose timer was armed (with
+    `idle` seconds) after monotonic time `since`, e.g. taken right before
+    connect(). Returns (ok, diag): ok if ss shows a keepalive timer with
+    idle - (time from `since` to the end of the ss read) <= left <= idle,
+    to ss's resolution.
+    The window is measured, not assumed: a busy host widens it by exactly
+    the time it took, and a timer armed with another idle is still caught
+    as long as the measured window is shorter than the difference."""
+    e = ss_find(ns, lport=lport, rport=rport)
+    window = time.monotonic() - since
+    tm = e and e["timer"]
+    res = ss_time_resolution(_TIMER.search(e["line"]).group(2)) if tm else 0
+    ok = bool(tm and tm[0] == "keepalive" and
+              idle - window - JIFFY_SLACK <= tm[1] + res and tm[1] <= idle)
+    return ok, (f"ss: {e and e['line']}; read {window:.2f} s after connect(), "
+                f"so left must be in [{idle - window:.2f}, {idle}] s "
+                f"(ss shows it to {res:g} s)")
