@@ -183,6 +183,7 @@ def ss_conns(ns=None, extra=()):
         m = _TIMER.search(line)
         if m:
             e["timer"] = (m.group(1), parse_ss_time(m.group(2)), int(m.group(3)))
+            e["timer_res"] = ss_time_resolution(m.group(2))
         out.append(e)
     return out
 
@@ -222,7 +223,7 @@ def keepalive_timer_check(ns, lport, rport, idle, since):
     e = ss_find(ns, lport=lport, rport=rport)
     window = time.monotonic() - since
     tm = e and e["timer"]
-    res = ss_time_resolution(_TIMER.search(e["line"]).group(2)) if tm else 0
+    res = e["timer_res"] if tm else 0
     ok = bool(tm and tm[0] == "keepalive" and
               idle - window - JIFFY_SLACK <= tm[1] + res and tm[1] <= idle)
     return ok, (f"ss: {e and e['line']}; read {window:.2f} s after connect(), "
