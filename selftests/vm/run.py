@@ -566,8 +566,9 @@ def run_kernel(kver, tests, mode="tests"):
     return total, run
 
 
-def run_host_suite(name, cmd, log):
-    """A host-side TAP suite (a shell command): streamed, saved, counted."""
+def run_logged(name, cmd, log, prefix=""):
+    """Run a shell command in TOP, its output streamed (each line after
+    `prefix`) and saved in `log`: (exit status, its lines)."""
     out(f"# ===== {name}: {cmd}")
     os.makedirs(os.path.dirname(log), exist_ok=True)
     with open(log, "w") as f:
@@ -577,10 +578,15 @@ def run_host_suite(name, cmd, log):
         text = []
         for line in p.stdout:
             f.write(line)
-            text.append(line)
-            out(line.rstrip("\n"))
-        rc = p.wait()
-    c, points, plan = parse_tap("".join(text))
+            text.append(line.rstrip("\n"))
+            out(prefix + text[-1])
+        return p.wait(), text
+
+
+def run_host_suite(name, cmd, log):
+    """A host-side TAP suite (a shell command): streamed, saved, counted."""
+    rc, text = run_logged(name, cmd, log)
+    c, points, plan = parse_tap("\n".join(text))
     if rc != 0 and c.failed == 0:
         out(f"not ok - {name}: exited {rc} without a failing point")
         c.failed += 1
@@ -594,19 +600,9 @@ def run_host_suite(name, cmd, log):
 def run_step(name, cmd, log):
     """A command counted by its exit status alone: one point. Its output
     is saved and streamed as diagnostics."""
-    out(f"# ===== {name}: {cmd}")
-    os.makedirs(os.path.dirname(log), exist_ok=True)
     t0 = time.monotonic()
-    with open(log, "w") as f:
-        p = subprocess.Popen(cmd, shell=True, cwd=TOP, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, errors="replace")
-        tail = []
-        for line in p.stdout:
-            f.write(line)
-            tail = (tail + [line.rstrip("\n")])[-20:]
-            out("# " + line.rstrip("\n"))
-        rc = p.wait()
+    rc, text = run_logged(name, cmd, log, prefix="# ")
+    tail = text[-20:]
     c = Count()
     took = time.monotonic() - t0
     if rc == 0:
