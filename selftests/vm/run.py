@@ -628,8 +628,9 @@ def run_build(kvers):
     """The module and the VM's initramfs per kernel, then the CLI."""
     total = Count()
     for k in kvers:
-        ko = os.path.relpath(os.path.join(BUILD, k, "tcptimeo.ko"), TOP)
-        initrd = os.path.relpath(os.path.join(BUILD, k, "initramfs.cpio.gz"), TOP)
+        # absolute: the Makefile's pattern rules are $(B)/%/...
+        ko = os.path.join(BUILD, k, "tcptimeo.ko")
+        initrd = os.path.join(BUILD, k, "initramfs.cpio.gz")
         total.add(run_step(f"build {k}: module and initramfs",
                            make_cmd(ko, [k]) + " " + shlex.quote(initrd),
                            os.path.join(BUILD, "logs", f"build-{k}.log")))
