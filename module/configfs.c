@@ -39,7 +39,9 @@ static int tt_bad(const struct tt_item *it, const char *field, int err,
 		  const char *valid)
 {
 	const char *what = err == -ERANGE ? "out of range" :
-			   err == -ENOENT ? "no such cgroup" : "invalid value";
+			   err != -ENOENT ? "invalid value" :
+			   !strcmp(field, "netns") ? "no such network namespace" :
+			   "no such cgroup";
 
 	if (err != -ENOMEM)
 		pr_info_ratelimited("rule %s: %s: %s; valid: %s\n",
@@ -107,6 +109,8 @@ static int tt_item_commit(struct tt_item *it, struct tt_rule_cfg *cfg)
 	}
 	if (it->cfg.cgroup_path != cfg->cgroup_path)
 		kfree(it->cfg.cgroup_path);
+	if (it->cfg.ns != cfg->ns)
+		tt_netns_put(it->cfg.ns);
 	it->cfg = *cfg;
 	tt_item_published(it);
 	return 0;
@@ -137,6 +141,8 @@ static ssize_t tt_store(struct config_item *ci, const char *page, size_t len,
 		if (err) {
 			if (cfg.cgroup_path != it->cfg.cgroup_path)
 				kfree(cfg.cgroup_path);
+			if (cfg.ns != it->cfg.ns)
+				tt_netns_put(cfg.ns);
 			tt_bad(it, field, err, valid);
 		}
 	}
@@ -169,13 +175,6 @@ static const struct tt_num tt_num_priority = {
 	.size = sizeof_field(struct tt_rule_cfg, priority),
 	.max = TCPTIMEO_PRIORITY_MAX,
 	.valid = "0..65535",
-};
-
-static const struct tt_num tt_num_netns = {
-	.off = offsetof(struct tt_rule_cfg, netns),
-	.size = sizeof_field(struct tt_rule_cfg, netns),
-	.max = TCPTIMEO_NETNS_MAX,
-	.valid = "0 (any) or a network namespace inode number",
 };
 
 static const struct tt_num tt_num_keepalive = {
@@ -265,7 +264,6 @@ static ssize_t tt_rule_##attr##_store(struct config_item *ci,		\
 CONFIGFS_ATTR(tt_rule_, attr)
 
 TT_NUM_ATTR(priority);
-TT_NUM_ATTR(netns);
 TT_NUM_ATTR(keepalive);
 TT_NUM_ATTR(audit);
 TT_NUM_ATTR(keepidle);
@@ -421,6 +419,52 @@ static int tt_attr_parse_cgroup(struct tt_rule_cfg *cfg, const void *ctx,
 	return 0;
 }
 
+/*
+ * A namespace is bound when written (netns.c): the number must name a live
+ * one now, and the rule follows that namespace only, never a later one
+ * that the kernel gives the same number.
+ */
+static int tt_attr_parse_netns(struct tt_rule_cfg *cfg, const void *ctx,
+			       const char *s, size_t len)
+{
+	struct tt_netns *ns = NULL;
+	u32 v;
+	int err;
+
+	err = tt_parse_u32(s, len, TCPTIMEO_NETNS_MAX, &v);
+	if (err)
+		return err;
+	if (v) {
+		ns = tt_netns_bind(v);
+		if (IS_ERR(ns))
+			return PTR_ERR(ns);
+	}
+	cfg->netns = v;
+	cfg->ns = ns;
+	return 0;
+}
+
+static ssize_t tt_attr_fmt_netns(const struct tt_item *it, char *page)
+{
+	return sprintf(page, "%u\n", it->cfg.netns);
+}
+
+TT_ATTR(netns, "0 (any) or the inode number of a live network namespace");
+
+static ssize_t tt_rule_netns_state_show(struct config_item *ci, char *page)
+{
+	const struct tt_netns *ns;
+	const char *state;
+
+	mutex_lock(&tt_cfg_mutex);
+	ns = to_tt_item(ci)->cfg.ns;
+	state = !ns ? "any" : tt_netns_gone(ns) ? "gone" : "live";
+	mutex_unlock(&tt_cfg_mutex);
+	return sprintf(page, "%s\n", state);
+}
+
+CONFIGFS_ATTR_RO(tt_rule_, netns_state);
+
 static ssize_t tt_attr_fmt_cgroup(const struct tt_item *it, char *page)
 {
 	return sprintf(page, "%s\n",
@@ -515,6 +559,7 @@ static struct configfs_attribute *tt_rule_attrs[] = {
 	&tt_rule_attr_remote_addrs,
 	&tt_rule_attr_cgroup,
 	&tt_rule_attr_netns,
+	&tt_rule_attr_netns_state,
 	&tt_rule_attr_keepalive,
 	&tt_rule_attr_keepidle,
 	&tt_rule_attr_keepintvl,
@@ -535,6 +580,7 @@ static void tt_rule_release(struct config_item *ci)
 
 	tt_counter_put(it->ctr);
 	kfree(it->cfg.cgroup_path);
+	tt_netns_put(it->cfg.ns);
 	kfree(it);
 }
 

@@ -29,9 +29,12 @@ static int __init tt_init(void)
 	err = tt_proc_init();
 	if (err)
 		goto err_sysfs;
-	err = tt_configfs_init();
+	err = tt_netns_init();
 	if (err)
 		goto err_proc;
+	err = tt_configfs_init();
+	if (err)
+		goto err_netns;
 	/* Last: the probe may run as soon as it is attached. */
 	err = tt_hook_init();
 	if (err)
@@ -42,6 +45,8 @@ static int __init tt_init(void)
 
 err_configfs:
 	tt_configfs_exit();
+err_netns:
+	tt_netns_exit();
 err_proc:
 	tt_proc_exit();
 err_sysfs:
@@ -59,6 +64,7 @@ static void __exit tt_exit(void)
 {
 	tt_hook_exit();
 	tt_configfs_exit();
+	tt_netns_exit();
 	tt_proc_exit();
 	tt_sysfs_exit();
 	tt_rules_exit();

@@ -89,11 +89,14 @@ void tt_cfg_free(struct tt_rule_cfg *cfg)
 {
 	kfree(cfg->cgroup_path);
 	cfg->cgroup_path = NULL;
+	tt_netns_put(cfg->ns);
+	cfg->ns = NULL;
 }
 
 int tt_cfg_copy(struct tt_rule_cfg *dst, const struct tt_rule_cfg *src)
 {
 	*dst = *src;
+	tt_netns_get(dst->ns);
 	if (src->cgroup_path) {
 		dst->cgroup_path = kstrdup(src->cgroup_path, GFP_KERNEL);
 		if (!dst->cgroup_path)
@@ -137,7 +140,7 @@ static void tt_rule_free(struct tt_rule *rule)
 	if (rule->cgrp)
 		cgroup_put(rule->cgrp);
 	tt_counter_put(rule->ctr);
-	kfree(rule->cfg.cgroup_path);
+	tt_cfg_free(&rule->cfg);
 	kfree(rule);
 }
 
@@ -503,7 +506,7 @@ static enum tt_verdict tt_rule_eval(const struct tt_rule *rule,
 
 	if (v == TT_NOMATCH)
 		return v;
-	if (rule->cfg.netns && sock_net(sk)->ns.inum != rule->cfg.netns)
+	if (rule->cfg.ns && !tt_netns_match(rule->cfg.ns, sock_net(sk)))
 		return TT_NOMATCH;
 	if (rule->cgrp && !tt_sk_under_cgroup(sk, rule->cgrp))
 		return TT_NOMATCH;

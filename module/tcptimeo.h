@@ -8,6 +8,7 @@
  *   stamp.c     writes options onto one socket (fill, force, clamp)
  *   walk.c      existing sockets: apply_existing, abort_peers
  *   proc.c      /proc/net/tcptimeo, the per-socket view
+ *   netns.c     a rule's binding to a live network namespace
  *   configfs.c  rule directories and their attributes
  *   sysfs.c     global switches, the live table, counters
  */
@@ -27,7 +28,9 @@
 #include "tt_parse.h"
 
 struct cgroup;
+struct net;
 struct sock;
+struct tt_netns;
 
 /* Per-rule counters; outlive the configfs item and every compiled copy. */
 struct tt_counter {
@@ -41,7 +44,8 @@ struct tt_counter {
 struct tt_rule_cfg {
 	char name[TCPTIMEO_NAME_MAX + 1];
 	u32 priority;
-	u32 netns;
+	u32 netns;		/* inode number as written, 0: any */
+	struct tt_netns *ns;	/* its binding (netns.c), NULL for "any" */
 	char *cgroup_path;	/* kmalloc'ed, or NULL for "any" */
 	struct tt_sel sel;
 	struct tt_opts opts;
@@ -131,6 +135,15 @@ void tt_configfs_exit(void);
 /* walk.c */
 int tt_apply_existing(void);
 int tt_abort_peers(const char *buf, size_t len);
+
+/* netns.c */
+struct tt_netns *tt_netns_bind(u32 inum);
+struct tt_netns *tt_netns_get(struct tt_netns *b);
+void tt_netns_put(struct tt_netns *b);
+bool tt_netns_match(const struct tt_netns *b, const struct net *net);
+bool tt_netns_gone(const struct tt_netns *b);
+int tt_netns_init(void);
+void tt_netns_exit(void);
 
 /* proc.c */
 int tt_proc_init(void);

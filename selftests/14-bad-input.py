@@ -27,6 +27,7 @@ EINVAL, ERANGE = errno.EINVAL, errno.ERANGE
 BIG_JUNK = "A" * 4096
 BIG_DIGITS = "1" * 4096
 CGP = "/tt-bad"
+MY_NETNS = os.stat("/proc/self/ns/net").st_ino
 
 
 def numeric(maxv, keyword="on"):
@@ -77,7 +78,9 @@ CASES = {
     "remote_ports": ("8000-8099", "8000-8099", PORTS_BAD),
     "remote_addrs": ("fd00::/8,10.96.0.0/12", None, ADDRS_BAD),
     "cgroup": (CGP, CGP, CGROUP_BAD),
-    "netns": ("12345", "12345", numeric(4294967295)),
+    # a number no live namespace has: ENOENT (docs/ABI.md, netns)
+    "netns": (str(MY_NETNS), str(MY_NETNS), numeric(4294967295)
+              + [("12345\n", errno.ENOENT)]),
     "keepalive": ("1", "1", numeric(1)),
     "keepidle": ("33", "33", numeric(32767)),
     "keepintvl": ("44", "44", numeric(32767)),

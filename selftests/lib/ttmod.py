@@ -49,8 +49,10 @@ DEFAULTS = {
     "mode": "fill",
     "enabled": "0",
     "matched": "0",
+    "netns_state": "any",
 }
-WRITABLE = [a for a in DEFAULTS if a != "matched"]
+READ_ONLY = ("matched", "netns_state")
+WRITABLE = [a for a in DEFAULTS if a not in READ_ONLY]
 
 
 def sh(cmd, check=True, timeout=60, **kw):
