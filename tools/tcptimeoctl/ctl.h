@@ -69,6 +69,7 @@ struct ctl_rule {
 	int line;		/* rules file: line number */
 	/* read back from the kernel only */
 	unsigned long long matched, timeouts_idle, timeouts_busy;
+	bool netns_gone;	/* netns_state "gone": its namespace died */
 };
 
 /* Where a word comes from: changes which words are accepted and the prefix. */
@@ -168,6 +169,7 @@ int ctl_errno_exit(int err);
 /* out.c */
 void json_str(FILE *f, const char *s);
 void json_rule(FILE *f, const struct ctl_rule *r, bool counters);
+const char *ctl_netns_state(const struct ctl_rule *r);
 void ctl_print_list(FILE *f, const struct ctl_rule *r, size_t n);
 void ctl_print_show(FILE *f, const struct ctl_rule *r);
 

@@ -242,6 +242,9 @@ int ctl_kernel_read(const char *name, struct ctl_rule *r)
 	memcpy(r->cgroup, buf, (size_t)n + 1);
 	if ((err = ctl_attr_u32(dir, "netns", TCPTIMEO_NETNS_MAX, &r->netns)))
 		return err;
+	if (RD("netns_state") < 0)
+		return n;
+	r->netns_gone = !strcmp(buf, "gone");
 	v = 0;
 	if ((err = ctl_attr_u32(dir, "keepalive", 1, &v)))
 		return err;
