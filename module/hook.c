@@ -52,6 +52,16 @@ bool tt_sk_skip_kernel(const struct sock *sk)
 }
 
 /*
+ * The local port, from inet_sport: inet_put_port() zeroes inet_num of a
+ * socket without SOCK_BINDPORT_LOCK in tcp_set_state(TCP_CLOSE), before
+ * the tracepoint fires, while inet_sport keeps the port to the end.
+ */
+static u16 tt_sk_lport(const struct sock *sk)
+{
+	return ntohs(inet_sk(sk)->inet_sport);
+}
+
+/*
  * Was an established socket accepted? True if a listener still serves
  * its local address and port (for sockets found after the fact: the
  * walk, the per-socket view, timeout attribution). Caller holds RCU.
@@ -66,13 +76,13 @@ bool tt_sk_passive(const struct sock *sk)
 	    !ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
 		l = tt_lookup_listener6(sock_net(sk), &sk->sk_v6_daddr,
 					inet->inet_dport, &sk->sk_v6_rcv_saddr,
-					inet->inet_num, sk->sk_bound_dev_if);
+					tt_sk_lport(sk), sk->sk_bound_dev_if);
 		return !IS_ERR_OR_NULL(l);
 	}
 #endif
 	l = tt_lookup_listener4(sock_net(sk), inet->inet_daddr,
 				inet->inet_dport, inet->inet_rcv_saddr,
-				inet->inet_num, sk->sk_bound_dev_if);
+				tt_sk_lport(sk), sk->sk_bound_dev_if);
 	return !IS_ERR_OR_NULL(l);
 }
 
@@ -82,7 +92,7 @@ void tt_tuple_fill(struct tt_tuple *t, const struct sock *sk, bool passive)
 
 	t->dir = passive ? TCPTIMEO_DIR_IN : TCPTIMEO_DIR_OUT;
 	t->lport_known = true;
-	t->lport = inet->inet_num;
+	t->lport = tt_sk_lport(sk);
 	t->rport = ntohs(inet->inet_dport);
 #if IS_ENABLED(CONFIG_IPV6)
 	if (sk->sk_family == AF_INET6 &&
@@ -158,7 +168,9 @@ static void tt_accepted(struct sock *sk)
  * application had data unacked or unsent (retransmission, zero window,
  * SYN retries: bounded by user_timeout/retries), "idle" otherwise (only
  * keepalive can have found it). write_seq and snd_una survive the
- * write-queue purge that precedes this transition.
+ * write-queue purge that precedes this transition. An orphan (SOCK_DEAD:
+ * the application closed it, e.g. FIN_WAIT1 with data unacked) had no
+ * one waiting on it: not counted.
  */
 static void tt_timed_out(struct sock *sk, int oldstate)
 {
@@ -168,6 +180,8 @@ static void tt_timed_out(struct sock *sk, int oldstate)
 	struct tt_tuple t;
 	bool busy;
 
+	if (sock_flag(sk, SOCK_DEAD))
+		return;
 	busy = oldstate == TCP_SYN_SENT ||
 	       READ_ONCE(tp->write_seq) != READ_ONCE(tp->snd_una);
 	tt_tuple_fill(&t, sk, oldstate != TCP_SYN_SENT && tt_sk_passive(sk));

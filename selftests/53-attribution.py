@@ -9,6 +9,14 @@ a connection out here). Client connections, then the server vanishes:
   P1 busy (request unacked)     -> r1 timeouts_busy  (user_timeout)
   P3 busy, app set its own user_timeout 3000, no rule
                                 -> stats/timeouts_unmatched
+  P4 busy, rule "r4" (direction out, the ephemeral local-port range,
+     remote port P4, user_timeout 4000)
+                                -> r4 timeouts_busy (the CLOSE transition
+                                   comes after inet_put_port() zeroed the
+                                   socket's inet_num: the local port must
+                                   come from inet_sport)
+  P1 orphan: request unacked, then close(): FIN_WAIT1, SOCK_DEAD; it times
+     out under r1's user_timeout with no application waiting -> nothing
   P2 idle and P1 closed normally before the kill -> nothing
 Counters must move by exactly these amounts (IPv4 and IPv6 for r1),
 and `tcptimeoctl stats -j` / `stats --prometheus` show the same numbers.
@@ -21,13 +29,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 from tap import Tap                                   # noqa: E402
 import ttmod                                          # noqa: E402
 from ttmod import Rule                                # noqa: E402
-from netns import Pair                                # noqa: E402
+from netns import Pair, ss_find                       # noqa: E402
 from peer import Agent, connect_pair, listen_all, TCP_ESTABLISHED  # noqa: E402
 from deadline import poll                             # noqa: E402
 import incident as inc                                # noqa: E402
 
-P1, P2, P3 = 7531, 7532, 7533
-PLAN = 8
+P1, P2, P3, P4 = 7531, 7532, 7533, 7534
+PLAN = 10
 
 
 def main(t):
@@ -37,8 +45,11 @@ def main(t):
     r1 = Rule("r1", direction="out", remote_ports=P1, keepalive=1, keepidle=3,
               keepintvl=1, keepcnt=2, user_timeout=5000)
     r2 = Rule("r2", direction="out", remote_ports=P2, syn_retries=3)
-    ls = listen_all(srv, [P1, P2, P3])
-    base = {(r, c): inc.rule_ctr(r, c) for r in ("r1", "r2")
+    lo, hi = pair.cli.sysctl_get("net.ipv4.ip_local_port_range").split()
+    r4 = Rule("r4", direction="out", local_ports=f"{lo}-{hi}", remote_ports=P4,
+              user_timeout=4000)
+    ls = listen_all(srv, [P1, P2, P3, P4])
+    base = {(r, c): inc.rule_ctr(r, c) for r in ("r1", "r2", "r4")
             for c in ("timeouts_idle", "timeouts_busy")}
     um0 = inc.stat("timeouts_unmatched")
 
@@ -54,7 +65,10 @@ def main(t):
     cases = {"r1 idle v4": (conn(4, P1), False), "r1 idle v6": (conn(6, P1), False),
              "r1 busy v4": (conn(4, P1), True), "r1 busy v6": (conn(6, P1), True),
              "unmatched busy": (conn(4, P3, {"user_timeout": 3000}), True),
+             "r4 busy": (conn(4, P4), True),
              "r2 idle": (conn(4, P2), False)}
+    oc, _ = connect_pair(cli, srv, ls[4, P1], 4, pair.addr("srv", 4), P1)
+    orphan, orphan_lport = oc["id"], oc["local"][1]
     jobs = {}
     for name, (sid, busy) in cases.items():
         if not busy:
@@ -63,6 +77,9 @@ def main(t):
     for name, (sid, busy) in cases.items():
         if busy:
             jobs[name] = cli.recv_bg(sid, send="request\n")
+    # the orphan: its request is never acked, and the application is gone
+    cli.call("send", id=orphan, data="request\n")
+    cli.close(orphan)
     res = {}
     for name in cases:
         if name == "r2 idle":
@@ -80,6 +97,15 @@ def main(t):
          "r2 (its connection still open): no timeout counted")
     t.eq(inc.stat("timeouts_unmatched") - um0, 1,
          "timeouts_unmatched +1: the app-set user_timeout connection no rule matches")
+    t.eq((d["r4", "timeouts_idle"], d["r4", "timeouts_busy"]), (0, 1),
+         "r4 (local ephemeral ports, autobound): timeouts_busy +1, not unmatched")
+    # the orphan ends (r1's user_timeout) with nobody waiting: not counted
+    gone = poll(lambda: ss_find(pair.cli, lport=orphan_lport, rport=P1) is None, 20)
+    busy1 = inc.rule_ctr("r1", "timeouts_busy") - base["r1", "timeouts_busy"]
+    t.ok(gone and busy1 == 2,
+         "an orphan (closed by its application) that times out in FIN_WAIT1 is "
+         "counted nowhere: r1 timeouts_busy still +2",
+         diag=f"orphan gone: {gone}; r1 timeouts_busy +{busy1}")
     j = cli.job(jobs["r2 idle"])
     t.ok(not j["done"] and cli.tcp_state(cases["r2 idle"][0]) == TCP_ESTABLISHED,
          "r2's connection (no keepalive) is still ESTABLISHED and blocked", diag=str(j))
@@ -106,6 +132,7 @@ def main(t):
          "tcptimeoctl show r1 lists timeouts_busy", diag=inc.ctl("show", "r1").stdout)
     r1.remove()
     r2.remove()
+    r4.remove()
     cli.close_agent()
     srv.close_agent()
     pair.delete()
