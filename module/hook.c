@@ -16,7 +16,7 @@
  *   SYN_RECV -> ESTABLISHED   an accepted child, before accept() can see
  *                             it: bh-locked in tcp_child_process(), or
  *                             via the backlog likewise.
- *   any -> CLOSE              only when sk_err is ETIMEDOUT: counted, not
+ *   any -> CLOSE              only when it timed out: counted, not
  *                             written (timer softirq, bh-locked).
  *
  * In each case we run in the socket's owner context, exactly where the
@@ -163,8 +163,9 @@ static void tt_accepted(struct sock *sk)
 }
 
 /*
- * The connection ends with ETIMEDOUT (tcp_write_err() sets sk_err before
- * tcp_done()). Count it for the rule that matches it now: "busy" if the
+ * The connection timed out (tcp_write_err() sets sk_err before tcp_done():
+ * ETIMEDOUT, or the soft error that stood for it; see tt_sk_timed_out()).
+ * Count it for the rule that matches it now: "busy" if the
  * application had data unacked or unsent (retransmission, zero window,
  * SYN retries: bounded by user_timeout/retries), "idle" otherwise (only
  * keepalive can have found it). write_seq and snd_una survive the
@@ -194,6 +195,21 @@ static void tt_timed_out(struct sock *sk, int oldstate)
 		atomic64_inc(&rule->ctr->timeouts_idle);
 }
 
+/*
+ * Did the connection end by timing out? tcp_write_err() reports the last
+ * soft error (an ICMP unreachable from a router on the way, say) if there
+ * was one, ETIMEDOUT otherwise: sk_err == sk_err_soft only then, as a hard
+ * error (a RST, an ICMP error in SYN_SENT) sets sk_err alone (an ICMP in
+ * SYN_SENT that came while the owner held the lock is kept as soft and
+ * the SYN retries go on).
+ */
+static bool tt_sk_timed_out(const struct sock *sk)
+{
+	int err = READ_ONCE(sk->sk_err);
+
+	return err == ETIMEDOUT || (err && err == READ_ONCE(sk->sk_err_soft));
+}
+
 static void tt_probe(void *data, const struct sock *csk, const int oldstate,
 		     const int newstate)
 {
@@ -210,7 +226,7 @@ static void tt_probe(void *data, const struct sock *csk, const int oldstate,
 			return;
 		break;
 	case TCP_CLOSE:
-		if (READ_ONCE(sk->sk_err) != ETIMEDOUT)
+		if (!tt_sk_timed_out(sk))
 			return;
 		break;
 	default:
