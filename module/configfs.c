@@ -94,6 +94,16 @@ static void tt_item_published(struct tt_item *it)
 		queue_delayed_work(tt_wq, &tt_cgroup_work, HZ / 2);
 }
 
+/* Free what @cfg holds and @keep does not share (a shallow copy's own). */
+static void tt_cfg_drop_unshared(struct tt_rule_cfg *cfg,
+				 const struct tt_rule_cfg *keep)
+{
+	if (cfg->cgroup_path != keep->cgroup_path)
+		kfree(cfg->cgroup_path);
+	if (cfg->ns != keep->ns)
+		tt_netns_put(cfg->ns);
+}
+
 /* Make @cfg the item's configuration; on success the item owns its strings. */
 static int tt_item_commit(struct tt_item *it, struct tt_rule_cfg *cfg)
 {
@@ -107,10 +117,7 @@ static int tt_item_commit(struct tt_item *it, struct tt_rule_cfg *cfg)
 		tt_rules_replace(it->live, rule);
 		it->live = rule;
 	}
-	if (it->cfg.cgroup_path != cfg->cgroup_path)
-		kfree(it->cfg.cgroup_path);
-	if (it->cfg.ns != cfg->ns)
-		tt_netns_put(it->cfg.ns);
+	tt_cfg_drop_unshared(&it->cfg, cfg);
 	it->cfg = *cfg;
 	tt_item_published(it);
 	return 0;
@@ -139,10 +146,7 @@ static ssize_t tt_store(struct config_item *ci, const char *page, size_t len,
 	} else {
 		err = tt_item_commit(it, &cfg);
 		if (err) {
-			if (cfg.cgroup_path != it->cfg.cgroup_path)
-				kfree(cfg.cgroup_path);
-			if (cfg.ns != it->cfg.ns)
-				tt_netns_put(cfg.ns);
+			tt_cfg_drop_unshared(&cfg, &it->cfg);
 			tt_bad(it, field, err, valid);
 		}
 	}
@@ -451,16 +455,17 @@ static ssize_t tt_attr_fmt_netns(const struct tt_item *it, char *page)
 
 TT_ATTR(netns, "0 (any) or the inode number of a live network namespace");
 
+static ssize_t tt_attr_fmt_netns_state(const struct tt_item *it, char *page)
+{
+	const struct tt_netns *ns = it->cfg.ns;
+
+	return sprintf(page, "%s\n",
+		       !ns ? "any" : tt_netns_gone(ns) ? "gone" : "live");
+}
+
 static ssize_t tt_rule_netns_state_show(struct config_item *ci, char *page)
 {
-	const struct tt_netns *ns;
-	const char *state;
-
-	mutex_lock(&tt_cfg_mutex);
-	ns = to_tt_item(ci)->cfg.ns;
-	state = !ns ? "any" : tt_netns_gone(ns) ? "gone" : "live";
-	mutex_unlock(&tt_cfg_mutex);
-	return sprintf(page, "%s\n", state);
+	return tt_show(ci, page, tt_attr_fmt_netns_state);
 }
 
 CONFIGFS_ATTR_RO(tt_rule_, netns_state);
@@ -579,8 +584,7 @@ static void tt_rule_release(struct config_item *ci)
 	struct tt_item *it = to_tt_item(ci);
 
 	tt_counter_put(it->ctr);
-	kfree(it->cfg.cgroup_path);
-	tt_netns_put(it->cfg.ns);
+	tt_cfg_free(&it->cfg);
 	kfree(it);
 }
 
