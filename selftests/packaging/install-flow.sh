@@ -141,16 +141,17 @@ for k in "${kvers[@]}"; do
 	{ dkms build "tcptimeo/$ver" -k "$k" && dkms install "tcptimeo/$ver" -k "$k"; } >>"$log" 2>&1 || bad="$bad $k"
 done
 if [ -z "$bad" ]; then ok "dkms build + dkms install for ${kvers[*]}"; else not_ok "dkms build + install failed for$bad"; tail -n 30 "$log" | diag; fi
-# KVER... -> the ones dkms status does not show as installed
+# STATUS KVER... -> the KVERs that dkms status text STATUS does not show
+# as installed
 not_installed() {
-	local st k
-	st=$(dkms status "tcptimeo/$ver" 2>&1)
+	local st=$1 k
+	shift
 	for k in "$@"; do
 		grep ': installed' <<<"$st" | grep -qF ", $k, " || echo "$k"
 	done
 }
 st=$(dkms status "tcptimeo/$ver" 2>&1)
-miss=$(not_installed "${kvers[@]}" | xargs)
+miss=$(not_installed "$st" "${kvers[@]}" | xargs)
 if [ -z "$miss" ]; then ok "dkms status: installed for ${kvers[*]}"; else not_ok "dkms status: installed for ${kvers[*]}; not for: $miss"; fi
 echo "$st" | diag
 
@@ -180,7 +181,7 @@ fi
 echo "$out" >>"$log"
 grep -E 'Building for|Building initial module|Done\.|Installing /lib/modules|Setting up tcptimeo' <<<"$out" | diag
 st=$(dkms status "tcptimeo/$ver" 2>&1)
-miss=$(not_installed "${kvers[@]}" | xargs)
+miss=$(not_installed "$st" "${kvers[@]}" | xargs)
 if [ -z "$miss" ]; then ok "the package's postinst had DKMS install it for ${kvers[*]}"
 else not_ok "the package's postinst had DKMS install it for ${kvers[*]}; not for: $miss"; fi
 echo "$st" | diag
