@@ -15,8 +15,9 @@
 #   make bench-deps     install what the targets above need (apt-get)
 #
 # Knobs: BENCH_KVER (default: the installed kernel of series BENCH_SERIES,
-# 6.12, or of KVER given on the command line: a series or a release), and every BENCH_* variable of bench/guest.sh
-# (BENCH_REPS, BENCH_SECONDS, BENCH_CONFIGS, ...), passed to the guest.
+# 6.12, or of KVER given on the command line: a series or a release), and
+# every BENCH_* variable of bench/guest.sh (BENCH_REPS, BENCH_SECONDS,
+# BENCH_CONFIGS, ...), passed to the guest.
 # Run alone with: make -f mk/bench.mk bench
 
 BENCH_TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
