@@ -125,7 +125,7 @@ static void tt_connect(struct sock *sk)
 	tt_tuple_fill(&t, sk, false);
 	t.lport_known = tt_lport_bound(sk);
 	rule = tt_rules_lookup(&t, sk, &v);
-	if (rule && v == TT_MATCH && tt_stamp(sk, rule, false))
+	if (rule && v == TT_MATCH && tt_stamp(sk, rule, 0))
 		tt_stat_add(TT_STAT_STAMPED_OUT, 1);
 	/* TT_NEED_LPORT: decided in tt_connected() */
 }
@@ -146,7 +146,7 @@ static void tt_connected(struct sock *sk)
 		return;
 	t.lport_known = true;
 	rule = tt_rules_lookup(&t, sk, &v);
-	if (rule && tt_stamp(sk, rule, false))
+	if (rule && tt_stamp(sk, rule, 0))
 		tt_stat_add(TT_STAT_STAMPED_OUT, 1);
 }
 
@@ -158,7 +158,7 @@ static void tt_accepted(struct sock *sk)
 
 	tt_tuple_fill(&t, sk, true);
 	rule = tt_rules_lookup(&t, sk, &v);
-	if (rule && tt_stamp(sk, rule, true))
+	if (rule && tt_stamp(sk, rule, TT_STAMP_REARM))
 		tt_stat_add(TT_STAT_STAMPED_IN, 1);
 }
 

@@ -16,6 +16,7 @@
 #define _TCPTIMEO_H
 
 #include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -119,7 +120,10 @@ void tt_cfg_free(struct tt_rule_cfg *cfg);
 int tt_cfg_copy(struct tt_rule_cfg *dst, const struct tt_rule_cfg *src);
 
 /* stamp.c */
-bool tt_stamp(struct sock *sk, const struct tt_rule *rule, bool rearm);
+#define TT_STAMP_REARM		BIT(0)	/* the keepalive timer may run */
+#define TT_STAMP_EXISTING	(BIT(1) | TT_STAMP_REARM)	/* the walk */
+bool tt_stamp(struct sock *sk, const struct tt_rule *rule,
+	      unsigned int flags);
 
 /* hook.c */
 bool tt_sk_skip_kernel(const struct sock *sk);

@@ -143,7 +143,7 @@ static void tt_apply_one(struct sock *sk, struct tt_walker *w)
 		rcu_read_lock();
 		tt_tuple_fill(&t, sk, tt_sk_passive(sk));
 		rule = tt_rules_lookup(&t, sk, &v);
-		if (rule && tt_stamp(sk, rule, true)) {
+		if (rule && tt_stamp(sk, rule, TT_STAMP_EXISTING)) {
 			tt_stat_add(TT_STAT_EXISTING_STAMPED, 1);
 			w->count++;
 		}
