@@ -62,15 +62,21 @@ static u16 tt_sk_lport(const struct sock *sk)
 }
 
 /*
- * Was an established socket accepted? True if a listener still serves
- * its local address and port (for sockets found after the fact: the
- * walk, the per-socket view, timeout attribution). Caller holds RCU.
+ * Was an established socket accepted? For sockets found after the fact:
+ * the walk, the per-socket view, timeout attribution. sk_clone_lock()
+ * copies the listener's sk_max_ack_backlog into every child, and no
+ * socket that connect()ed ever listened, so a non-zero backlog marks an
+ * accepted one however long ago its listener closed. Only a child of a
+ * listen(fd, 0) carries 0: for those, a listener that still serves the
+ * local address and port decides. Caller holds RCU.
  */
 bool tt_sk_passive(const struct sock *sk)
 {
 	const struct inet_sock *inet = inet_sk(sk);
 	struct sock *l;
 
+	if (READ_ONCE(sk->sk_max_ack_backlog))
+		return true;
 #if IS_ENABLED(CONFIG_IPV6)
 	if (sk->sk_family == AF_INET6 &&
 	    !ipv6_addr_v4mapped(&sk->sk_v6_daddr)) {
