@@ -13,9 +13,15 @@
  *   SYN_SENT -> ESTABLISHED   tcp_finish_connect(): softirq under
  *                             bh_lock_sock() with no owner, or the owner
  *                             processing its backlog in release_sock().
- *   SYN_RECV -> ESTABLISHED   an accepted child, before accept() can see
- *                             it: bh-locked in tcp_child_process(), or
- *                             via the backlog likewise.
+ *   SYN_SENT -> SYN_RECV      simultaneous open (connect-to-self too):
+ *                             the same context as SYN_SENT -> ESTABLISHED;
+ *                             the socket stays outgoing (tt_connected()).
+ *   SYN_RECV -> ESTABLISHED   an accepted child, bh-locked since its clone
+ *                             until tcp_child_process() has run, so
+ *                             accept() (which takes lock_sock()) cannot
+ *                             return it sooner. Not for a simultaneous
+ *                             open, nor for a Fast Open child, which is
+ *                             decided when it is created (tt_tfo_ret()).
  *   any -> CLOSE              only when it timed out: counted, not
  *                             written (timer softirq, bh-locked).
  *
@@ -28,6 +34,7 @@
 
 #include <linux/in6.h>
 #include <linux/ipv6.h>
+#include <linux/kprobes.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 #include <net/inet_hashtables.h>
@@ -168,6 +175,26 @@ static void tt_accepted(struct sock *sk)
 		tt_stat_add(TT_STAT_STAMPED_IN, 1);
 }
 
+/* Is tt_tfo_ret() attached? Then it decides every Fast Open child. */
+static bool tt_tfo_hooked;
+
+/*
+ * SYN_RECV -> ESTABLISHED: is this a child still to be decided? A socket
+ * that has a struct socket already, or lost it (SOCK_DEAD), is either a
+ * simultaneous open, decided as outgoing at connect(), or a Fast Open
+ * child that accept() returned while it was in SYN_RECV. A Fast Open
+ * child whose SYN carried data (syn_data_acked: what Linux clients send)
+ * was decided at creation when tt_tfo_ret() is attached; a child made
+ * from a cookie-only SYN cannot be told from an ordinary one and is
+ * decided again here, to the same rule.
+ */
+static bool tt_child_undecided(const struct sock *sk)
+{
+	if (tcp_sk(sk)->syn_data_acked)
+		return !tt_tfo_hooked;
+	return !sk->sk_socket && !sock_flag(sk, SOCK_DEAD);
+}
+
 /*
  * The connection timed out (tcp_write_err() sets sk_err before tcp_done():
  * ETIMEDOUT, or the soft error that stood for it; see tt_sk_timed_out()).
@@ -227,6 +254,11 @@ static void tt_probe(void *data, const struct sock *csk, const int oldstate,
 		if (oldstate != TCP_CLOSE)
 			return;
 		break;
+	case TCP_SYN_RECV:
+		/* not a child's LISTEN -> SYN_RECV: that is a simultaneous open */
+		if (oldstate != TCP_SYN_SENT)
+			return;
+		break;
 	case TCP_ESTABLISHED:
 		if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV)
 			return;
@@ -254,11 +286,69 @@ static void tt_probe(void *data, const struct sock *csk, const int oldstate,
 		tt_connect(sk);
 	} else if (oldstate == TCP_SYN_SENT) {
 		tt_connected(sk);
-	} else {
+	} else if (tt_child_undecided(sk)) {
 		tt_accepted(sk);
 	}
 	rcu_read_unlock();
 }
+
+/*
+ * A Fast Open child is in the listener's accept queue as soon as its SYN
+ * is processed, in SYN_RECV, so accept() can return it long before the
+ * SYN_RECV -> ESTABLISHED transition (and a FIN in the SYN takes it to
+ * CLOSE_WAIT without one). tcp_try_fastopen() returns it with its
+ * addresses set, bh-locked since sk_clone_lock(), not yet queued: the
+ * owner context of a new child, in softirq, like tt_accepted()'s. A
+ * kretprobe is the only hook there; without one (no CONFIG_KRETPROBES,
+ * or it failed to attach) such children are decided at ESTABLISHED.
+ */
+#ifdef CONFIG_KRETPROBES
+static int tt_tfo_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct sock *sk = (struct sock *)regs_return_value(regs);
+
+	if (!sk || !READ_ONCE(tt_enabled) || tt_rules_empty())
+		return 0;
+	rcu_read_lock();
+	if (tt_sk_skip_kernel(sk))
+		tt_stat_add(TT_STAT_SKIPPED_KERNEL, 1);
+	else
+		tt_accepted(sk);
+	rcu_read_unlock();
+	return 0;
+}
+
+static struct kretprobe tt_tfo_probe = {
+	.kp.symbol_name = "tcp_try_fastopen",
+	.handler = tt_tfo_ret,
+};
+
+static void tt_tfo_init(void)
+{
+	int err = register_kretprobe(&tt_tfo_probe);
+
+	if (err) {
+		pr_warn("cannot probe tcp_try_fastopen (%d): Fast Open children are stamped when established\n",
+			err);
+		return;
+	}
+	tt_tfo_hooked = true;
+}
+
+static void tt_tfo_exit(void)
+{
+	if (tt_tfo_hooked)
+		unregister_kretprobe(&tt_tfo_probe);
+}
+#else
+static void tt_tfo_init(void)
+{
+}
+
+static void tt_tfo_exit(void)
+{
+}
+#endif
 
 static void tt_find_tp(struct tracepoint *tp, void *priv)
 {
@@ -275,14 +365,20 @@ int tt_hook_init(void)
 		pr_err("tracepoint sock:inet_sock_set_state not found; this kernel cannot run tcptimeo\n");
 		return -ENOENT;
 	}
+	/* before the tracepoint, so no Fast Open child is decided twice */
+	tt_tfo_init();
 	err = tracepoint_probe_register(tt_tp, (void *)tt_probe, NULL);
-	if (err)
+	if (err) {
 		pr_err("cannot attach to sock:inet_sock_set_state: %d\n", err);
+		tt_tfo_exit();
+	}
 	return err;
 }
 
 void tt_hook_exit(void)
 {
+	/* returns once no CPU runs tt_tfo_ret() */
+	tt_tfo_exit();
 	tracepoint_probe_unregister(tt_tp, (void *)tt_probe, NULL);
 	/* No CPU is inside tt_probe() after this. */
 	tracepoint_synchronize_unregister();
