@@ -41,9 +41,28 @@ struct tt_walker {
 
 static DEFINE_MUTEX(tt_walk_mutex);	/* one walk at a time */
 
+/*
+ * A kernel socket (sk_net_refcnt == 0: NFS, iSCSI, ... with
+ * allow_kernel_sockets) does not pin its namespace, and one of a
+ * namespace being dismantled stays in the global table while its owner
+ * closes it, so sock_net() could be freed before act() is done with it
+ * (tcp_abort() counts in its MIBs). Pin the namespace for act(), or skip
+ * the socket if the namespace is already dying. Under the bucket lock:
+ * the socket is hashed, so its namespace is not freed yet.
+ */
+static bool tt_pin_net(struct sock *sk, struct net **pinned)
+{
+	*pinned = NULL;
+	if (sk->sk_net_refcnt)
+		return true;
+	*pinned = maybe_get_net(sock_net(sk));
+	return *pinned;
+}
+
 static void tt_walk_bucket(struct inet_hashinfo *h, unsigned int i,
 			   const struct net *net, struct tt_walker *w)
 {
+	struct net *nets[TT_BATCH];
 	struct sock *batch[TT_BATCH];
 	struct hlist_nulls_node *node;
 	unsigned int skip = 0, seen, n, j, pass;
@@ -67,14 +86,20 @@ static void tt_walk_bucket(struct inet_hashinfo *h, unsigned int i,
 				more = true;
 				break;
 			}
+			if (!tt_pin_net(sk, &nets[n]))
+				continue;
 			if (refcount_inc_not_zero(&sk->sk_refcnt))
 				batch[n++] = sk;
+			else if (nets[n])
+				put_net(nets[n]);	/* safe in atomic context */
 		}
 		spin_unlock_bh(inet_ehash_lockp(h, i));
 
 		for (j = 0; j < n; j++) {
 			w->act(batch[j], w);
 			sock_gen_put(batch[j]);
+			if (nets[j])
+				put_net(nets[j]);
 		}
 		cond_resched();
 		if (!more)
