@@ -28,7 +28,7 @@ enum {
 	EXIT_PERM = 3,		/* EACCES/EPERM from the kernel */
 };
 
-/* The fields of a rule; the order is the order attributes are written. */
+/* The fields of a rule (enum tt_field); the order attributes are written. */
 enum ctl_field {
 	F_PRIORITY,
 	F_DIR,
@@ -49,13 +49,9 @@ enum ctl_field {
 	F_NFIELDS
 };
 
-struct ctl_field_info {
-	const char *word;	/* rules-file word, CLI flag without "--" */
-	const char *attr;	/* configfs attribute */
-	const char *valid;	/* the valid values, for messages */
-};
-
-extern const struct ctl_field_info ctl_fields[F_NFIELDS];
+/* The fields' words, attributes and valid values: lib/tt_parse.c's. */
+#define ctl_field_info tt_field_info
+#define ctl_fields tt_fields
 
 struct ctl_rule {
 	char name[TCPTIMEO_NAME_MAX + 1];
