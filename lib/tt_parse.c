@@ -559,8 +559,12 @@ size_t tt_format_rule(char *buf, size_t size, const char *name, u32 priority,
 
 	if (size)
 		buf[0] = '\0';
-	tt_puts(&o, name);
-	tt_put_word_u32(&o, "priority", priority);
+	if (name) {
+		tt_puts(&o, name);
+		tt_putc(&o, ' ');
+	}
+	tt_puts(&o, "priority ");
+	tt_putu(&o, priority);
 	tt_puts(&o, " dir ");
 	tt_puts(&o, tt_dir_name(sel->dir));
 	if (sel->n_lports) {
@@ -679,4 +683,423 @@ int tt_rule_cmp(u32 prio_a, const char *name_a, u32 prio_b, const char *name_b)
 		b++;
 	}
 	return (int)*a - (int)*b;
+}
+
+/* ---- the rule grammar ---- */
+
+#define TT_PORTS_VALID \
+	"up to 16 comma-separated ports N or ranges N-M, 1 <= N <= M <= 65535, or any"
+#define TT_ADDRS_VALID \
+	"up to 16 comma-separated IPv4/IPv6 CIDRs without host bits (10.96.0.0/12,fd00::/8), or any"
+#define TT_CGROUP_VALID \
+	"an existing absolute cgroup v2 path (/loadtest), < 512 bytes, no spaces, or any"
+#define TT_NETNS_VALID \
+	"a PID, a namespace file (/proc/PID/ns/net, /run/netns/NAME), a name in /run/netns, an inode (net:[4026532000]), or 0 (any)"
+#define TT_UTO_VALID \
+	"0 (unset), 1..2147483647 ms (10000, 10000ms, 10s, 2m) or auto"
+#define TT_SECS_VALID(max) "0 (unset) or 1.." #max " seconds (7, 7s, 2m, 1h)"
+
+const struct tt_field_info tt_fields[TT_F_NFIELDS] = {
+	[TT_F_PRIORITY] = { "priority", "priority",
+			    "0..65535, lower is evaluated first (default 1000)" },
+	[TT_F_DIR] = { "dir", "direction", "in, out or any" },
+	[TT_F_LPORTS] = { "local-port", "local_ports", TT_PORTS_VALID },
+	[TT_F_RPORTS] = { "remote-port", "remote_ports", TT_PORTS_VALID },
+	[TT_F_ADDRS] = { "remote-addr", "remote_addrs", TT_ADDRS_VALID },
+	[TT_F_CGROUP] = { "cgroup", "cgroup", TT_CGROUP_VALID },
+	[TT_F_NETNS] = { "netns", "netns", TT_NETNS_VALID },
+	[TT_F_KEEPALIVE] = { "keepalive", "keepalive",
+			     "keepalive, no-keepalive" },
+	[TT_F_IDLE] = { "idle", "keepidle", TT_SECS_VALID(32767) },
+	[TT_F_INTVL] = { "intvl", "keepintvl", TT_SECS_VALID(32767) },
+	[TT_F_CNT] = { "cnt", "keepcnt", "0 (unset) or 1..127" },
+	[TT_F_UTO] = { "user-timeout", "user_timeout", TT_UTO_VALID },
+	[TT_F_SYN] = { "syn-retries", "syn_retries", "0 (unset) or 1..127" },
+	[TT_F_MODE] = { "mode", "mode", "fill, force or clamp" },
+	[TT_F_AUDIT] = { "audit", "audit", "audit, no-audit" },
+	[TT_F_ENABLED] = { "disabled", "enabled", "disabled" },
+};
+
+struct tt_word {
+	const char *word;
+	u8 field;
+	bool value;		/* takes a value */
+	u8 flag;		/* value of a flag word */
+	u8 where;		/* TT_W_* */
+};
+
+#define TT_W_RULE	(TT_W_FILE | TT_W_ADD | TT_W_SET | TT_W_LINE)
+
+static const struct tt_word tt_words[] = {
+	{ "priority", TT_F_PRIORITY, true, 0, TT_W_RULE },
+	{ "dir", TT_F_DIR, true, 0, TT_W_RULE },
+	{ "local-port", TT_F_LPORTS, true, 0, TT_W_RULE },
+	{ "remote-port", TT_F_RPORTS, true, 0, TT_W_RULE },
+	{ "remote-addr", TT_F_ADDRS, true, 0, TT_W_RULE },
+	{ "cgroup", TT_F_CGROUP, true, 0, TT_W_RULE },
+	{ "netns", TT_F_NETNS, true, 0, TT_W_RULE },
+	{ "keepalive", TT_F_KEEPALIVE, false, 1, TT_W_RULE },
+	{ "no-keepalive", TT_F_KEEPALIVE, false, 0, TT_W_SET },
+	{ "idle", TT_F_IDLE, true, 0, TT_W_RULE },
+	{ "intvl", TT_F_INTVL, true, 0, TT_W_RULE },
+	{ "cnt", TT_F_CNT, true, 0, TT_W_RULE },
+	{ "user-timeout", TT_F_UTO, true, 0, TT_W_RULE },
+	{ "syn-retries", TT_F_SYN, true, 0, TT_W_RULE },
+	{ "mode", TT_F_MODE, true, 0, TT_W_RULE },
+	{ "fill", TT_F_MODE, false, TCPTIMEO_MODE_FILL, TT_W_RULE },
+	{ "force", TT_F_MODE, false, TCPTIMEO_MODE_FORCE, TT_W_RULE },
+	{ "clamp", TT_F_MODE, false, TCPTIMEO_MODE_CLAMP, TT_W_RULE },
+	{ "audit", TT_F_AUDIT, false, 1, TT_W_RULE },
+	{ "no-audit", TT_F_AUDIT, false, 0, TT_W_SET },
+	{ "disabled", TT_F_ENABLED, false, 1, TT_W_FILE | TT_W_ADD },
+	{ NULL, 0, false, 0, 0 },
+};
+
+static const struct tt_word *tt_word_find(const char *w, size_t len)
+{
+	size_t i;
+
+	for (i = 0; tt_words[i].word; i++)
+		if (tt_streq(w, len, tt_words[i].word))
+			return &tt_words[i];
+	return NULL;
+}
+
+bool tt_rule_word_known(const char *word, size_t len)
+{
+	return tt_word_find(word, len);
+}
+
+bool tt_rule_word_takes_value(const char *word, size_t len)
+{
+	const struct tt_word *w = tt_word_find(word, len);
+
+	return w && w->value;
+}
+
+void tt_rule_spec_init(struct tt_rule_spec *r)
+{
+	u8 *p = (u8 *)r;
+	size_t i;
+
+	for (i = 0; i < sizeof(*r); i++)
+		p[i] = 0;
+	r->cgroup = NULL;
+	r->priority = TCPTIMEO_PRIORITY_DEFAULT;
+	r->sel.dir = TCPTIMEO_DIR_ANY;
+	r->opts.mode = TCPTIMEO_MODE_FILL;
+}
+
+static int tt_parse_unit(const char *s, size_t len, u32 max, u32 *out, bool ms)
+{
+	size_t n = 0;
+	u32 mult, v;
+	int err;
+
+	while (n < len && tt_isdigit(s[n]))
+		n++;
+	if (n == len)
+		mult = 1;
+	else if (ms && tt_streq(s + n, len - n, "ms"))
+		mult = 1;
+	else if (tt_streq(s + n, len - n, "s"))
+		mult = ms ? 1000 : 1;
+	else if (tt_streq(s + n, len - n, "m"))
+		mult = ms ? 60000 : 60;
+	else if (tt_streq(s + n, len - n, "h"))
+		mult = ms ? 3600000 : 3600;
+	else
+		return -TT_EINVAL;
+	err = tt_parse_u32(s, n, max / mult, &v);
+	if (err)
+		return err;
+	*out = v * mult;
+	return 0;
+}
+
+int tt_parse_secs(const char *s, size_t len, u32 max, u32 *out)
+{
+	return tt_parse_unit(s, len, max, out, false);
+}
+
+int tt_parse_ms(const char *s, size_t len, u32 max, u32 *out)
+{
+	return tt_parse_unit(s, len, max, out, true);
+}
+
+int tt_check_cgroup(const char *s, size_t len, const char **why)
+{
+	size_t i, n;
+
+	if (!len || s[0] != '/') {
+		*why = "not an absolute path";
+		return -TT_EINVAL;
+	}
+	if (len >= TCPTIMEO_CGROUP_PATH_MAX) {
+		*why = "too long";
+		return -TT_EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f) {
+			*why = "contains a space or control character";
+			return -TT_EINVAL;
+		}
+	}
+	/* the kernel's path walk has no . or ..: such a path never exists */
+	for (i = 0; i < len; i++) {
+		if (s[i] != '/')
+			continue;
+		for (n = 0; i + 1 + n < len && s[i + 1 + n] != '/'; n++)
+			;
+		if ((n == 1 && s[i + 1] == '.') ||
+		    (n == 2 && s[i + 1] == '.' && s[i + 2] == '.')) {
+			*why = "has a . or .. component";
+			return -TT_EINVAL;
+		}
+	}
+	return 0;
+}
+
+static bool tt_is_any(const char *v, size_t len)
+{
+	return !len || tt_streq(v, len, "any");
+}
+
+/* The module's netns values: an inode number or net:[INODE]. */
+static int tt_netns_inode(const char *s, size_t len, u32 *ino)
+{
+	if (len > 6 && tt_streq(s, 5, "net:[") && s[len - 1] == ']')
+		return tt_parse_u32(s + 5, len - 6, TCPTIMEO_NETNS_MAX, ino);
+	return tt_parse_u32(s, len, TCPTIMEO_NETNS_MAX, ino);
+}
+
+static size_t tt_count_commas(const char *s, size_t len)
+{
+	size_t i, n = 1;
+
+	for (i = 0; i < len; i++)
+		n += s[i] == ',';
+	return n;
+}
+
+/* Parse @val for field @f into @r: 0 or -TT_E* (*why may say why). */
+static int tt_field_parse(struct tt_rule_spec *r, u8 f, const char *val,
+			  size_t len, tt_netns_fn ns, void *priv,
+			  const char **why)
+{
+	u32 v;
+	u8 n;
+	int err;
+
+	switch (f) {
+	case TT_F_PRIORITY:
+		err = tt_parse_u32(val, len, TCPTIMEO_PRIORITY_MAX, &v);
+		if (!err)
+			r->priority = v;
+		return err;
+	case TT_F_DIR:
+		return tt_parse_dir(val, len, &r->sel.dir);
+	case TT_F_MODE:
+		return tt_parse_mode(val, len, &r->opts.mode);
+	case TT_F_LPORTS:
+	case TT_F_RPORTS: {
+		struct tt_port_range *pr = f == TT_F_LPORTS ? r->sel.lports :
+							      r->sel.rports;
+		u8 *pn = f == TT_F_LPORTS ? &r->sel.n_lports : &r->sel.n_rports;
+
+		if (tt_is_any(val, len)) {
+			*pn = 0;
+			return 0;
+		}
+		err = tt_parse_ports(val, len, pr, &n);
+		if (err) {
+			if (tt_count_commas(val, len) > TCPTIMEO_MAX_PORT_RANGES)
+				*why = "more than 16 entries";
+			return err;
+		}
+		*pn = n;
+		return 0;
+	}
+	case TT_F_ADDRS:
+		if (tt_is_any(val, len)) {
+			r->sel.n_addrs = 0;
+			return 0;
+		}
+		err = tt_parse_cidrs(val, len, r->sel.addrs, &n);
+		if (err) {
+			if (tt_count_commas(val, len) > TCPTIMEO_MAX_CIDRS)
+				*why = "more than 16 entries";
+			return err;
+		}
+		r->sel.n_addrs = n;
+		return 0;
+	case TT_F_CGROUP:
+		if (tt_is_any(val, len)) {
+			r->cgroup = NULL;
+			r->cgroup_len = 0;
+			return 0;
+		}
+		err = tt_check_cgroup(val, len, why);
+		if (!err) {
+			r->cgroup = val;
+			r->cgroup_len = len;
+		}
+		return err;
+	case TT_F_NETNS:
+		if (tt_is_any(val, len)) {
+			r->netns = 0;
+			return 0;
+		}
+		err = ns ? ns(priv, val, len, &v) : tt_netns_inode(val, len, &v);
+		if (!err)
+			r->netns = v;
+		return err;
+	case TT_F_IDLE:
+	case TT_F_INTVL:
+		err = tt_parse_secs(val, len, f == TT_F_IDLE ?
+				    TCPTIMEO_KEEPIDLE_MAX :
+				    TCPTIMEO_KEEPINTVL_MAX, &v);
+		if (!err) {
+			if (f == TT_F_IDLE)
+				r->opts.keepidle = v;
+			else
+				r->opts.keepintvl = v;
+		}
+		return err;
+	case TT_F_CNT:
+	case TT_F_SYN:
+		err = tt_parse_u32(val, len, f == TT_F_CNT ?
+				   TCPTIMEO_KEEPCNT_MAX :
+				   TCPTIMEO_SYN_RETRIES_MAX, &v);
+		if (!err) {
+			if (f == TT_F_CNT)
+				r->opts.keepcnt = (u8)v;
+			else
+				r->opts.syn_retries = (u8)v;
+		}
+		return err;
+	case TT_F_UTO:
+		if (tt_streq(val, len, "auto")) {
+			r->opts.user_timeout = TCPTIMEO_USER_TIMEOUT_AUTO;
+			return 0;
+		}
+		err = tt_parse_ms(val, len, TCPTIMEO_USER_TIMEOUT_MAX, &v);
+		if (!err)
+			r->opts.user_timeout = v;
+		return err;
+	default:
+		return -TT_EINVAL;
+	}
+}
+
+static int tt_rule_fail(struct tt_rule_err *e, u8 fail, int err)
+{
+	e->fail = fail;
+	e->err = err;
+	return err;
+}
+
+int tt_rule_word(struct tt_rule_spec *r, int where, tt_netns_fn ns,
+		 void *priv, const char *word, size_t word_len,
+		 const char *val, size_t val_len, struct tt_rule_err *e)
+{
+	const struct tt_word *w = tt_word_find(word, word_len);
+	struct tt_rule_spec t;
+	int err;
+
+	e->word = word;
+	e->word_len = word_len;
+	e->val = NULL;
+	e->val_len = 0;
+	e->why = NULL;
+	e->field = w ? w->field : TT_F_NFIELDS;
+	if (!w)
+		return tt_rule_fail(e, TT_RF_UNKNOWN, -TT_EINVAL);
+	if (!(w->where & where))
+		return tt_rule_fail(e, TT_RF_WHERE, -TT_EINVAL);
+	if (r->given & (1u << w->field))
+		return tt_rule_fail(e, TT_RF_TWICE, -TT_EINVAL);
+	if (!w->value) {
+		switch (w->field) {
+		case TT_F_KEEPALIVE:
+			r->opts.keepalive = w->flag;
+			break;
+		case TT_F_MODE:
+			r->opts.mode = w->flag;
+			break;
+		case TT_F_AUDIT:
+			r->opts.audit = w->flag;
+			break;
+		case TT_F_ENABLED:
+			r->disabled = w->flag;
+			break;
+		default:
+			break;
+		}
+		r->given |= 1u << w->field;
+		return 0;
+	}
+	if (!val)
+		return tt_rule_fail(e, TT_RF_NOVALUE, -TT_EINVAL);
+	e->val = val;
+	e->val_len = val_len;
+	/* a copy: a parser that fails half way leaves @r as it was */
+	t = *r;
+	err = tt_field_parse(&t, w->field, val, val_len, ns, priv, &e->why);
+	if (err)
+		return tt_rule_fail(e, TT_RF_VALUE, err);
+	*r = t;
+	r->given |= 1u << w->field;
+	return 1;
+}
+
+static bool tt_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* The next word of s[*pos..len): its start and length (0 at the end). */
+static size_t tt_next_word(const char *s, size_t len, size_t *pos,
+			   const char **word)
+{
+	size_t n = 0;
+
+	while (*pos < len && tt_blank(s[*pos]))
+		(*pos)++;
+	*word = s + *pos;
+	while (*pos < len && !tt_blank(s[*pos])) {
+		(*pos)++;
+		n++;
+	}
+	return n;
+}
+
+int tt_rule_parse(struct tt_rule_spec *r, int where, tt_netns_fn ns,
+		  void *priv, const char *s, size_t len, struct tt_rule_err *e)
+{
+	const char *word, *val;
+	size_t pos = 0, wl, vl, save;
+	int used;
+
+	tt_rule_spec_init(r);
+	for (;;) {
+		wl = tt_next_word(s, len, &pos, &word);
+		if (!wl)
+			return 0;
+		save = pos;
+		vl = 0;
+		val = NULL;
+		if (tt_rule_word_takes_value(word, wl)) {
+			vl = tt_next_word(s, len, &pos, &val);
+			if (!vl) {
+				val = NULL;
+				pos = save;
+			}
+		}
+		used = tt_rule_word(r, where, ns, priv, word, wl, val, vl, e);
+		if (used < 0)
+			return used;
+	}
 }

@@ -110,7 +110,8 @@ enum tt_verdict tt_sel_match(const struct tt_sel *s, const struct tt_tuple *t);
  * file): NAME priority P dir D [local-port L] [remote-port R]
  * [remote-addr A] [cgroup C] [netns N] [keepalive] [idle S] [intvl S]
  * [cnt N] [user-timeout MS|auto] [syn-retries N] [force|clamp] [audit]
- * No trailing newline. cgroup may be NULL or "".
+ * No trailing newline. cgroup may be NULL or "". name NULL: the words
+ * after the name only (the module's "line" file).
  */
 size_t tt_format_rule(char *buf, size_t size, const char *name, u32 priority,
 		      const struct tt_sel *sel, const char *cgroup, u32 netns,
@@ -118,5 +119,108 @@ size_t tt_format_rule(char *buf, size_t size, const char *name, u32 priority,
 
 /* Evaluation order: lower priority first, ties broken by name (bytewise). */
 int tt_rule_cmp(u32 prio_a, const char *name_a, u32 prio_b, const char *name_b);
+
+/*
+ * The rule grammar: the words after a rule's name in the rules file, the
+ * options of tcptimeoctl add/set and the module's per-rule "line" file.
+ * One table, one value parser per word, for the CLI and the module.
+ */
+enum tt_field {
+	TT_F_PRIORITY,
+	TT_F_DIR,
+	TT_F_LPORTS,
+	TT_F_RPORTS,
+	TT_F_ADDRS,
+	TT_F_CGROUP,
+	TT_F_NETNS,
+	TT_F_KEEPALIVE,
+	TT_F_IDLE,
+	TT_F_INTVL,
+	TT_F_CNT,
+	TT_F_UTO,
+	TT_F_SYN,
+	TT_F_MODE,
+	TT_F_AUDIT,
+	TT_F_ENABLED,		/* the word "disabled" */
+	TT_F_NFIELDS
+};
+
+struct tt_field_info {
+	const char *word;	/* rules-file word, CLI flag without "--" */
+	const char *attr;	/* configfs attribute */
+	const char *valid;	/* the valid values, for messages */
+};
+
+extern const struct tt_field_info tt_fields[TT_F_NFIELDS];
+
+/* Where a word may appear (a word's set of these). */
+enum {
+	TT_W_FILE = 1,		/* rules file */
+	TT_W_ADD = 2,		/* tcptimeoctl add */
+	TT_W_SET = 4,		/* tcptimeoctl set */
+	TT_W_LINE = 8,		/* the module's "line" file */
+};
+
+/* One rule as the words give it; cgroup points into the parsed text. */
+struct tt_rule_spec {
+	u32 priority;
+	u32 netns;		/* inode, 0: any */
+	struct tt_sel sel;
+	struct tt_opts opts;
+	const char *cgroup;	/* NULL or "": any */
+	size_t cgroup_len;
+	bool disabled;
+	u32 given;		/* bit per enum tt_field named */
+};
+
+enum tt_rule_fail {
+	TT_RF_UNKNOWN = 1,	/* no such word */
+	TT_RF_WHERE,		/* a word of another context */
+	TT_RF_TWICE,		/* its field is given already */
+	TT_RF_NOVALUE,		/* the value is missing */
+	TT_RF_VALUE,		/* the value is invalid: see err, why */
+};
+
+struct tt_rule_err {
+	int err;		/* -TT_EINVAL, -TT_ERANGE, or the netns hook's */
+	u8 fail;		/* enum tt_rule_fail */
+	u8 field;		/* enum tt_field (not for TT_RF_UNKNOWN) */
+	const char *why;	/* what is wrong with the value, or NULL */
+	const char *word;
+	size_t word_len;
+	const char *val;	/* NULL if none */
+	size_t val_len;
+};
+
+/*
+ * Turns a netns value other than 0 and "any" into an inode number:
+ * 0 or a negative errno (-TT_EINVAL, -TT_ERANGE, ...). NULL: decimal
+ * inode numbers and net:[INODE] only, as the module takes them.
+ */
+typedef int (*tt_netns_fn)(void *priv, const char *s, size_t len, u32 *ino);
+
+void tt_rule_spec_init(struct tt_rule_spec *r);
+bool tt_rule_word_known(const char *word, size_t len);
+bool tt_rule_word_takes_value(const char *word, size_t len);
+/*
+ * Apply one word (and the value after it, NULL if there is none) to @r,
+ * allowed in @where (TT_W_*). Returns the number of values consumed (0
+ * or 1), or e->err (negative) with @e filled in; @r is unchanged then.
+ */
+int tt_rule_word(struct tt_rule_spec *r, int where, tt_netns_fn ns,
+		 void *priv, const char *word, size_t word_len,
+		 const char *val, size_t val_len, struct tt_rule_err *e);
+/*
+ * A whole rule without its name: words separated by spaces or tabs.
+ * Stops at the first error (0 or e->err); @r is left undefined then.
+ */
+int tt_rule_parse(struct tt_rule_spec *r, int where, tt_netns_fn ns,
+		  void *priv, const char *s, size_t len, struct tt_rule_err *e);
+
+/* "7", "7s", "2m", "1h" (and "ms" for tt_parse_ms): at most @max. */
+int tt_parse_secs(const char *s, size_t len, u32 max, u32 *out);
+int tt_parse_ms(const char *s, size_t len, u32 max, u32 *out);
+/* A cgroup path as a rule names it: 0 or -TT_EINVAL with *why. */
+int tt_check_cgroup(const char *s, size_t len, const char **why);
 
 #endif /* _TT_PARSE_H */

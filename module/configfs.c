@@ -479,6 +479,139 @@ static ssize_t tt_attr_fmt_cgroup(const struct tt_item *it, char *page)
 TT_ATTR(cgroup,
 	"empty or an existing absolute cgroup v2 path, < 512 bytes, no spaces");
 
+/*
+ * The whole rule in one write: the words of the rules file after the
+ * name (lib/tt_parse.c, the grammar tcptimeoctl uses). Parsed and
+ * validated whole, then swapped in like any other store: a live rule goes
+ * from its old form to its new one in one step.
+ */
+static ssize_t tt_attr_fmt_line(const struct tt_item *it, char *page)
+{
+	const struct tt_rule_cfg *c = &it->cfg;
+	size_t n = tt_format_rule(page, PAGE_SIZE - 1, NULL, c->priority,
+				  &c->sel, c->cgroup_path, c->netns, &c->opts);
+
+	page[n] = '\n';
+	return n + 1;
+}
+
+static ssize_t tt_rule_line_show(struct config_item *ci, char *page)
+{
+	return tt_show(ci, page, tt_attr_fmt_line);
+}
+
+#define TT_LINE_NETNS_VALID \
+	"0 (any), any, or the inode number of a live network namespace " \
+	"(4026532000 or net:[4026532000])"
+
+static int tt_line_bad(const struct tt_item *it, const struct tt_rule_err *e)
+{
+	const char *valid = e->field == TT_F_NETNS ? TT_LINE_NETNS_VALID :
+			    e->field < TT_F_NFIELDS ? tt_fields[e->field].valid :
+			    "the words of a rules-file line after the name";
+	int len = (int)min_t(size_t, e->word_len, 32);
+	int vlen = (int)min_t(size_t, e->val_len, 64);
+	int err = e->err;
+
+	switch (e->fail) {
+	case TT_RF_UNKNOWN:
+		pr_info_ratelimited("rule %s: line: unknown word '%*pE'; valid: priority dir local-port remote-port remote-addr cgroup netns keepalive idle intvl cnt user-timeout syn-retries mode fill force clamp audit\n",
+				    it->cfg.name, len, e->word);
+		break;
+	case TT_RF_WHERE:
+		pr_info_ratelimited("rule %s: line: %*pE: not in a line; valid: write enabled\n",
+				    it->cfg.name, len, e->word);
+		break;
+	case TT_RF_TWICE:
+		pr_info_ratelimited("rule %s: line: %*pE: %s given twice; valid: each field once\n",
+				    it->cfg.name, len, e->word,
+				    tt_fields[e->field].word);
+		break;
+	case TT_RF_NOVALUE:
+		pr_info_ratelimited("rule %s: line: %*pE: missing value; valid: %s\n",
+				    it->cfg.name, len, e->word, valid);
+		break;
+	default:
+		pr_info_ratelimited("rule %s: line: %*pE '%*pE': %s; valid: %s\n",
+				    it->cfg.name, len, e->word, vlen, e->val,
+				    e->why ? e->why :
+				    err == -ERANGE ? "out of range" :
+				    err == -ENOENT ? "does not exist" :
+				    "invalid value", valid);
+		break;
+	}
+	return err;
+}
+
+static ssize_t tt_rule_line_store(struct config_item *ci, const char *page,
+				  size_t len)
+{
+	struct tt_item *it = to_tt_item(ci);
+	struct tt_rule_spec *sp;
+	struct tt_rule_err e;
+	struct tt_rule_cfg cfg;
+	struct tt_netns *ns;
+	size_t n;
+	int err;
+
+	err = tt_store_input(page, len, &n);
+	if (err)
+		return err;
+	sp = kmalloc(sizeof(*sp), GFP_KERNEL);
+	if (!sp)
+		return -ENOMEM;
+	err = tt_rule_parse(sp, TT_W_LINE, NULL, NULL, page, n, &e);
+	if (err) {
+		tt_line_bad(it, &e);
+		goto out;
+	}
+	mutex_lock(&tt_cfg_mutex);
+	cfg = it->cfg;
+	cfg.priority = sp->priority;
+	cfg.sel = sp->sel;
+	cfg.opts = sp->opts;
+	cfg.cgroup_path = NULL;
+	err = tt_attr_parse_cgroup(&cfg, NULL, sp->cgroup, sp->cgroup_len);
+	if (err) {
+		err = tt_bad(it, "line: cgroup", err, tt_fields[TT_F_CGROUP].valid);
+		goto unlock;
+	}
+	/*
+	 * The namespace the rule is bound to already stays bound, gone or
+	 * not: a line that repeats the number never binds a namespace that
+	 * got it since (write netns to bind again).
+	 */
+	if (sp->netns != it->cfg.netns) {
+		ns = NULL;
+		if (sp->netns) {
+			ns = tt_netns_bind(sp->netns);
+			if (IS_ERR(ns)) {
+				err = PTR_ERR(ns);
+				kfree(cfg.cgroup_path);
+				if (err == -ENOENT)
+					pr_info_ratelimited("rule %s: line: netns %u: no such network namespace; valid: %s\n",
+							    it->cfg.name, sp->netns,
+							    TT_LINE_NETNS_VALID);
+				goto unlock;
+			}
+		}
+		cfg.netns = sp->netns;
+		cfg.ns = ns;
+	}
+	err = tt_item_commit(it, &cfg);
+	if (err) {
+		tt_cfg_drop_unshared(&cfg, &it->cfg);
+		tt_bad(it, "line: cgroup", err, tt_fields[TT_F_CGROUP].valid);
+	}
+unlock:
+	mutex_unlock(&tt_cfg_mutex);
+out:
+	kfree(sp);
+	return err ? err : len;
+}
+
+CONFIGFS_ATTR(tt_rule_, line);
+
 static ssize_t tt_attr_fmt_enabled(const struct tt_item *it, char *page)
 {
 	return sprintf(page, "%d\n", !!it->live);
@@ -573,6 +706,7 @@ static struct configfs_attribute *tt_rule_attrs[] = {
 	&tt_rule_attr_syn_retries,
 	&tt_rule_attr_mode,
 	&tt_rule_attr_audit,
+	&tt_rule_attr_line,
 	&tt_rule_attr_matched,
 	&tt_rule_attr_timeouts_idle,
 	&tt_rule_attr_timeouts_busy,

@@ -2,22 +2,26 @@
 /*
  * tcptimeo: the rule table.
  *
- * Writers (configfs stores, under tt_cfg_mutex) keep the live rules in an
- * rbtree ordered by (priority, name) and mirror that order in an RCU
- * list. A change is therefore visible to the next connection as soon as
- * the write returns, costs O(log n) and never waits for a grace period.
+ * Readers (the probe, the walks, /proc) see one immutable table object:
+ * the live rules in evaluation order, published with one RCU pointer
+ * swap. Writers (configfs stores, under tt_cfg_mutex) keep the rules that
+ * are to be live in an rbtree ordered by (priority, name) and publish a
+ * new table after each change, so every lookup is decided by one table,
+ * the old one or the new one, never a mix. A hold (sysfs hold/commit)
+ * defers the publishing: changes made meanwhile accumulate in the tree
+ * and go live together, in one swap, on commit (or when the hold runs
+ * out, so that a writer that died can never freeze policy).
  *
- * Scanning that list costs the probe O(n), so the probe normally uses an
- * index instead: an immutable snapshot of the table, with a slot per
- * (rule, port) for the port that names a service (the local port of
- * accepted connections, the remote port of connected ones) in a hash
- * table sized to the slots, plus a wildcard list of rules that select no
- * such port or too many. A lookup evaluates only the rules of its exact
- * port and the wildcard rules before them. A worker rebuilds the snapshot
- * once after a burst of writes (at least every TT_REBUILD_MAX_WAIT),
- * without holding up writers. Until it has, a generation number tells
- * the probe that the snapshot is stale and the probe walks the list, so
- * correctness never waits for the worker.
+ * Scanning a table costs the probe O(n), so the probe normally uses the
+ * table's index: a slot per (rule, port) for the port that names a
+ * service (the local port of accepted connections, the remote port of
+ * connected ones) in a hash table sized to the slots, plus a wildcard
+ * list of rules that select no such port or too many. A lookup evaluates
+ * only the rules of its exact port and the wildcard rules before them. A
+ * worker builds the index of the newest table once after a burst of
+ * writes (at least every TT_REBUILD_MAX_WAIT), without holding up
+ * writers, and attaches it to that table; until then the probe scans the
+ * table itself. An index belongs to one table and never goes stale.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -52,29 +56,38 @@ struct tt_slot {
 };
 
 struct tt_index {
-	unsigned long gen;
-	struct rcu_work free_work;
 	u32 nrules;
 	u8 bits;			/* 2^bits port buckets per direction */
-	bool out_lports;		/* an outgoing rule selects local ports */
-	struct tt_rule **rules;		/* one reference on each */
 	struct tt_slot *slots;
 	u32 *start;			/* per direction: see tt_start() */
 };
 
+/* What readers use: immutable once published. */
+struct tt_table {
+	refcount_t ref;			/* the published pointer, the worker */
+	struct rcu_work free_work;
+	struct tt_index __rcu *index;	/* set once, by the worker */
+	bool out_lports;		/* an outgoing rule selects local ports */
+	u32 n;
+	struct tt_rule *rules[];	/* evaluation order, a reference each */
+};
+
 struct workqueue_struct *tt_wq;
 
-static LIST_HEAD(tt_live_rules);	/* RCU readers; written under tt_cfg_mutex */
-static struct rb_root tt_order = RB_ROOT;
-static unsigned long tt_gen;		/* bumped after each change of tt_live_rules */
+static struct rb_root tt_order = RB_ROOT;	/* the rules to be live */
 static u32 tt_nlive;			/* rules in tt_order */
-static bool tt_rebuild_pending;		/* a change since the last snapshot */
+static struct tt_table __rcu *tt_table;	/* NULL: no live rule */
+static unsigned long tt_pub_gen;	/* bumped at each publish */
+static bool tt_dirty;			/* tt_order differs from tt_table */
+static bool tt_rebuild_pending;		/* a change since the last build */
 static unsigned long tt_rebuild_deadline;	/* jiffies, if pending */
-static struct tt_index __rcu *tt_index;
 static struct delayed_work tt_rebuild_work;
+static bool tt_held;			/* a hold is on: do not publish */
+static unsigned long tt_hold_until;	/* jiffies, if held */
+static struct delayed_work tt_hold_work;
 static struct dentry *tt_debugfs;
 
-/* Cached text of the sysfs "rules" file, rendered when tt_gen moves. */
+/* Cached text of the sysfs "rules" file, rendered when tt_pub_gen moves. */
 static char *tt_text;
 static size_t tt_text_len;
 static unsigned long tt_text_gen = ~0UL;
@@ -152,7 +165,7 @@ static void tt_rule_free_rcu(struct rcu_head *head)
 
 void tt_rule_put(struct tt_rule *rule)
 {
-	/* Readers may still walk the list or an old index: defer. */
+	/* Readers may still hold it (a table, the probe): defer. */
 	if (refcount_dec_and_test(&rule->ref))
 		call_rcu(&rule->rcu, tt_rule_free_rcu);
 }
@@ -181,7 +194,6 @@ struct tt_rule *tt_rule_compile(const struct tt_rule_cfg *cfg,
 		rule->cgrp = cgrp;
 	}
 	refcount_set(&rule->ref, 1);
-	INIT_LIST_HEAD(&rule->live);
 	RB_CLEAR_NODE(&rule->node);
 	return rule;
 fail:
@@ -197,7 +209,7 @@ static int tt_rule_order(const struct tt_rule *a, const struct tt_rule *b)
 
 static void tt_order_insert(struct tt_rule *rule)
 {
-	struct rb_node **p = &tt_order.rb_node, *parent = NULL, *next;
+	struct rb_node **p = &tt_order.rb_node, *parent = NULL;
 
 	while (*p) {
 		parent = *p;
@@ -208,34 +220,98 @@ static void tt_order_insert(struct tt_rule *rule)
 	}
 	rb_link_node(&rule->node, parent, p);
 	rb_insert_color(&rule->node, &tt_order);
-
-	next = rb_next(&rule->node);
-	if (next)
-		list_add_tail_rcu(&rule->live,
-				  &rb_entry(next, struct tt_rule, node)->live);
-	else
-		list_add_tail_rcu(&rule->live, &tt_live_rules);
 }
 
-static void tt_order_erase(struct tt_rule *rule)
+static void tt_index_free(struct tt_index *idx)
 {
-	rb_erase(&rule->node, &tt_order);
-	list_del_rcu(&rule->live);
+	if (!idx)
+		return;
+	kvfree(idx->slots);
+	kvfree(idx->start);
+	kfree(idx);
 }
 
-static void tt_rules_changed(void)
+static void tt_table_free_fn(struct work_struct *work)
 {
-	/* Pairs with smp_load_acquire() in tt_rules_lookup(). */
-	smp_store_release(&tt_gen, tt_gen + 1);
+	struct tt_table *t = container_of(to_rcu_work(work), struct tt_table,
+					  free_work);
+	u32 i;
+
+	tt_index_free(rcu_dereference_protected(t->index, true));
+	for (i = 0; i < t->n; i++)
+		tt_rule_put(t->rules[i]);
+	kvfree(t);
+}
+
+/* The last reference: freed after a grace period, in process context. */
+static void tt_table_put(struct tt_table *t)
+{
+	if (t && refcount_dec_and_test(&t->ref))
+		queue_rcu_work(tt_wq, &t->free_work);
+}
+
+/* Index the new table soon: once after a burst, at most MAX_WAIT late. */
+static void tt_rebuild_soon(void)
+{
 	if (!tt_rebuild_pending) {
 		tt_rebuild_pending = true;
 		tt_rebuild_deadline = jiffies + TT_REBUILD_MAX_WAIT;
 	}
-	/* Postpone the rebuild while the burst goes on, up to the deadline. */
 	if (time_before(jiffies + TT_REBUILD_DELAY, tt_rebuild_deadline))
 		mod_delayed_work(tt_wq, &tt_rebuild_work, TT_REBUILD_DELAY);
 	else
 		queue_delayed_work(tt_wq, &tt_rebuild_work, TT_REBUILD_DELAY);
+}
+
+/*
+ * Make the rules of tt_order the table readers use, in one pointer swap.
+ * On allocation failure the old table stays and the worker tries again.
+ */
+static void tt_table_publish(void)
+{
+	struct tt_table *t = NULL, *old;
+	struct rb_node *node;
+	u32 n = 0;
+
+	lockdep_assert_held(&tt_cfg_mutex);
+	if (tt_nlive) {
+		t = kvzalloc(struct_size(t, rules, tt_nlive), GFP_KERNEL);
+		if (!t) {
+			tt_dirty = true;
+			queue_delayed_work(tt_wq, &tt_rebuild_work, HZ);
+			return;
+		}
+		refcount_set(&t->ref, 1);
+		INIT_RCU_WORK(&t->free_work, tt_table_free_fn);
+		for (node = rb_first(&tt_order); node; node = rb_next(node)) {
+			struct tt_rule *rule = rb_entry(node, struct tt_rule,
+							node);
+
+			refcount_inc(&rule->ref);
+			t->rules[n++] = rule;
+			if ((rule->cfg.sel.dir & TCPTIMEO_DIR_OUT) &&
+			    rule->cfg.sel.n_lports)
+				t->out_lports = true;
+		}
+		t->n = n;
+	}
+	old = rcu_dereference_protected(tt_table,
+					lockdep_is_held(&tt_cfg_mutex));
+	rcu_assign_pointer(tt_table, t);
+	tt_pub_gen++;
+	tt_dirty = false;
+	tt_table_put(old);
+	if (t)
+		tt_rebuild_soon();
+}
+
+/* After a change of tt_order: publish it, unless a hold is on. */
+static void tt_rules_changed(void)
+{
+	if (tt_held)
+		tt_dirty = true;
+	else
+		tt_table_publish();
 }
 
 /* The table takes over the caller's reference. */
@@ -247,20 +323,15 @@ void tt_rules_insert(struct tt_rule *rule)
 	tt_rules_changed();
 }
 
-/*
- * Swap a live rule for its new version. Readers see one or the other;
- * when the position changes, the new one is linked before the old one
- * goes, so a reader never misses both.
- */
+/* Swap a live rule for its new version: readers see one or the other. */
 void tt_rules_replace(struct tt_rule *old, struct tt_rule *new)
 {
 	lockdep_assert_held(&tt_cfg_mutex);
 	if (!tt_rule_order(old, new)) {
 		rb_replace_node(&old->node, &new->node, &tt_order);
-		list_replace_rcu(&old->live, &new->live);
 	} else {
+		rb_erase(&old->node, &tt_order);
 		tt_order_insert(new);
-		tt_order_erase(old);
 	}
 	tt_rules_changed();
 	tt_rule_put(old);
@@ -269,15 +340,78 @@ void tt_rules_replace(struct tt_rule *old, struct tt_rule *new)
 void tt_rules_remove(struct tt_rule *rule)
 {
 	lockdep_assert_held(&tt_cfg_mutex);
-	tt_order_erase(rule);
+	rb_erase(&rule->node, &tt_order);
 	tt_nlive--;
 	tt_rules_changed();
 	tt_rule_put(rule);
 }
 
+/* Any context; no RCU needed: the pointer is only compared. */
 bool tt_rules_empty(void)
 {
-	return list_empty(&tt_live_rules);
+	return !rcu_access_pointer(tt_table);
+}
+
+/*
+ * sysfs "hold": changes made from now on are staged, not published,
+ * until tt_rules_commit() or @secs from now (writing again moves the
+ * deadline). Returns 0.
+ */
+int tt_rules_hold(u32 secs)
+{
+	mutex_lock(&tt_cfg_mutex);
+	tt_held = true;
+	tt_hold_until = jiffies + secs * HZ;
+	mod_delayed_work(tt_wq, &tt_hold_work, secs * HZ);
+	mutex_unlock(&tt_cfg_mutex);
+	return 0;
+}
+
+/* sysfs "commit": publish what the hold staged; -ENOENT if none is on. */
+int tt_rules_commit(void)
+{
+	int err = 0;
+
+	mutex_lock(&tt_cfg_mutex);
+	if (!tt_held) {
+		err = -ENOENT;
+	} else {
+		tt_held = false;
+		/* not _sync: the work takes the mutex; it finds no hold */
+		cancel_delayed_work(&tt_hold_work);
+		if (tt_dirty)
+			tt_table_publish();
+	}
+	mutex_unlock(&tt_cfg_mutex);
+	return err;
+}
+
+/* Seconds left of the hold, rounded up; 0: none is on. */
+u32 tt_rules_hold_left(void)
+{
+	long left;
+	u32 ret = 0;
+
+	mutex_lock(&tt_cfg_mutex);
+	if (tt_held) {
+		left = (long)(tt_hold_until - jiffies);
+		ret = left > 0 ? DIV_ROUND_UP(left, HZ) : 1;
+	}
+	mutex_unlock(&tt_cfg_mutex);
+	return ret;
+}
+
+/* A hold ran out: its writer is gone or too slow. Publish what it staged. */
+static void tt_hold_expired(struct work_struct *work)
+{
+	mutex_lock(&tt_cfg_mutex);
+	if (tt_held && !time_before(jiffies, tt_hold_until)) {
+		tt_held = false;
+		pr_warn("hold ran out without commit: publishing the staged rule changes\n");
+		if (tt_dirty)
+			tt_table_publish();
+	}
+	mutex_unlock(&tt_cfg_mutex);
 }
 
 static u32 tt_bucket(u32 port, u8 bits)
@@ -357,55 +491,28 @@ static void tt_index_add(struct tt_index *idx, const struct tt_rule *rule,
 	}
 }
 
-static void tt_index_free(struct tt_index *idx)
-{
-	u32 i;
-
-	for (i = 0; i < idx->nrules; i++)
-		tt_rule_put(idx->rules[i]);
-	kvfree(idx->rules);
-	kvfree(idx->slots);
-	kvfree(idx->start);
-	kfree(idx);
-}
-
-static void tt_index_free_fn(struct work_struct *work)
-{
-	tt_index_free(container_of(to_rcu_work(work), struct tt_index,
-				   free_work));
-}
-
 /*
- * Index @n rules, given in evaluation order with a reference on each,
- * which the index takes over (on failure they are put). Runs in the
- * worker without tt_cfg_mutex: compiled rules never change.
+ * Index the rules of table @t. Runs in the worker without tt_cfg_mutex:
+ * the table and its rules never change.
  */
-static struct tt_index *tt_index_build(struct tt_rule **rules, u32 n,
-				       unsigned long gen)
+static struct tt_index *tt_index_build(const struct tt_table *t)
 {
 	u32 i, b, nb, nports, base = 0, ports[TT_IDX_DIRS] = { 0, 0 };
+	struct tt_rule *const *rules = t->rules;
 	const struct tt_port_range *r;
 	struct tt_index *idx;
+	u32 n = t->n;
 	u32 *start;
 	int d;
 
 	idx = kzalloc(sizeof(*idx), GFP_KERNEL);
-	if (!idx) {
-		for (i = 0; i < n; i++)
-			tt_rule_put(rules[i]);
-		kvfree(rules);
+	if (!idx)
 		return NULL;
-	}
-	idx->rules = rules;
 	idx->nrules = n;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		for (d = 0; d < TT_IDX_DIRS; d++)
 			if (tt_rule_ports(rules[i], d, &r, &nports) > 0)
 				ports[d] += nports;
-		if ((rules[i]->cfg.sel.dir & TCPTIMEO_DIR_OUT) &&
-		    rules[i]->cfg.sel.n_lports)
-			idx->out_lports = true;
-	}
 	/*
 	 * About one exact-port slot per bucket, in 2^8 .. 2^16 buckets
 	 * (fls(n - 1) is order_base_2(n) without 7.x's minmax expansion,
@@ -435,8 +542,6 @@ static struct tt_index *tt_index_build(struct tt_rule **rules, u32 n,
 		goto fail;
 	for (i = 0; i < n; i++)
 		tt_index_add(idx, rules[i], i, true);
-	idx->gen = gen;
-	INIT_RCU_WORK(&idx->free_work, tt_index_free_fn);
 	return idx;
 fail:
 	tt_index_free(idx);
@@ -444,54 +549,36 @@ fail:
 }
 
 /*
- * Snapshot the table under the mutex (a reference per rule: O(n), no
- * allocation per rule), index it without the mutex so that writers are
- * never held up by a build, and publish it if no write came meanwhile;
- * otherwise the write has queued the next rebuild already.
+ * Index the newest table (a reference on it, taken under the mutex),
+ * without the mutex so that writers are never held up by a build, and
+ * attach the index to it. Also retries a publish that had no memory.
  */
 static void tt_rebuild_fn(struct work_struct *work)
 {
-	struct tt_index *old, *idx;
-	struct tt_rule **rules;
-	struct rb_node *node;
-	unsigned long gen;
-	u32 n = 0;
+	struct tt_index *idx;
+	struct tt_table *t;
 
 	mutex_lock(&tt_cfg_mutex);
 	tt_rebuild_pending = false;
-	gen = tt_gen;
-	old = rcu_dereference_protected(tt_index,
-					lockdep_is_held(&tt_cfg_mutex));
-	if (old && old->gen == gen) {
+	if (tt_dirty && !tt_held)
+		tt_table_publish();
+	t = rcu_dereference_protected(tt_table, lockdep_is_held(&tt_cfg_mutex));
+	if (!t || rcu_access_pointer(t->index)) {
 		mutex_unlock(&tt_cfg_mutex);
 		return;
 	}
-	rules = kvmalloc_array(tt_nlive ? tt_nlive : 1, sizeof(*rules),
-			       GFP_KERNEL);
-	if (rules) {
-		for (node = rb_first(&tt_order); node; node = rb_next(node)) {
-			rules[n] = rb_entry(node, struct tt_rule, node);
-			refcount_inc(&rules[n++]->ref);
-		}
-	}
+	refcount_inc(&t->ref);
 	mutex_unlock(&tt_cfg_mutex);
 
-	idx = rules ? tt_index_build(rules, n, gen) : NULL;
+	idx = tt_index_build(t);
 
 	mutex_lock(&tt_cfg_mutex);
-	if (!idx) {
-		/* The list still serves every lookup; try again later. */
+	if (!idx)		/* the table still serves every lookup */
 		queue_delayed_work(tt_wq, &tt_rebuild_work, HZ);
-	} else if (gen != tt_gen) {
-		tt_index_free(idx);	/* never published */
-	} else {
-		old = rcu_dereference_protected(tt_index,
-						lockdep_is_held(&tt_cfg_mutex));
-		rcu_assign_pointer(tt_index, idx);
-		if (old)
-			queue_rcu_work(tt_wq, &old->free_work);
-	}
+	else
+		rcu_assign_pointer(t->index, idx);
 	mutex_unlock(&tt_cfg_mutex);
+	tt_table_put(t);
 }
 
 /*
@@ -553,39 +640,38 @@ static const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 
 /*
  * Could a rule's decision at connect() have waited for the local port?
- * Only if some outgoing rule selects local ports; if the index is stale,
- * assume so. Caller holds RCU.
+ * Only if some outgoing rule selects local ports. Caller holds RCU.
  */
 bool tt_rules_may_defer(void)
 {
-	/* Pairs with smp_store_release() in tt_rules_changed(). */
-	unsigned long gen = smp_load_acquire(&tt_gen);
-	const struct tt_index *idx = rcu_dereference(tt_index);
+	const struct tt_table *t = rcu_dereference(tt_table);
 
-	return !idx || idx->gen != gen || idx->out_lports;
+	return t && t->out_lports;
 }
 
 /*
  * First rule, in evaluation order, that matches @t (or might, once the
- * local port is known: *verdict == TT_NEED_LPORT). Caller holds RCU.
+ * local port is known: *verdict == TT_NEED_LPORT), in the one table
+ * published now. Caller holds RCU.
  */
 const struct tt_rule *tt_rules_lookup(const struct tt_tuple *t,
 				      const struct sock *sk,
 				      enum tt_verdict *verdict)
 {
-	/* Pairs with smp_store_release() in tt_rules_changed(). */
-	unsigned long gen = smp_load_acquire(&tt_gen);
-	const struct tt_index *idx = rcu_dereference(tt_index);
-	const struct tt_rule *rule;
+	const struct tt_table *tab = rcu_dereference(tt_table);
+	const struct tt_index *idx;
+	u32 i;
 
 	*verdict = TT_NOMATCH;
-	if (likely(idx && idx->gen == gen))
+	if (!tab)
+		return NULL;
+	idx = rcu_dereference(tab->index);
+	if (likely(idx))
 		return tt_index_lookup(idx, t, sk, verdict);
-
-	list_for_each_entry_rcu(rule, &tt_live_rules, live) {
-		*verdict = tt_rule_eval(rule, t, sk);
+	for (i = 0; i < tab->n; i++) {
+		*verdict = tt_rule_eval(tab->rules[i], t, sk);
 		if (*verdict != TT_NOMATCH)
-			return rule;
+			return tab->rules[i];
 	}
 	return NULL;
 }
@@ -600,37 +686,38 @@ static size_t tt_rule_line(char *buf, size_t size, const struct tt_rule *rule)
 
 static int tt_text_render(void)
 {
-	struct rb_node *node;
+	const struct tt_table *t;
 	size_t len = 0, n;
 	char *text;
+	u32 i, cnt;
 
-	for (node = rb_first(&tt_order); node; node = rb_next(node))
-		len += tt_rule_line(NULL, 0, rb_entry(node, struct tt_rule,
-						       node)) + 1;
+	t = rcu_dereference_protected(tt_table, lockdep_is_held(&tt_cfg_mutex));
+	cnt = t ? t->n : 0;
+	for (i = 0; i < cnt; i++)
+		len += tt_rule_line(NULL, 0, t->rules[i]) + 1;
 	text = kvmalloc(len + 1, GFP_KERNEL);
 	if (!text)
 		return -ENOMEM;
 	len = 0;
-	for (node = rb_first(&tt_order); node; node = rb_next(node)) {
-		n = tt_rule_line(text + len, SIZE_MAX - len,
-				 rb_entry(node, struct tt_rule, node));
+	for (i = 0; i < cnt; i++) {
+		n = tt_rule_line(text + len, SIZE_MAX - len, t->rules[i]);
 		len += n;
 		text[len++] = '\n';
 	}
 	kvfree(tt_text);
 	tt_text = text;
 	tt_text_len = len;
-	tt_text_gen = tt_gen;
+	tt_text_gen = tt_pub_gen;
 	return 0;
 }
 
-/* The sysfs "rules" file: the live table in evaluation order. */
+/* The sysfs "rules" file: the published table in evaluation order. */
 ssize_t tt_rules_read(char *buf, loff_t off, size_t count)
 {
 	ssize_t ret = 0;
 
 	mutex_lock(&tt_cfg_mutex);
-	if (tt_text_gen != tt_gen)
+	if (tt_text_gen != tt_pub_gen)
 		ret = tt_text_render();
 	if (!ret && off < tt_text_len) {
 		ret = min_t(size_t, count, tt_text_len - off);
@@ -646,19 +733,19 @@ ssize_t tt_rules_read(char *buf, loff_t off, size_t count)
  */
 static int tt_index_show(struct seq_file *m, void *v)
 {
-	const struct tt_index *idx;
-	unsigned long gen;
+	const struct tt_index *idx = NULL;
+	const struct tt_table *t;
 	const u32 *start;
 	int d;
 
-	/* Pairs with smp_store_release() in tt_rules_changed(). */
-	gen = smp_load_acquire(&tt_gen);
 	rcu_read_lock();
-	idx = rcu_dereference(tt_index);
-	seq_printf(m, "current %d\n", idx && idx->gen == gen);
+	t = rcu_dereference(tt_table);
+	if (t)
+		idx = rcu_dereference(t->index);
+	seq_printf(m, "current %d\n", !t || idx);
 	if (idx) {
 		seq_printf(m, "rules %u\nbuckets %lu\nout_local_ports %d\n",
-			   idx->nrules, BIT(idx->bits), idx->out_lports);
+			   idx->nrules, BIT(idx->bits), t->out_lports);
 		for (d = 0; d < TT_IDX_DIRS; d++) {
 			start = tt_start(idx, d);
 			seq_printf(m, "%s port_slots %u wildcard_slots %u\n",
@@ -679,6 +766,7 @@ int tt_rules_init(void)
 	if (!tt_wq)
 		return -ENOMEM;
 	INIT_DELAYED_WORK(&tt_rebuild_work, tt_rebuild_fn);
+	INIT_DELAYED_WORK(&tt_hold_work, tt_hold_expired);
 	/* Optional: without debugfs these are error pointers, ignored. */
 	tt_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("index", 0400, tt_debugfs, NULL, &tt_index_fops);
@@ -688,15 +776,15 @@ int tt_rules_init(void)
 /* Called after the probe is gone and every rule was removed. */
 void tt_rules_exit(void)
 {
-	struct tt_index *idx;
+	struct tt_table *t;
 
 	debugfs_remove_recursive(tt_debugfs);
+	cancel_delayed_work_sync(&tt_hold_work);
 	cancel_delayed_work_sync(&tt_rebuild_work);
-	idx = rcu_dereference_protected(tt_index, true);
-	RCU_INIT_POINTER(tt_index, NULL);
-	if (idx)
-		tt_index_free(idx);
-	/* Callbacks may queue index frees; those may queue rule frees. */
+	t = rcu_dereference_protected(tt_table, true);
+	RCU_INIT_POINTER(tt_table, NULL);
+	tt_table_put(t);
+	/* Callbacks may queue table frees; those may queue rule frees. */
 	rcu_barrier();
 	destroy_workqueue(tt_wq);
 	rcu_barrier();

@@ -108,6 +108,66 @@ static ssize_t abort_peers_store(struct kobject *kobj,
 
 static struct kobj_attribute abort_peers_attr = __ATTR_WO(abort_peers);
 
+/*
+ * A transaction over the live table: writing N (1..TT_HOLD_MAX seconds)
+ * to "hold" stages every rule change from then on; "commit" publishes
+ * them all in one swap. A hold not committed in N seconds commits itself
+ * (and says so in the kernel log). Reads: the seconds left, 0 if none.
+ */
+#define TT_HOLD_MAX	300
+
+static ssize_t hold_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%u\n", tt_rules_hold_left());
+}
+
+static ssize_t hold_store(struct kobject *kobj, struct kobj_attribute *attr,
+			  const char *buf, size_t count)
+{
+	size_t n;
+	u32 v;
+	int err;
+
+	err = tt_store_input(buf, count, &n);
+	if (err)
+		return err;
+	err = tt_parse_u32(buf, n, TT_HOLD_MAX, &v);
+	if (!err && !v)
+		err = -ERANGE;
+	if (err) {
+		pr_info_ratelimited("hold: %s; valid: 1..%d seconds\n",
+				    err == -ERANGE ? "out of range" :
+				    "invalid value", TT_HOLD_MAX);
+		return err;
+	}
+	err = tt_rules_hold(v);
+	return err ? err : count;
+}
+
+static struct kobj_attribute hold_attr = __ATTR_RW(hold);
+
+static ssize_t commit_store(struct kobject *kobj, struct kobj_attribute *attr,
+			    const char *buf, size_t count)
+{
+	size_t n;
+	int err;
+
+	err = tt_store_input(buf, count, &n);
+	if (err)
+		return err;
+	if (n != 1 || buf[0] != '1') {
+		pr_info_ratelimited("commit: invalid value; valid: 1\n");
+		return -EINVAL;
+	}
+	err = tt_rules_commit();
+	if (err == -ENOENT)
+		pr_info_ratelimited("commit: no hold is on (one that ran out has committed itself); valid: 1 after writing hold\n");
+	return err ? err : count;
+}
+
+static struct kobj_attribute commit_attr = __ATTR_WO(commit);
+
 static ssize_t version_show(struct kobject *kobj, struct kobj_attribute *attr,
 			    char *buf)
 {
@@ -131,6 +191,8 @@ static struct attribute *tt_attrs[] = {
 	&audit_attr.attr,
 	&apply_existing_attr.attr,
 	&abort_peers_attr.attr,
+	&hold_attr.attr,
+	&commit_attr.attr,
 	&version_attr.attr,
 	NULL,
 };

@@ -54,11 +54,11 @@ struct tt_rule_cfg {
 
 /*
  * A compiled rule. Immutable once published: a change to a live rule
- * compiles a new one and swaps it in. Readers (the probe) hold only RCU;
- * the memory is freed by an RCU callback after the last reference goes.
+ * compiles a new one and swaps it in. Readers (the probe) hold only RCU
+ * (the published table holds a reference on each of its rules); the
+ * memory is freed by an RCU callback after the last reference goes.
  */
 struct tt_rule {
-	struct list_head live;		/* tt_live_rules, RCU, in order */
 	struct rb_node node;		/* order tree, under tt_cfg_mutex */
 	refcount_t ref;
 	struct rcu_head rcu;
@@ -152,6 +152,11 @@ void tt_netns_exit(void);
 /* proc.c */
 int tt_proc_init(void);
 void tt_proc_exit(void);
+
+/* rules.c: one transaction over the live table (sysfs hold, commit) */
+int tt_rules_hold(u32 secs);
+int tt_rules_commit(void);
+u32 tt_rules_hold_left(void);
 
 /* sysfs.c */
 int tt_sysfs_init(void);

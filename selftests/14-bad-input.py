@@ -2,7 +2,8 @@
 # timeout: 180
 """Bad input is refused with the right errno and changes nothing.
 
-For every rule attribute (and the writable sysfs switches): first a valid,
+For every rule attribute (`line` too; and the writable sysfs switches,
+`hold`, `commit`): first a valid,
 non-default value is written; then at least 8 malformed writes (empty,
 spaces, negative, 99999999999, trailing junk, out of range, a 4 KiB
 string, a wrong keyword, ...) must each fail in write(2) with EINVAL, or
@@ -91,8 +92,24 @@ CASES = {
     "mode": ("force", "force", keywords([" fill", "fill ", "FILL", "overwrite",
                                          "fill,force", "1"])),
     "enabled": ("0", "0", numeric(1)),
+    # the whole rule in one write (last: it resets every other field)
+    "line": ("dir in local-port 443,80 idle 2m",
+             "priority 1000 dir in local-port 80,443 idle 120",
+             [("bogus\n", EINVAL), ("idle\n", EINVAL), ("idle 7 idle 8\n", EINVAL),
+              ("force clamp\n", EINVAL), ("idle 40000\n", ERANGE),
+              ("priority 65536\n", ERANGE), ("user-timeout 2147483648\n", ERANGE),
+              ("disabled\n", EINVAL), ("no-keepalive\n", EINVAL),
+              ("dir sideways\n", EINVAL), ("dir in\n\n", EINVAL),
+              ("local-port 0\n", ERANGE), ("remote-addr 10.1.1.1/8\n", EINVAL),
+              ("cgroup tt-bad\n", EINVAL), ("cgroup /tt-no-such-cgroup\n", errno.ENOENT),
+              ("netns 12345\n", errno.ENOENT), ("netns /proc/1/ns/net\n", EINVAL),
+              ("keepalive 1\n", EINVAL), ("idle 7\0", EINVAL), ("dir in # c\n", EINVAL),
+              (BIG_JUNK, EINVAL)]),
 }
-SYSFS_CASES = {"enabled": numeric(1), "allow_kernel_sockets": numeric(1)}
+SYSFS_CASES = {"enabled": numeric(1), "allow_kernel_sockets": numeric(1),
+               "hold": numeric(300) + [("0\n", ERANGE)]}
+COMMIT_BAD = [("0\n", EINVAL), ("2\n", EINVAL), ("\n", EINVAL), ("1 \n", EINVAL),
+              (" 1\n", EINVAL), ("11\n", EINVAL), ("1\n\n", EINVAL), (BIG_JUNK, EINVAL)]
 
 CANON = [("local_ports", "8000-8099,443,80,81,82", "80-82,443,8000-8099"),
          ("local_ports", "10-20,15-25,26", "10-26"),
@@ -108,7 +125,8 @@ BAD_NAMES = ["a" * 33, "a:b", "a b", "caf\u00e9", "a*b", "a\tb", "rule!", "a,b"]
 PLAN = (len(ttmod.DEFAULTS) + 1 + len(CANON) + 1
         + sum(len(c[2]) + 1 for c in CASES.values())
         + sum(len(v) for v in SYSFS_CASES.values())
-        + 1 + len(BAD_NAMES) + 1 + 3 + 2)
+        + 1 + len(BAD_NAMES) + 1 + 3 + 2
+        + len(COMMIT_BAD) + 1 + 1)
 
 
 def show(v):
@@ -165,6 +183,16 @@ def main(t):
             t.ok(err == want_err and back == old,
                  f"sysfs {knob}: {show(value)} -> {errname(want_err)}, still {old!r}",
                  diag=f"write: {errname(err)}; reads back {back!r}")
+    commit = os.path.join(ttmod.SYSFS, "commit")
+    for value, want_err in COMMIT_BAD:
+        err = ttmod.write_raw(commit, value)
+        nbad += 1
+        t.ok(err == want_err and ttmod.sysfs_get("hold") == "0",
+             f"sysfs commit: {show(value)} -> {errname(want_err)}, no hold",
+             diag=f"write: {errname(err)}")
+    err = ttmod.write_raw(commit, "1\n")
+    t.ok(err == errno.ENOENT and ttmod.sysfs_get("hold") == "0",
+         "sysfs commit: 1 without a hold -> ENOENT", diag=f"write: {errname(err)}")
     lines = log.ours()
     t.ok(0 < len(lines) < nbad / 2,
          f"kernel log lines are rate-limited ({len(lines)} for {nbad} bad writes)",
@@ -194,6 +222,12 @@ def main(t):
          and ttmod.live_rule_names() == ["live"],
          "live rule: keepidle 32768 -> ERANGE, still live with 33",
          diag=f"{errname(err)} {r4.get('keepidle')} {ttmod.live_rules()}")
+    # a live rule refuses a bad line whole: no field of it changes
+    err = r4.try_set("line", "priority 5 dir in keepalive idle 32768\n")
+    t.ok(err == ERANGE and r4.get("line") == "priority 1000 dir any idle 33"
+         and ttmod.live_rules() == ["live priority 1000 dir any idle 33"],
+         "live rule: line with idle 32768 -> ERANGE, nothing of it applied",
+         diag=f"{errname(err)} {r4.get('line')} {ttmod.live_rules()}")
     r4.remove()
 
     # rule names

@@ -131,7 +131,7 @@ def main(t):
     changed = sorted(k for k in after if after[k] != before[k])
     t.ok(p.returncode == 0 and changed == ["keepcnt", "keepidle"] and
          after["keepidle"] == "120" and after["keepcnt"] == "3" and after["enabled"] == "1",
-         "set writes only the given attributes (2m -> 120) and the rule stays live",
+         "set changes only the given attributes (2m -> 120) and the rule stays live",
          diag=f"{show(p)}\nchanged {changed}")
     t.eq(int(ttmod.read(os.path.join(ttmod.RULES, "gw/matched"))), 1,
          "set keeps the rule's matched counter")

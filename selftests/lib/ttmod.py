@@ -48,6 +48,7 @@ DEFAULTS = {
     "syn_retries": "0",
     "mode": "fill",
     "enabled": "0",
+    "line": "priority 1000 dir any",
     "matched": "0",
     "netns_state": "any",
 }

@@ -70,5 +70,31 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		ctl_file_free(&g);
 	}
 	ctl_file_free(&f);
+	/* the module's parser of one rule's line: the same grammar */
+	{
+		struct tt_rule_spec sp, sp2;
+		struct tt_rule_err e;
+		char cg[TCPTIMEO_CGROUP_PATH_MAX], cg2[sizeof(cg)];
+		size_t n;
+
+		if (tt_rule_parse(&sp, TT_W_LINE, NULL, NULL,
+				  (const char *)data, size, &e))
+			return 0;
+		if (sp.cgroup_len >= sizeof(cg))
+			abort();
+		memcpy(cg, sp.cgroup ? sp.cgroup : "", sp.cgroup_len);
+		cg[sp.cgroup_len] = '\0';
+		n = tt_format_rule(line, sizeof(line), NULL, sp.priority,
+				   &sp.sel, cg, sp.netns, &sp.opts);
+		if (n >= sizeof(line) ||
+		    tt_rule_parse(&sp2, TT_W_LINE, NULL, NULL, line, n, &e))
+			abort();	/* canonical text is a valid line */
+		memcpy(cg2, sp2.cgroup ? sp2.cgroup : "", sp2.cgroup_len);
+		cg2[sp2.cgroup_len] = '\0';
+		tt_format_rule(again, sizeof(again), NULL, sp2.priority,
+			       &sp2.sel, cg2, sp2.netns, &sp2.opts);
+		if (strcmp(line, again))
+			abort();	/* and reads back as itself */
+	}
 	return 0;
 }

@@ -5,8 +5,8 @@
 TCPTIMEO_SYSROOT makes the CLI prefix every configfs/sysfs path and create
 attribute files on write (no module validates them here; the VM tests in
 selftests/3x-cli-* do that against the real module). Covered: every
-command and exit code, JSON through json.loads, that `set` writes only the
-given attributes, apply validation/atomicity/plan, save | apply - round
+command and exit code, JSON through json.loads, that `add`/`set` write a
+rule in one `line`, apply validation/atomicity/plan and its hold/commit, save | apply - round
 trip, explain precedence (tt_rule_cmp + tt_sel_match + cgroup/netns),
 check findings.
 
@@ -131,11 +131,12 @@ def test_commands(tmp):
             "--user-timeout", "auto")
     ok(p.returncode == 0, "add istio-gateway", p.stderr)
     attrs = sorted(os.listdir(os.path.join(rd, "istio-gateway")))
-    ok(attrs == sorted(["direction", "local_ports", "keepalive", "keepidle",
-                        "keepintvl", "keepcnt", "user_timeout", "enabled"]),
-       "add writes only attributes that differ from the defaults", attrs)
-    with open(os.path.join(rd, "istio-gateway/keepidle")) as f:
-        ok(f.read() == "7\n", "add writes canonical values (7s -> 7)")
+    ok(attrs == ["enabled", "line"],
+       "add writes the whole rule in one line, then enabled", attrs)
+    with open(os.path.join(rd, "istio-gateway/line")) as f:
+        ok(f.read() == "priority 1000 dir in local-port 8080 keepalive idle 7 "
+           "intvl 5 cnt 2 user-timeout auto\n",
+           "add writes the canonical line (7s -> 7)")
     p = run(root, "show", "istio-gateway", "-j")
     try:
         j = json.loads(p.stdout)
@@ -177,14 +178,16 @@ def test_commands(tmp):
     p = run(root, "set", "redis", "--idle", "2m", "--remote-addr", "10.0.0.0/8,FD00::/8")
     after = snapshot(root)
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-    ok(p.returncode == 0 and changed == ["redis/keepidle", "redis/remote_addrs"] and
-       after["redis/keepidle"] == b"120\n" and
-       after["redis/remote_addrs"] == b"10.0.0.0/8,fd00::/8\n",
-       "set writes only the given attributes, canonical", f"{changed} {p.stderr}")
+    ok(p.returncode == 0 and changed == ["redis/line"] and
+       after["redis/line"] == b"priority 1000 dir out remote-port 6379 "
+       b"remote-addr 10.0.0.0/8,fd00::/8 keepalive idle 120 intvl 20 cnt 4\n",
+       "set: one write of the whole line, the given words over the rule, canonical",
+       f"{changed} {after.get('redis/line')} {p.stderr}")
     p = run(root, "set", "redis", "--remote-addr", "any", "--no-keepalive")
     after = snapshot(root)
-    ok(p.returncode == 0 and after["redis/remote_addrs"] == b"\n" and
-       after["redis/keepalive"] == b"0\n", "set --remote-addr any clears, --no-keepalive", p.stderr)
+    ok(p.returncode == 0 and after["redis/line"] == b"priority 1000 dir out "
+       b"remote-port 6379 idle 120 intvl 20 cnt 4\n",
+       "set --remote-addr any clears, --no-keepalive", f"{after.get('redis/line')} {p.stderr}")
     p = run(root, "set", "nosuch", "--idle", "3")
     ok(p.returncode == 1 and "no rule named 'nosuch'" in p.stderr, "set of a missing rule: exit 1")
     p = run(root, "set", "redis")
@@ -214,6 +217,9 @@ def test_commands(tmp):
     with open(os.path.join(rd, "redis/matched"), "w") as f:
         f.write("42\n")
     weird = b'/a"b\\c\x01\xff\xc3\xa9'
+    # a module without "line" (read attribute by attribute): the CLI
+    # still reads it
+    os.unlink(os.path.join(rd, "redis/line"))
     with open(os.path.join(rd, "redis/cgroup"), "wb") as f:
         f.write(weird + b"\n")
     p = subprocess.run([CTL, "list", "-j"], capture_output=True,
@@ -273,6 +279,14 @@ def test_apply(tmp):
     p = run(root, "apply", EXAMPLE)
     ok(p.returncode == 0 and "4 to create, 0 to update, 0 to delete" in p.stdout,
        "apply the example rules file", p.stdout + p.stderr)
+    txn = {}
+    for k in ("hold", "commit"):
+        with open(os.path.join(root, "sys/kernel/tcptimeo", k)) as f:
+            txn[k] = f.read()
+    ok(txn == {"hold": "60\n", "commit": "1\n"},
+       "apply holds the table (hold 60) and commits it (commit 1)", txn)
+    for k in ("hold", "commit"):
+        os.unlink(os.path.join(root, "sys/kernel/tcptimeo", k))
     p = run(root, "list", "-j")
     names = [r["name"] for r in json.loads(p.stdout)]
     ok(names == ["istio-gateway", "redis", "upstream-12345", "loadtest-vip"],
@@ -285,6 +299,8 @@ def test_apply(tmp):
     p = run(root, "apply", EXAMPLE)
     ok(p.returncode == 0 and "4 unchanged" in p.stdout and snapshot(root) == snap,
        "applying the same file twice changes nothing")
+    ok(not os.path.exists(os.path.join(root, "sys/kernel/tcptimeo/hold")),
+       "an apply with nothing to do takes no hold")
 
     # one bad line: every error reported with file:line, nothing changes
     bad = example + "\noops dir sideways idle 99999\nredis2 remote-port 0\n"

@@ -453,6 +453,87 @@ static void test_format_rule(void)
 		"returns the full length");
 }
 
+/* tt_rule_parse(): the module's "line" file, the rules file's words. */
+static void test_rule_parse(void)
+{
+	static const struct {
+		const char *in;
+		int err;
+		int fail;
+		int field;
+		const char *out;	/* canonical line, if it parses */
+	} c[] = {
+		{ "", 0, 0, 0, "priority 1000 dir any" },
+		{ "  \t ", 0, 0, 0, "priority 1000 dir any" },
+		{ "dir in local-port 443,80 keepalive idle 2m intvl 5s cnt 2 user-timeout auto",
+		  0, 0, 0, "priority 1000 dir in local-port 80,443 keepalive idle 120 intvl 5 cnt 2 user-timeout auto" },
+		{ "remote-addr 10.0.0.0/8 user-timeout 10m", 0, 0, 0,
+		  "priority 1000 dir any remote-addr 10.0.0.0/8 user-timeout 600000" },
+		{ "cgroup /x user-timeout 5000 force priority 7", 0, 0, 0,
+		  "priority 7 dir any cgroup /x user-timeout 5000 force" },
+		{ "netns net:[4026532000] mode clamp audit remote-port any", 0, 0, 0,
+		  "priority 1000 dir any netns 4026532000 clamp audit" },
+		{ "netns 4026532000 cgroup any syn-retries 3", 0, 0, 0,
+		  "priority 1000 dir any netns 4026532000 syn-retries 3" },
+		{ "bogus 1", -TT_EINVAL, TT_RF_UNKNOWN, 0, NULL },
+		{ "disabled", -TT_EINVAL, TT_RF_WHERE, TT_F_ENABLED, NULL },
+		{ "no-keepalive", -TT_EINVAL, TT_RF_WHERE, TT_F_KEEPALIVE, NULL },
+		{ "idle 7 idle 8", -TT_EINVAL, TT_RF_TWICE, TT_F_IDLE, NULL },
+		{ "force clamp", -TT_EINVAL, TT_RF_TWICE, TT_F_MODE, NULL },
+		{ "dir", -TT_EINVAL, TT_RF_NOVALUE, TT_F_DIR, NULL },
+		{ "idle 40000", -TT_ERANGE, TT_RF_VALUE, TT_F_IDLE, NULL },
+		{ "priority 65536", -TT_ERANGE, TT_RF_VALUE, TT_F_PRIORITY, NULL },
+		{ "user-timeout 2147483648", -TT_ERANGE, TT_RF_VALUE, TT_F_UTO, NULL },
+		{ "local-port 0", -TT_ERANGE, TT_RF_VALUE, TT_F_LPORTS, NULL },
+		{ "remote-addr 10.1.1.1/8", -TT_EINVAL, TT_RF_VALUE, TT_F_ADDRS, NULL },
+		{ "cgroup x", -TT_EINVAL, TT_RF_VALUE, TT_F_CGROUP, NULL },
+		{ "cgroup /a/../b", -TT_EINVAL, TT_RF_VALUE, TT_F_CGROUP, NULL },
+		{ "netns /proc/1/ns/net", -TT_EINVAL, TT_RF_VALUE, TT_F_NETNS, NULL },
+		{ "netns 99999999999", -TT_ERANGE, TT_RF_VALUE, TT_F_NETNS, NULL },
+		{ "dir in\n", -TT_EINVAL, TT_RF_VALUE, TT_F_DIR, NULL },
+		{ "dir in # comment", -TT_EINVAL, TT_RF_UNKNOWN, 0, NULL },
+		{ "keepalive 1", -TT_EINVAL, TT_RF_UNKNOWN, 0, NULL },
+	};
+	char buf[512];
+	struct tt_rule_spec r;
+	struct tt_rule_err e;
+	char cg[TCPTIMEO_CGROUP_PATH_MAX];
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		err = tt_rule_parse(&r, TT_W_LINE, NULL, NULL, c[i].in,
+				    strlen(c[i].in), &e);
+		buf[0] = '\0';
+		if (!err) {
+			snprintf(cg, sizeof(cg), "%.*s", (int)r.cgroup_len,
+				 r.cgroup ? r.cgroup : "");
+			tt_format_rule(buf, sizeof(buf), NULL, r.priority,
+				       &r.sel, cg, r.netns, &r.opts);
+		}
+		unit_ok(err == c[i].err &&
+			(err ? e.fail == c[i].fail &&
+			 (c[i].fail == TT_RF_UNKNOWN || e.field == c[i].field) :
+			 !strcmp(buf, c[i].out)),
+			"line '%s': %s", c[i].in, c[i].out ? c[i].out : "refused");
+		if (err)
+			unit_diag("err %d fail %d field %d", err, e.fail, e.field);
+		else if (c[i].out && strcmp(buf, c[i].out))
+			unit_diag("got '%s'", buf);
+	}
+	/* what the module reads back parses back to itself */
+	err = tt_rule_parse(&r, TT_W_LINE, NULL, NULL, c[2].out,
+			    strlen(c[2].out), &e);
+	tt_format_rule(buf, sizeof(buf), NULL, r.priority, &r.sel, NULL,
+		       r.netns, &r.opts);
+	unit_ok(!err && !strcmp(buf, c[2].out),
+		"a canonical line parses back to itself");
+	/* the file's context takes "disabled", a line does not */
+	err = tt_rule_parse(&r, TT_W_FILE, NULL, NULL, "idle 7 disabled", 15, &e);
+	unit_ok(!err && r.disabled && r.opts.keepidle == 7,
+		"rules-file context: disabled is a word");
+}
+
 int main(void)
 {
 	test_u32();
@@ -463,5 +544,6 @@ int main(void)
 	test_match();
 	test_order();
 	test_format_rule();
+	test_rule_parse();
 	return unit_failed ? 1 : 0;
 }

@@ -7,15 +7,30 @@
  * 2. Plan against the live rules: create, update (only the attributes
  *    that differ), delete (live rules the file does not name).
  * 3. Execute creates and updates in file order, then deletes, so a
- *    renamed rule never leaves a gap. If the module refuses a write,
- *    undo what was done (the plan run backwards) and report it.
+ *    renamed rule never leaves a gap, all inside one hold of the module
+ *    (sysfs hold/commit): the connections see the old table until the
+ *    commit and the new one after it, never a mix. Each update is one
+ *    write of the rule's line. If the module refuses a write, undo what
+ *    was done (the plan run backwards) and report it.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ctl.h"
+
+/* Renew the module's hold (60 s) when this much of it has passed. */
+#define CTL_HOLD_RENEW	20
+
+static time_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 /* PROC_CGROUP_INIT_INO (include/linux/proc_ns.h): the initial namespace */
 #define CTL_CGROUP_INIT_INO	0xEFFFFFFBU
@@ -230,6 +245,8 @@ int cmd_apply(int argc, char **argv)
 	struct act *acts;
 	size_t nlive = 0, nacts = 0, i, j, ncreate = 0, nupdate = 0, ndel = 0;
 	size_t done;
+	time_t since = 0;
+	bool held;
 	int ret;
 
 	for (i = 1; i < (size_t)argc; i++) {
@@ -306,7 +323,20 @@ int cmd_apply(int argc, char **argv)
 		for (i = 0; i < nacts; i++)
 			print_act(stdout, &acts[i]);
 	ret = EXIT_OK;
+	held = !dry && nacts;
+	if (held) {
+		ret = ctl_kernel_hold();
+		if (ret)
+			goto out;
+		since = mono_now();
+	}
 	for (done = 0; !dry && done < nacts; done++) {
+		if (mono_now() - since >= CTL_HOLD_RENEW) {
+			ret = ctl_kernel_hold();
+			if (ret)
+				break;
+			since = mono_now();
+		}
 		ret = run_act(&acts[done]);
 		if (ret)
 			break;
@@ -323,6 +353,9 @@ int cmd_apply(int argc, char **argv)
 		for (i = done; i-- > 0;)
 			if (undo_act(&acts[i]))
 				uret = 1;
+		/* the old rules, restored, go live as they were */
+		if (held && ctl_kernel_commit())
+			uret = 1;
 		if (uret)
 			ctl_err("apply %s failed and could not be undone "
 				"completely: compare 'tcptimeoctl save' with the "
@@ -330,6 +363,8 @@ int cmd_apply(int argc, char **argv)
 		else
 			ctl_err("apply %s failed; the previous rules were "
 				"restored", shown);
+	} else if (held && (ret = ctl_kernel_commit())) {
+		/* said why */
 	} else if (dry || !quiet) {
 		printf("%s%zu to create, %zu to update, %zu to delete, %zu "
 		       "unchanged\n", dry ? "dry run, nothing changed: " : "",

@@ -28,7 +28,7 @@ enum {
 	EXIT_PERM = 3,		/* EACCES/EPERM from the kernel */
 };
 
-/* The fields of a rule; the order is the order attributes are written. */
+/* The fields of a rule (enum tt_field); the order attributes are written. */
 enum ctl_field {
 	F_PRIORITY,
 	F_DIR,
@@ -49,13 +49,9 @@ enum ctl_field {
 	F_NFIELDS
 };
 
-struct ctl_field_info {
-	const char *word;	/* rules-file word, CLI flag without "--" */
-	const char *attr;	/* configfs attribute */
-	const char *valid;	/* the valid values, for messages */
-};
-
-extern const struct ctl_field_info ctl_fields[F_NFIELDS];
+/* The fields' words, attributes and valid values: lib/tt_parse.c's. */
+#define ctl_field_info tt_field_info
+#define ctl_fields tt_fields
 
 struct ctl_rule {
 	char name[TCPTIMEO_NAME_MAX + 1];
@@ -80,6 +76,9 @@ enum ctl_ctx {
 };
 
 #define CTL_MSG_MAX	1024
+/* A rule's line: every field at its longest, with its word. */
+#define CTL_LINE_TEXT_MAX	(2 * TT_PORTS_TEXT_MAX + TT_CIDRS_TEXT_MAX + \
+				 TCPTIMEO_CGROUP_PATH_MAX + 256)
 
 void ctl_rule_init(struct ctl_rule *r);
 
@@ -153,6 +152,10 @@ int ctl_kernel_create(const struct ctl_rule *r);		/* exit code */
 int ctl_kernel_update(const struct ctl_rule *r, const struct ctl_rule *old);
 int ctl_kernel_write(const char *name, enum ctl_field f,
 		     const struct ctl_rule *r);			/* exit code */
+int ctl_kernel_write_line(const struct ctl_rule *r);		/* exit code */
+/* A transaction over the live table (sysfs hold/commit): exit codes. */
+int ctl_kernel_hold(void);
+int ctl_kernel_commit(void);
 int ctl_kernel_delete(const char *name);			/* exit code */
 int ctl_kernel_exists(const char *name);
 int ctl_sysfs_read(const char *rel, char *buf, size_t size);	/* -errno */

@@ -129,6 +129,58 @@ int ctl_sysfs_write(const char *rel, const char *val)
 	return err;
 }
 
+/* How long a hold lasts; apply renews it while it works. */
+#define CTL_HOLD_SECS	"60"
+
+static int ctl_txn_fail(const char *what, int err)
+{
+	if (err == EACCES || err == EPERM) {
+		ctl_err("writing %s%s/%s: %s: needs root with CAP_NET_ADMIN",
+			ctl_sysroot, TCPTIMEO_SYSFS_ROOT, what, strerror(err));
+		return EXIT_PERM;
+	}
+	ctl_err("writing %s%s/%s: %s", ctl_sysroot, TCPTIMEO_SYSFS_ROOT, what,
+		strerror(err));
+	return ctl_errno_exit(err);
+}
+
+/* Stage rule changes from now on (or renew the hold): an exit code. */
+int ctl_kernel_hold(void)
+{
+	char p[1024];
+	struct stat st;
+	int err = ctl_sysfs_write("hold", CTL_HOLD_SECS);
+
+	if (!err)
+		return EXIT_OK;
+	ctl_path(p, sizeof(p), TCPTIMEO_SYSFS_ROOT, NULL, "hold");
+	if (err == -ENOENT && stat(p, &st)) {
+		if (ctl_module_check())
+			return EXIT_NOMOD;
+		ctl_err("the module has no %s: it is older than this "
+			"tcptimeoctl; install the module of the same version",
+			p);
+		return EXIT_INPUT;
+	}
+	return ctl_txn_fail("hold", -err);
+}
+
+/* Publish what the hold staged, in one step: an exit code. */
+int ctl_kernel_commit(void)
+{
+	int err = ctl_sysfs_write("commit", "1");
+
+	if (!err)
+		return EXIT_OK;
+	if (err == -ENOENT) {
+		ctl_err("the module's hold ran out before commit: it published "
+			"the changes made until then (see the kernel log); "
+			"compare 'tcptimeoctl save' with the file");
+		return EXIT_INPUT;
+	}
+	return ctl_txn_fail("commit", -err);
+}
+
 /* A counter of /sys/kernel/tcptimeo/stats/; -errno on failure. */
 int ctl_stat_read(const char *name, unsigned long long *v)
 {
@@ -193,6 +245,35 @@ static int ctl_attr_u64(const char *dir, const char *attr,
 	return 0;
 }
 
+/*
+ * The rule's configuration from its "line" file, in one read (one
+ * snapshot of the rule), parsed by lib/ as the module wrote it.
+ * -ENOENT: no such file (a module without it), or the rule is gone.
+ */
+static int ctl_read_line(const char *dir, struct ctl_rule *r)
+{
+	char p[1100], buf[CTL_LINE_TEXT_MAX];
+	struct tt_rule_spec sp;
+	struct tt_rule_err e;
+	int n;
+
+	snprintf(p, sizeof(p), "%s/line", dir);
+	n = ctl_read_small(p, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	if (tt_rule_parse(&sp, TT_W_LINE, NULL, NULL, buf, (size_t)n, &e) ||
+	    sp.cgroup_len >= sizeof(r->cgroup))
+		return -EPROTO;
+	r->priority = sp.priority;
+	r->netns = sp.netns;
+	r->sel = sp.sel;
+	r->opts = sp.opts;
+	if (sp.cgroup)
+		memcpy(r->cgroup, sp.cgroup, sp.cgroup_len);
+	r->cgroup[sp.cgroup ? sp.cgroup_len : 0] = '\0';
+	return 0;
+}
+
 /* Read one rule back from configfs; every value is parsed by lib/. */
 int ctl_kernel_read(const char *name, struct ctl_rule *r)
 {
@@ -215,6 +296,15 @@ int ctl_kernel_read(const char *name, struct ctl_rule *r)
 	if ((err = ctl_attr_u32(dir, "enabled", 1, &v)))
 		return err;
 	r->enabled = v;
+	err = ctl_read_line(dir, r);
+	if (err != -ENOENT) {
+		if (err)
+			return err;
+		if (RD("netns_state") < 0)
+			return n;
+		r->netns_gone = !strcmp(buf, "gone");
+		goto counters;
+	}
 	v = TCPTIMEO_PRIORITY_DEFAULT;
 	if ((err = ctl_attr_u32(dir, "priority", TCPTIMEO_PRIORITY_MAX, &v)))
 		return err;
@@ -280,6 +370,7 @@ int ctl_kernel_read(const char *name, struct ctl_rule *r)
 		return err;
 	r->opts.audit = (u8)v;
 #undef RD
+counters:
 	ctl_attr_u64(dir, "matched", &r->matched);
 	ctl_attr_u64(dir, "timeouts_idle", &r->timeouts_idle);
 	ctl_attr_u64(dir, "timeouts_busy", &r->timeouts_busy);
@@ -431,6 +522,74 @@ int ctl_kernel_write(const char *name, enum ctl_field f,
 	return EXIT_OK;
 }
 
+/*
+ * The whole configuration of rule @r in one write of its "line" file:
+ * the module swaps a live rule from its old form to the new one at once.
+ */
+int ctl_kernel_write_line(const struct ctl_rule *r)
+{
+	char path[1024], val[CTL_LINE_TEXT_MAX], q[80];
+	struct stat st;
+	size_t len;
+	ssize_t n = -1;
+	int fd, err, flags = O_WRONLY | O_CLOEXEC;
+
+	if (*ctl_sysroot)
+		flags |= O_CREAT | O_TRUNC;
+	ctl_path(path, sizeof(path), TCPTIMEO_CONFIGFS_RULES, r->name, "line");
+	len = tt_format_rule(val, sizeof(val) - 1, NULL, r->priority, &r->sel,
+			     r->cgroup, r->netns, &r->opts);
+	val[len] = '\n';
+	fd = open(path, flags, 0644);
+	if (fd >= 0) {
+		n = write(fd, val, len + 1);
+		err = errno;
+		close(fd);
+		if (n >= 0)
+			return EXIT_OK;
+	} else {
+		err = errno;
+	}
+	val[len] = '\0';
+	ctl_quote(val, len, q, sizeof(q));
+	switch (err) {
+	case EACCES:
+	case EPERM:
+		ctl_err("rule %s: writing %s: %s: needs root with "
+			"CAP_NET_ADMIN", r->name, path, strerror(err));
+		return EXIT_PERM;
+	case EINVAL:
+	case ERANGE:
+		ctl_err("rule %s: the module refused line '%s': %s (the kernel "
+			"log names the field)", r->name, q, strerror(err));
+		return EXIT_INPUT;
+	case ENOENT:
+		if (ctl_kernel_check())
+			return EXIT_NOMOD;
+		ctl_path(path, sizeof(path), TCPTIMEO_CONFIGFS_RULES, r->name,
+			 NULL);
+		if (stat(path, &st)) {
+			ctl_err("rule %s: no such rule (%s)", r->name, path);
+		} else if (fd < 0) {
+			ctl_err("rule %s: the module has no 'line' file: it is "
+				"older than this tcptimeoctl; install the module "
+				"of the same version", r->name);
+		} else if (r->cgroup[0]) {
+			ctl_err("rule %s: cgroup: no such cgroup (or netns: no "
+				"such network namespace); valid: %s", r->name,
+				ctl_fields[F_CGROUP].valid);
+		} else {
+			ctl_err("rule %s: netns: no such network namespace; "
+				"valid: %s", r->name, ctl_fields[F_NETNS].valid);
+		}
+		return EXIT_INPUT;
+	default:
+		ctl_err("rule %s: writing line '%s' to %s: %s", r->name, q,
+			path, strerror(err));
+		return ctl_errno_exit(err);
+	}
+}
+
 /* A fake tree (TCPTIMEO_SYSROOT) holds real files: remove them first. */
 static void ctl_fake_empty(const char *dir)
 {
@@ -480,14 +639,14 @@ int ctl_kernel_delete(const char *name)
 }
 
 /*
- * mkdir, write every attribute that differs from the module's default,
- * then enabled=1 last. On any failure the half-made rule is removed.
+ * mkdir, write the rule's line unless it is all defaults, then enabled=1
+ * last. On any failure the half-made rule is removed.
  */
 int ctl_kernel_create(const struct ctl_rule *r)
 {
 	struct ctl_rule def;
 	char dir[1024];
-	int f, ret, err;
+	int ret, err;
 
 	ctl_path(dir, sizeof(dir), TCPTIMEO_CONFIGFS_RULES, r->name, NULL);
 	if (mkdir(dir, 0755)) {
@@ -511,11 +670,10 @@ int ctl_kernel_create(const struct ctl_rule *r)
 		}
 	}
 	ctl_rule_init(&def);
-	def.enabled = false;
-	for (f = 0; f < F_ENABLED; f++) {
-		if (ctl_field_equal(r, &def, (enum ctl_field)f))
-			continue;
-		ret = ctl_kernel_write(r->name, (enum ctl_field)f, r);
+	def.enabled = r->enabled;
+	memcpy(def.name, r->name, sizeof(def.name));
+	if (!ctl_rule_equal(r, &def)) {
+		ret = ctl_kernel_write_line(r);
 		if (ret)
 			goto undo;
 	}
@@ -531,23 +689,23 @@ undo:
 }
 
 /*
- * Change a rule in place, one attribute per write; each write of a live
- * rule swaps it atomically in the module. A rule being disabled is taken
- * out first, one being enabled goes live last.
+ * Change a rule in place: its configuration in one write of "line", which
+ * the module swaps in at once. A rule being disabled is taken out first,
+ * one being enabled goes live last.
  */
 int ctl_kernel_update(const struct ctl_rule *r, const struct ctl_rule *old)
 {
-	int f, ret;
+	struct ctl_rule a = *r, b = *old;
+	int ret;
 
 	if (old->enabled && !r->enabled) {
 		ret = ctl_kernel_write(r->name, F_ENABLED, r);
 		if (ret)
 			return ret;
 	}
-	for (f = 0; f < F_ENABLED; f++) {
-		if (ctl_field_equal(r, old, (enum ctl_field)f))
-			continue;
-		ret = ctl_kernel_write(r->name, (enum ctl_field)f, r);
+	a.enabled = b.enabled = true;
+	if (!ctl_rule_equal(&a, &b)) {
+		ret = ctl_kernel_write_line(r);
 		if (ret)
 			return ret;
 	}

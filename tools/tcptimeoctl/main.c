@@ -161,8 +161,8 @@ static int cmd_add(int argc, char **argv)
 
 static int cmd_set(int argc, char **argv)
 {
-	struct ctl_rule r, old;
-	int ret, f, err;
+	struct ctl_rule r, old, given;
+	int ret, err;
 
 	if (argc < 2 || !strncmp(argv[1], "--", 2)) {
 		ctl_err("set: missing NAME; usage: tcptimeoctl set NAME "
@@ -191,15 +191,12 @@ static int cmd_set(int argc, char **argv)
 		ctl_err("reading rule %s: %s", argv[1], strerror(-err));
 		return ctl_errno_exit(-err);
 	}
-	/* write only what was given, in the usual order */
-	for (f = 0; f < F_ENABLED; f++) {
-		if (!(r.given & (1u << f)))
-			continue;
-		ret = ctl_kernel_write(argv[1], (enum ctl_field)f, &r);
-		if (ret)
-			return ret;
-	}
-	return EXIT_OK;
+	/* the given words over the rule as it is, then one write */
+	given = old;
+	given.given = 0;
+	if ((ret = parse_rule_args(&given, CTX_SET, argc - 2, argv + 2)))
+		return ret;
+	return ctl_kernel_write_line(&given);
 }
 
 static int cmd_del(int argc, char **argv)

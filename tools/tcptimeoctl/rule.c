@@ -23,90 +23,14 @@
 #define NSFS_MAGIC 0x6e736673
 #endif
 
-#define PORTS_VALID "up to 16 comma-separated ports N or ranges N-M, " \
-		    "1 <= N <= M <= 65535, or any"
-#define SECS_VALID(max) "0 (unset) or 1.." #max " seconds (7, 7s, 2m, 1h)"
-
-const struct ctl_field_info ctl_fields[F_NFIELDS] = {
-	[F_PRIORITY] = { "priority", "priority",
-			 "0..65535, lower is evaluated first (default 1000)" },
-	[F_DIR] = { "dir", "direction", "in, out or any" },
-	[F_LPORTS] = { "local-port", "local_ports", PORTS_VALID },
-	[F_RPORTS] = { "remote-port", "remote_ports", PORTS_VALID },
-	[F_ADDRS] = { "remote-addr", "remote_addrs",
-		      "up to 16 comma-separated IPv4/IPv6 CIDRs without host "
-		      "bits (10.96.0.0/12,fd00::/8), or any" },
-	[F_CGROUP] = { "cgroup", "cgroup",
-		       "an existing absolute cgroup v2 path (/loadtest), "
-		       "< 512 bytes, no spaces, or any" },
-	[F_NETNS] = { "netns", "netns",
-		      "a PID, a namespace file (/proc/PID/ns/net, "
-		      "/run/netns/NAME), a name in /run/netns, an inode "
-		      "(net:[4026532000]), or 0 (any)" },
-	[F_KEEPALIVE] = { "keepalive", "keepalive", "keepalive, no-keepalive" },
-	[F_IDLE] = { "idle", "keepidle", SECS_VALID(32767) },
-	[F_INTVL] = { "intvl", "keepintvl", SECS_VALID(32767) },
-	[F_CNT] = { "cnt", "keepcnt", "0 (unset) or 1..127" },
-	[F_UTO] = { "user-timeout", "user_timeout",
-		    "0 (unset), 1..2147483647 ms (10000, 10000ms, 10s, 2m) "
-		    "or auto" },
-	[F_SYN] = { "syn-retries", "syn_retries", "0 (unset) or 1..127" },
-	[F_MODE] = { "mode", "mode", "fill, force or clamp" },
-	[F_AUDIT] = { "audit", "audit", "audit, no-audit" },
-	[F_ENABLED] = { "disabled", "enabled", "disabled" },
-};
-
-enum { W_FILE = 1, W_ADD = 2, W_SET = 4, W_ALL = 7 };
-
-struct ctl_word {
-	const char *word;
-	enum ctl_field field;
-	bool value;		/* takes a value */
-	int flag;		/* value of a flag word */
-	int where;		/* W_* */
-};
-
-static const struct ctl_word ctl_words[] = {
-	{ "priority", F_PRIORITY, true, 0, W_ALL },
-	{ "dir", F_DIR, true, 0, W_ALL },
-	{ "local-port", F_LPORTS, true, 0, W_ALL },
-	{ "remote-port", F_RPORTS, true, 0, W_ALL },
-	{ "remote-addr", F_ADDRS, true, 0, W_ALL },
-	{ "cgroup", F_CGROUP, true, 0, W_ALL },
-	{ "netns", F_NETNS, true, 0, W_ALL },
-	{ "keepalive", F_KEEPALIVE, false, 1, W_ALL },
-	{ "no-keepalive", F_KEEPALIVE, false, 0, W_SET },
-	{ "idle", F_IDLE, true, 0, W_ALL },
-	{ "intvl", F_INTVL, true, 0, W_ALL },
-	{ "cnt", F_CNT, true, 0, W_ALL },
-	{ "user-timeout", F_UTO, true, 0, W_ALL },
-	{ "syn-retries", F_SYN, true, 0, W_ALL },
-	{ "mode", F_MODE, true, 0, W_ALL },
-	{ "fill", F_MODE, false, TCPTIMEO_MODE_FILL, W_ALL },
-	{ "force", F_MODE, false, TCPTIMEO_MODE_FORCE, W_ALL },
-	{ "clamp", F_MODE, false, TCPTIMEO_MODE_CLAMP, W_ALL },
-	{ "audit", F_AUDIT, false, 1, W_ALL },
-	{ "no-audit", F_AUDIT, false, 0, W_SET },
-	{ "disabled", F_ENABLED, false, 0, W_FILE | W_ADD },
-};
-
-#define NWORDS (sizeof(ctl_words) / sizeof(ctl_words[0]))
-
-static const struct ctl_word *ctl_word_find(const char *w)
-{
-	size_t i;
-
-	for (i = 0; i < NWORDS; i++)
-		if (!strcmp(ctl_words[i].word, w))
-			return &ctl_words[i];
-	return NULL;
-}
+/* The grammar is lib/tt_parse.c's; the CLI's fields are its fields. */
+_Static_assert((int)F_NFIELDS == (int)TT_F_NFIELDS, "fields");
+_Static_assert((int)F_NETNS == (int)TT_F_NETNS, "fields");
+_Static_assert((int)F_ENABLED == (int)TT_F_ENABLED, "fields");
 
 bool ctl_word_takes_value(const char *word)
 {
-	const struct ctl_word *w = ctl_word_find(word);
-
-	return w && w->value;
+	return tt_rule_word_takes_value(word, strlen(word));
 }
 
 void ctl_rule_init(struct ctl_rule *r)
@@ -162,44 +86,14 @@ static void msgf(char *msg, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* "7", "7s", "2m", "1h" -> seconds, at most @max. */
-static int ctl_parse_unit(const char *s, u32 max, u32 *out, bool ms)
-{
-	size_t n = 0, len = strlen(s);
-	const char *suf;
-	u32 mult, v;
-	int err;
-
-	while (n < len && s[n] >= '0' && s[n] <= '9')
-		n++;
-	suf = s + n;
-	if (!*suf)
-		mult = 1;
-	else if (ms && !strcmp(suf, "ms"))
-		mult = 1;
-	else if (!strcmp(suf, "s"))
-		mult = ms ? 1000 : 1;
-	else if (!strcmp(suf, "m"))
-		mult = ms ? 60000 : 60;
-	else if (!strcmp(suf, "h"))
-		mult = ms ? 3600000 : 3600;
-	else
-		return -TT_EINVAL;
-	err = tt_parse_u32(s, n, max / mult, &v);
-	if (err)
-		return err;
-	*out = v * mult;
-	return 0;
-}
-
 int ctl_parse_secs(const char *s, u32 max, u32 *out)
 {
-	return ctl_parse_unit(s, max, out, false);
+	return tt_parse_secs(s, strlen(s), max, out);
 }
 
 int ctl_parse_ms(const char *s, u32 max, u32 *out)
 {
-	return ctl_parse_unit(s, max, out, true);
+	return tt_parse_ms(s, strlen(s), max, out);
 }
 
 /* Kernel PID_MAX_LIMIT; namespace inodes start at 0xF0000000. */
@@ -284,180 +178,60 @@ bad:
 
 ctl_netns_fn ctl_netns_resolve = ctl_netns_resolve_proc;
 
-static int ctl_check_cgroup(const char *s, const char **why)
+struct ctl_nsmsg {
+	char *buf;
+	size_t size;
+};
+
+/* lib's netns hook: the CLI also takes PIDs, files and names. */
+static int ctl_ns_hook(void *priv, const char *s, size_t len, u32 *ino)
 {
-	size_t i, len = strlen(s);
+	struct ctl_nsmsg *m = priv;
 
-	if (s[0] != '/') {
-		*why = "not an absolute path";
-		return -TT_EINVAL;
-	}
-	if (len >= TCPTIMEO_CGROUP_PATH_MAX) {
-		*why = "too long";
-		return -TT_EINVAL;
-	}
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c <= ' ' || c == 0x7f) {
-			*why = "contains a space or control character";
-			return -TT_EINVAL;
-		}
-	}
-	/* the kernel's path walk has no . or ..: such a path never exists */
-	for (i = 0; i < len; i++) {
-		size_t n = 0;
-
-		if (s[i] != '/')
-			continue;
-		while (i + 1 + n < len && s[i + 1 + n] != '/')
-			n++;
-		if ((n == 1 && s[i + 1] == '.') ||
-		    (n == 2 && s[i + 1] == '.' && s[i + 2] == '.')) {
-			*why = "has a . or .. component";
-			return -TT_EINVAL;
-		}
-	}
-	return 0;
-}
-
-static bool ctl_is_any(const char *v)
-{
-	return !*v || !strcmp(v, "any");
-}
-
-/* Parse @val for field @f into @r; 0 or -TT_E* with *why set. */
-static int ctl_field_parse(struct ctl_rule *r, enum ctl_field f,
-			   const char *val, const char **why, char *nsmsg,
-			   size_t nssize)
-{
-	size_t len = strlen(val);
-	u32 v;
-	u8 n;
-	int err;
-
-	*why = NULL;
-	switch (f) {
-	case F_PRIORITY:
-		err = tt_parse_u32(val, len, TCPTIMEO_PRIORITY_MAX, &v);
-		if (!err)
-			r->priority = v;
-		return err;
-	case F_DIR:
-		return tt_parse_dir(val, len, &r->sel.dir);
-	case F_MODE:
-		return tt_parse_mode(val, len, &r->opts.mode);
-	case F_LPORTS:
-	case F_RPORTS: {
-		struct tt_port_range *pr = f == F_LPORTS ? r->sel.lports :
-							   r->sel.rports;
-		u8 *pn = f == F_LPORTS ? &r->sel.n_lports : &r->sel.n_rports;
-
-		if (ctl_is_any(val)) {
-			*pn = 0;
-			return 0;
-		}
-		err = tt_parse_ports(val, len, pr, &n);
-		if (err) {
-			const char *c;
-			size_t cnt = 1;
-
-			for (c = val; *c; c++)
-				cnt += *c == ',';
-			if (cnt > TCPTIMEO_MAX_PORT_RANGES)
-				*why = "more than 16 entries";
-			return err;
-		}
-		*pn = n;
-		return 0;
-	}
-	case F_ADDRS: {
-		if (ctl_is_any(val)) {
-			r->sel.n_addrs = 0;
-			return 0;
-		}
-		err = tt_parse_cidrs(val, len, r->sel.addrs, &n);
-		if (err) {
-			const char *c;
-			size_t cnt = 1;
-
-			for (c = val; *c; c++)
-				cnt += *c == ',';
-			if (cnt > TCPTIMEO_MAX_CIDRS)
-				*why = "more than 16 entries";
-			return err;
-		}
-		r->sel.n_addrs = n;
-		return 0;
-	}
-	case F_CGROUP:
-		if (ctl_is_any(val)) {
-			r->cgroup[0] = '\0';
-			return 0;
-		}
-		err = ctl_check_cgroup(val, why);
-		if (!err)
-			memcpy(r->cgroup, val, len + 1);
-		return err;
-	case F_NETNS:
-		if (ctl_is_any(val)) {
-			r->netns = 0;
-			return 0;
-		}
-		err = ctl_netns_resolve(val, &v, nsmsg, nssize);
-		if (err) {
-			*why = nsmsg;
-			return err;
-		}
-		r->netns = v;
-		return 0;
-	case F_IDLE:
-	case F_INTVL:
-		err = ctl_parse_secs(val, f == F_IDLE ? TCPTIMEO_KEEPIDLE_MAX :
-					  TCPTIMEO_KEEPINTVL_MAX, &v);
-		if (!err) {
-			if (f == F_IDLE)
-				r->opts.keepidle = v;
-			else
-				r->opts.keepintvl = v;
-		}
-		return err;
-	case F_CNT:
-	case F_SYN:
-		err = tt_parse_u32(val, len, f == F_CNT ? TCPTIMEO_KEEPCNT_MAX :
-				   TCPTIMEO_SYN_RETRIES_MAX, &v);
-		if (!err) {
-			if (f == F_CNT)
-				r->opts.keepcnt = (u8)v;
-			else
-				r->opts.syn_retries = (u8)v;
-		}
-		return err;
-	case F_UTO:
-		if (!strcmp(val, "auto")) {
-			r->opts.user_timeout = TCPTIMEO_USER_TIMEOUT_AUTO;
-			return 0;
-		}
-		err = ctl_parse_ms(val, TCPTIMEO_USER_TIMEOUT_MAX, &v);
-		if (!err)
-			r->opts.user_timeout = v;
-		return err;
-	default:
-		return -TT_EINVAL;
-	}
+	(void)len;		/* s is the NUL-terminated argument */
+	return ctl_netns_resolve(s, ino, m->buf, m->size);
 }
 
 int ctl_rule_word(struct ctl_rule *r, enum ctl_ctx ctx, const char *word,
 		  const char *val, char *msg, size_t size)
 {
 	const char *dash = ctx == CTX_FILE ? "" : "--";
-	const struct ctl_word *w = ctl_word_find(word);
-	int where = ctx == CTX_FILE ? W_FILE : ctx == CTX_ADD ? W_ADD : W_SET;
+	int where = ctx == CTX_FILE ? TT_W_FILE : ctx == CTX_ADD ? TT_W_ADD :
+		    TT_W_SET;
 	char q[80], nsmsg[CTL_MSG_MAX / 2];
-	const char *why;
-	int err;
+	struct ctl_nsmsg m = { nsmsg, sizeof(nsmsg) };
+	struct tt_rule_spec sp;
+	struct tt_rule_err e;
+	const char *fw;
+	int used;
 
-	if (!w) {
+	sp.priority = r->priority;
+	sp.netns = r->netns;
+	sp.sel = r->sel;
+	sp.opts = r->opts;
+	sp.cgroup = r->cgroup;
+	sp.cgroup_len = strlen(r->cgroup);
+	sp.disabled = !r->enabled;
+	sp.given = r->given;
+	nsmsg[0] = '\0';
+	used = tt_rule_word(&sp, where, ctl_ns_hook, &m, word, strlen(word),
+			    val, val ? strlen(val) : 0, &e);
+	if (used >= 0) {
+		r->priority = sp.priority;
+		r->netns = sp.netns;
+		r->sel = sp.sel;
+		r->opts = sp.opts;
+		if (!sp.cgroup)
+			r->cgroup[0] = '\0';
+		else if (sp.cgroup != r->cgroup)
+			memcpy(r->cgroup, sp.cgroup, sp.cgroup_len + 1);
+		r->enabled = !sp.disabled;
+		r->given = sp.given;
+		return used;
+	}
+	fw = e.field < TT_F_NFIELDS ? ctl_fields[e.field].word : "";
+	switch (e.fail) {
+	case TT_RF_UNKNOWN:
 		if (ctx == CTX_FILE)
 			msgf(msg, size, "unknown word '%s'; expected a rule name, "
 			     "then: priority dir local-port remote-port "
@@ -469,69 +243,43 @@ int ctl_rule_word(struct ctl_rule *r, enum ctl_ctx ctx, const char *word,
 			msgf(msg, size, "unknown option '--%s'; see "
 			     "'tcptimeoctl --help'",
 			     ctl_quote(word, strlen(word), q, sizeof(q)));
-		return -1;
-	}
-	if (!(w->where & where)) {
-		if (w->field == F_ENABLED)
+		break;
+	case TT_RF_WHERE:
+		if (e.field == F_ENABLED)
 			msgf(msg, size, "--%s: not for set; use 'tcptimeoctl "
 			     "disable NAME'", word);
 		else
 			msgf(msg, size, "%s%s: only for 'tcptimeoctl set'; "
 			     "leave the word out instead", dash, word);
-		return -1;
-	}
-	if (r->given & (1u << w->field)) {
-		if (w->field == F_MODE)
+		break;
+	case TT_RF_TWICE:
+		if (e.field == F_MODE)
 			msgf(msg, size, "%s%s: the mode is already given; "
 			     "valid: one of %sfill, %sforce, %sclamp", dash,
 			     word, dash, dash, dash);
-		else if (!strcmp(word, ctl_fields[w->field].word))
+		else if (!strcmp(word, fw))
 			msgf(msg, size, "%s%s: given twice", dash, word);
 		else
 			msgf(msg, size, "%s%s: %s%s is already given", dash,
-			     word, dash, ctl_fields[w->field].word);
-		return -1;
-	}
-	if (!w->value) {
-		switch (w->field) {
-		case F_KEEPALIVE:
-			r->opts.keepalive = (u8)w->flag;
-			break;
-		case F_MODE:
-			r->opts.mode = (u8)w->flag;
-			break;
-		case F_AUDIT:
-			r->opts.audit = (u8)w->flag;
-			break;
-		case F_ENABLED:
-			r->enabled = w->flag;
-			break;
-		default:
-			break;
-		}
-		r->given |= 1u << w->field;
-		return 0;
-	}
-	if (!val) {
+			     word, dash, fw);
+		break;
+	case TT_RF_NOVALUE:
 		msgf(msg, size, "%s%s: missing value; valid: %s", dash, word,
-		     ctl_fields[w->field].valid);
-		return -1;
-	}
-	nsmsg[0] = '\0';
-	err = ctl_field_parse(r, w->field, val, &why, nsmsg, sizeof(nsmsg));
-	if (err) {
-		if (w->field == F_NETNS && why)
-			msgf(msg, size, "%s%s %s; valid: %s", dash, word, why,
-			     ctl_fields[w->field].valid);
+		     ctl_fields[e.field].valid);
+		break;
+	default:
+		if (e.field == F_NETNS && nsmsg[0])
+			msgf(msg, size, "%s%s %s; valid: %s", dash, word, nsmsg,
+			     ctl_fields[e.field].valid);
 		else
 			msgf(msg, size, "%s%s '%s': %s; valid: %s", dash, word,
 			     ctl_quote(val, strlen(val), q, sizeof(q)),
-			     why ? why : err == -TT_ERANGE ? "out of range" :
-			     "invalid", ctl_fields[w->field].valid);
-		return -1;
+			     e.why ? e.why : e.err == -TT_ERANGE ?
+			     "out of range" : "invalid",
+			     ctl_fields[e.field].valid);
+		break;
 	}
-	r->given |= 1u << w->field;
-	return 1;
+	return -1;
 }
 
 int ctl_rule_finish(struct ctl_rule *r, enum ctl_ctx ctx, char *msg,
@@ -636,7 +384,7 @@ static int ctl_file_line(struct ctl_file *f, char *line, size_t len, int lineno)
 	for (i = 1; i < n; i++) {
 		const char *val;
 
-		if (skipping && !ctl_word_find(words[i]))
+		if (skipping && !tt_rule_word_known(words[i], strlen(words[i])))
 			continue;	/* the value of an unknown word */
 		skipping = false;
 		val = i + 1 < n && ctl_word_takes_value(words[i]) ?
@@ -647,7 +395,7 @@ static int ctl_file_line(struct ctl_file *f, char *line, size_t len, int lineno)
 			if (ctl_file_err(f, lineno, msg))
 				return -1;
 			bad = true;
-			if (!ctl_word_find(words[i]))
+			if (!tt_rule_word_known(words[i], strlen(words[i])))
 				skipping = true;
 			else if (val)
 				i++;
