@@ -3,7 +3,7 @@
 # build-module.sh [--sparse] KVER: build/KVER/tcptimeo.ko (make KVER=...).
 #
 # Kbuild writes into its source tree, so each kernel builds in its own copy
-# (build/KVER/src; for a kernel built in a chroot, ROOT/tcptimeo-build/KVER/
+# (build/KVER/src; for a kernel built in a chroot, ROOT/tcptimeo-build/TREE/KVER/
 # src), synced file by file (tools/sync-src.sh) so that Kbuild rebuilds only
 # what changed. W=1; any warning fails the build and drops the objects, so
 # that the next build warns again instead of finding nothing to do.
@@ -31,7 +31,14 @@ native) src=$out/src; m=$src ;;
 gcc) src=$out/src; m=$src; extra=(CC=gcc) ;;
 chroot:*)
 	root=${BUILDER#chroot:}
-	m=/tcptimeo-build/$kver/src; src=$root$m
+	# The chroot is shared by every tree (worktrees, clones) that uses
+	# this kernel cache: a copy per tree, and one chroot build at a time
+	# (the proc mount below is shared too).
+	tree=$(printf %s "$top" | md5sum | cut -c1-12)
+	m=/tcptimeo-build/$tree/$kver/src; src=$root$m
+	mkdir -p "$root/tcptimeo-build"
+	exec 8>"$root/tcptimeo-build/.lock"
+	flock 8
 	run=(chroot "$root")
 	if ! mountpoint -q "$root/proc"; then
 		mount -t proc proc "$root/proc"
