@@ -8,6 +8,7 @@
 #define _TCPTIMEO_COMPAT_H
 
 #include <linux/cgroup.h>
+#include <linux/proc_fs.h>
 #include <net/inet6_hashtables.h>
 #include <net/inet_hashtables.h>
 #include <net/sock.h>
@@ -90,6 +91,11 @@ static inline struct sock *tt_lookup_listener6(struct net *net,
 #define TT_BIN_ATTR_CONST const
 #else
 #define TT_BIN_ATTR_CONST
+#endif
+
+/* PDE_DATA() became pde_data() in 5.17 (Kbuild: TT_HAVE_PDE_DATA). */
+#ifndef TT_HAVE_PDE_DATA
+#define pde_data(inode)		PDE_DATA(inode)
 #endif
 
 #endif /* _TCPTIMEO_COMPAT_H */
