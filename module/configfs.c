@@ -527,30 +527,31 @@ static ssize_t tt_rule_enabled_store(struct config_item *ci, const char *page,
 
 CONFIGFS_ATTR(tt_rule_, enabled);
 
+static ssize_t tt_ctr_show(struct config_item *ci, char *page,
+			   enum tt_rule_ctr c)
+{
+	return sprintf(page, "%llu\n",
+		       (unsigned long long)tt_counter_read(to_tt_item(ci)->ctr,
+							   c));
+}
+
 static ssize_t tt_rule_matched_show(struct config_item *ci, char *page)
 {
-	return sprintf(page, "%lld\n",
-		       (long long)atomic64_read(&to_tt_item(ci)->ctr->matched));
+	return tt_ctr_show(ci, page, TT_RC_MATCHED);
 }
 
 CONFIGFS_ATTR_RO(tt_rule_, matched);
 
 static ssize_t tt_rule_timeouts_idle_show(struct config_item *ci, char *page)
 {
-	struct tt_counter *ctr = to_tt_item(ci)->ctr;
-
-	return sprintf(page, "%lld\n",
-		       (long long)atomic64_read(&ctr->timeouts_idle));
+	return tt_ctr_show(ci, page, TT_RC_TIMEOUTS_IDLE);
 }
 
 CONFIGFS_ATTR_RO(tt_rule_, timeouts_idle);
 
 static ssize_t tt_rule_timeouts_busy_show(struct config_item *ci, char *page)
 {
-	struct tt_counter *ctr = to_tt_item(ci)->ctr;
-
-	return sprintf(page, "%lld\n",
-		       (long long)atomic64_read(&ctr->timeouts_busy));
+	return tt_ctr_show(ci, page, TT_RC_TIMEOUTS_BUSY);
 }
 
 CONFIGFS_ATTR_RO(tt_rule_, timeouts_busy);
@@ -613,12 +614,11 @@ static struct config_item *tt_make_item(struct config_group *group,
 	it = kzalloc(sizeof(*it), GFP_KERNEL);
 	if (!it)
 		return ERR_PTR(-ENOMEM);
-	it->ctr = kzalloc(sizeof(*it->ctr), GFP_KERNEL);
+	it->ctr = tt_counter_alloc();
 	if (!it->ctr) {
 		kfree(it);
 		return ERR_PTR(-ENOMEM);
 	}
-	refcount_set(&it->ctr->ref, 1);
 	strscpy(it->cfg.name, name, sizeof(it->cfg.name));
 	it->cfg.priority = TCPTIMEO_PRIORITY_DEFAULT;
 	it->cfg.sel.dir = TCPTIMEO_DIR_ANY;

@@ -80,7 +80,7 @@ bool tt_stamp(struct sock *sk, const struct tt_rule *rule, bool rearm)
 	u32 v, syn_eff;
 	bool arm;
 
-	atomic64_inc(&rule->ctr->matched);
+	tt_rule_count(rule, TT_RC_MATCHED);
 	if (o->audit || READ_ONCE(tt_audit)) {
 		tt_stat_add(TT_STAT_AUDIT_MATCHED, 1);
 		return false;
