@@ -13,8 +13,12 @@
 #include <linux/capability.h>
 #include <linux/cgroup.h>
 #include <linux/configfs.h>
+#include <linux/hashtable.h>
+#include <linux/jhash.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/tracepoint.h>
 
 #include "compat.h"
 #include "tcptimeo.h"
@@ -25,10 +29,26 @@ struct tt_item {
 	struct tt_rule_cfg cfg;		/* staged; what the files show */
 	struct tt_rule *live;		/* compiled copy while enabled */
 	struct tt_counter *ctr;
+	/* The live rule's cgroup path, watched for mkdir (tt_watch_lock): */
+	struct hlist_node watch;	/* in tt_watch while watch_path */
+	struct list_head pending;	/* in tt_watch_pending, or empty */
+	const char *watch_path;		/* live->cfg.cgroup_path, or NULL */
+	u32 watch_hash;
 };
 
 static LIST_HEAD(tt_items);
 static struct delayed_work tt_cgroup_work;
+
+/*
+ * Live rules with a cgroup, by the hash of its path; items whose path was
+ * just created, for tt_cgroup_refresh(). Taken with interrupts disabled:
+ * the mkdir probe runs under a spinlock that disabled them.
+ */
+#define TT_WATCH_BITS	10
+static DEFINE_HASHTABLE(tt_watch, TT_WATCH_BITS);
+static LIST_HEAD(tt_watch_pending);
+static DEFINE_SPINLOCK(tt_watch_lock);
+static struct tracepoint *tt_mkdir_tp;
 
 static struct tt_item *to_tt_item(struct config_item *ci)
 {
@@ -50,6 +70,74 @@ static int tt_bad(const struct tt_item *it, const char *field, int err,
 }
 
 /*
+ * A path's next component and its length; kernfs skips empty ones, so
+ * "/a//b/" names the cgroup that the kernel calls "/a/b".
+ */
+static const char *tt_path_next(const char *p, size_t *len)
+{
+	while (*p == '/')
+		p++;
+	*len = strchrnul(p, '/') - p;
+	return p;
+}
+
+static u32 tt_path_hash(const char *p)
+{
+	u32 h = 0;
+	size_t n;
+
+	for (p = tt_path_next(p, &n); n; p = tt_path_next(p + n, &n))
+		h = jhash(p, n, h);
+	return h;
+}
+
+static bool tt_path_eq(const char *a, const char *b)
+{
+	size_t m, n;
+
+	a = tt_path_next(a, &m);
+	b = tt_path_next(b, &n);
+	while (m && m == n && !memcmp(a, b, n)) {
+		a = tt_path_next(a + m, &m);
+		b = tt_path_next(b + n, &n);
+	}
+	return !m && !n;
+}
+
+static void tt_watch_kick_locked(struct tt_item *it)
+{
+	lockdep_assert_held(&tt_watch_lock);
+	if (list_empty(&it->pending))
+		list_add_tail(&it->pending, &tt_watch_pending);
+	mod_delayed_work(tt_wq, &tt_cgroup_work, 0);
+}
+
+/*
+ * Probe on cgroup:cgroup_mkdir: cgroup_mkdir() calls it with cgroup_mutex
+ * held and interrupts disabled (trace_cgroup_path_lock), once the new
+ * cgroup can be found by its path, which it gets as cgroup_path() gives
+ * it: from the hierarchy's root, whatever the caller's cgroup namespace,
+ * as rules name cgroups. Only flags the rules that name this path: no
+ * sleeping, no allocation, no work for rules that name other paths.
+ */
+static void tt_cgroup_created(void *data, struct cgroup *cgrp,
+			      const char *path)
+{
+	unsigned long flags;
+	struct tt_item *it;
+	u32 h;
+
+	if (cgrp->root != &cgrp_dfl_root)
+		return;		/* a cgroup v1 hierarchy */
+	h = tt_path_hash(path);
+	spin_lock_irqsave(&tt_watch_lock, flags);
+	hash_for_each_possible(tt_watch, it, watch, h)
+		if (it->watch_hash == h && tt_path_eq(it->watch_path, path))
+			tt_watch_kick_locked(it);
+	spin_unlock_irqrestore(&tt_watch_lock, flags);
+}
+
+/*
  * cgroup_destroy_locked() clears CSS_ONLINE on the cgroup's own css on
  * every kernel we support; css_is_dying() looks at CSS_DYING, which 6.12
  * sets only on subsystem states, never on cgrp->self.
@@ -60,38 +148,84 @@ static bool tt_cgroup_removed(const struct cgroup *cgrp)
 }
 
 /*
+ * @rule is about to become the item's live rule (NULL: none): watch its
+ * cgroup's path instead of the old rule's. Called before the old rule is
+ * put, so the probe never compares against a freed path. If the cgroup
+ * was removed before the path was watched (while the rule compiled), a
+ * mkdir of the path may have been missed: check now. Either the probe
+ * finds the path watched, or, taking tt_watch_lock after it, we see the
+ * flag that the removal cleared before the mkdir (ordered by
+ * cgroup_mutex).
+ */
+static void tt_watch_set(struct tt_item *it, struct tt_rule *rule)
+{
+	const char *path = rule && rule->cgrp ? rule->cfg.cgroup_path : NULL;
+
+	lockdep_assert_held(&tt_cfg_mutex);
+	spin_lock_irq(&tt_watch_lock);
+	if (it->watch_path) {
+		hash_del(&it->watch);
+		list_del_init(&it->pending);
+	}
+	it->watch_path = path;
+	if (path) {
+		it->watch_hash = tt_path_hash(path);
+		hash_add(tt_watch, &it->watch, it->watch_hash);
+		if (tt_cgroup_removed(rule->cgrp))
+			tt_watch_kick_locked(it);
+	}
+	spin_unlock_irq(&tt_watch_lock);
+}
+
+/*
  * A rule whose cgroup was removed keeps a pinned, dying cgroup that no new
- * socket can be in. While such rules exist, look for the path to come back
- * and recompile the rule against the new cgroup.
+ * socket can be in. When its path is created again (tt_cgroup_created()),
+ * recompile it against the new cgroup. Only the rules of created paths
+ * are visited, one per hold of tt_cfg_mutex: nothing runs while nothing
+ * changes, and a writer waits for at most one rule's compile.
  */
 static void tt_cgroup_refresh(struct work_struct *work)
 {
 	struct tt_rule *rule;
 	struct tt_item *it;
-	bool again = false;
 
-	mutex_lock(&tt_cfg_mutex);
-	list_for_each_entry(it, &tt_items, node) {
-		if (!it->live || !it->live->cgrp)
-			continue;
-		again = true;
-		if (!tt_cgroup_removed(it->live->cgrp))
-			continue;
-		rule = tt_rule_compile(&it->cfg, it->ctr);
-		if (IS_ERR(rule))
-			continue;	/* not back yet */
-		tt_rules_replace(it->live, rule);
-		it->live = rule;
+	for (;;) {
+		mutex_lock(&tt_cfg_mutex);
+		spin_lock_irq(&tt_watch_lock);
+		it = list_first_entry_or_null(&tt_watch_pending, struct tt_item,
+					      pending);
+		if (it)
+			list_del_init(&it->pending);
+		spin_unlock_irq(&tt_watch_lock);
+		if (!it) {
+			mutex_unlock(&tt_cfg_mutex);
+			return;
+		}
+		/* Still watched (tt_drop_item() unlinks under the mutex). */
+		if (it->live && it->live->cgrp &&
+		    tt_cgroup_removed(it->live->cgrp)) {
+			rule = tt_rule_compile(&it->cfg, it->ctr);
+			if (IS_ERR(rule) && PTR_ERR(rule) == -ENOMEM) {
+				spin_lock_irq(&tt_watch_lock);
+				list_add_tail(&it->pending, &tt_watch_pending);
+				spin_unlock_irq(&tt_watch_lock);
+				queue_delayed_work(tt_wq, &tt_cgroup_work, HZ);
+				mutex_unlock(&tt_cfg_mutex);
+				return;
+			}
+			if (!IS_ERR(rule) && tt_cgroup_removed(rule->cgrp)) {
+				/* found on its way out: its successor's mkdir tells */
+				tt_rule_put(rule);
+			} else if (!IS_ERR(rule)) {
+				tt_watch_set(it, rule);
+				tt_rules_replace(it->live, rule);
+				it->live = rule;
+			}
+			/* ENOENT: removed again already; the next mkdir tells */
+		}
+		mutex_unlock(&tt_cfg_mutex);
+		cond_resched();
 	}
-	mutex_unlock(&tt_cfg_mutex);
-	if (again)
-		queue_delayed_work(tt_wq, &tt_cgroup_work, HZ / 2);
-}
-
-static void tt_item_published(struct tt_item *it)
-{
-	if (it->live && it->live->cgrp)
-		queue_delayed_work(tt_wq, &tt_cgroup_work, HZ / 2);
 }
 
 /* Free what @cfg holds and @keep does not share (a shallow copy's own). */
@@ -114,12 +248,12 @@ static int tt_item_commit(struct tt_item *it, struct tt_rule_cfg *cfg)
 		rule = tt_rule_compile(cfg, it->ctr);
 		if (IS_ERR(rule))
 			return PTR_ERR(rule);
+		tt_watch_set(it, rule);
 		tt_rules_replace(it->live, rule);
 		it->live = rule;
 	}
 	tt_cfg_drop_unshared(&it->cfg, cfg);
 	it->cfg = *cfg;
-	tt_item_published(it);
 	return 0;
 }
 
@@ -646,11 +780,12 @@ static ssize_t tt_rule_enabled_store(struct config_item *ci, const char *page,
 			err = tt_bad(it, "cgroup", PTR_ERR(rule),
 				     "an existing cgroup v2 path");
 		} else {
+			tt_watch_set(it, rule);
 			tt_rules_insert(rule);
 			it->live = rule;
-			tt_item_published(it);
 		}
 	} else if (!on && it->live) {
+		tt_watch_set(it, NULL);
 		tt_rules_remove(it->live);
 		it->live = NULL;
 	}
@@ -660,30 +795,31 @@ static ssize_t tt_rule_enabled_store(struct config_item *ci, const char *page,
 
 CONFIGFS_ATTR(tt_rule_, enabled);
 
+static ssize_t tt_ctr_show(struct config_item *ci, char *page,
+			   enum tt_rule_ctr c)
+{
+	return sprintf(page, "%llu\n",
+		       (unsigned long long)tt_counter_read(to_tt_item(ci)->ctr,
+							   c));
+}
+
 static ssize_t tt_rule_matched_show(struct config_item *ci, char *page)
 {
-	return sprintf(page, "%lld\n",
-		       (long long)atomic64_read(&to_tt_item(ci)->ctr->matched));
+	return tt_ctr_show(ci, page, TT_RC_MATCHED);
 }
 
 CONFIGFS_ATTR_RO(tt_rule_, matched);
 
 static ssize_t tt_rule_timeouts_idle_show(struct config_item *ci, char *page)
 {
-	struct tt_counter *ctr = to_tt_item(ci)->ctr;
-
-	return sprintf(page, "%lld\n",
-		       (long long)atomic64_read(&ctr->timeouts_idle));
+	return tt_ctr_show(ci, page, TT_RC_TIMEOUTS_IDLE);
 }
 
 CONFIGFS_ATTR_RO(tt_rule_, timeouts_idle);
 
 static ssize_t tt_rule_timeouts_busy_show(struct config_item *ci, char *page)
 {
-	struct tt_counter *ctr = to_tt_item(ci)->ctr;
-
-	return sprintf(page, "%lld\n",
-		       (long long)atomic64_read(&ctr->timeouts_busy));
+	return tt_ctr_show(ci, page, TT_RC_TIMEOUTS_BUSY);
 }
 
 CONFIGFS_ATTR_RO(tt_rule_, timeouts_busy);
@@ -747,12 +883,12 @@ static struct config_item *tt_make_item(struct config_group *group,
 	it = kzalloc(sizeof(*it), GFP_KERNEL);
 	if (!it)
 		return ERR_PTR(-ENOMEM);
-	it->ctr = kzalloc(sizeof(*it->ctr), GFP_KERNEL);
+	it->ctr = tt_counter_alloc();
 	if (!it->ctr) {
 		kfree(it);
 		return ERR_PTR(-ENOMEM);
 	}
-	refcount_set(&it->ctr->ref, 1);
+	INIT_LIST_HEAD(&it->pending);
 	strscpy(it->cfg.name, name, sizeof(it->cfg.name));
 	it->cfg.priority = TCPTIMEO_PRIORITY_DEFAULT;
 	it->cfg.sel.dir = TCPTIMEO_DIR_ANY;
@@ -771,6 +907,7 @@ static void tt_drop_item(struct config_group *group, struct config_item *ci)
 
 	mutex_lock(&tt_cfg_mutex);
 	if (it->live) {
+		tt_watch_set(it, NULL);
 		tt_rules_remove(it->live);
 		it->live = NULL;
 	}
@@ -804,24 +941,69 @@ static struct configfs_subsystem tt_subsys = {
 	},
 };
 
+static void tt_find_mkdir_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "cgroup_mkdir"))
+		*(struct tracepoint **)priv = tp;
+}
+
+/*
+ * Not exported either, like sock:inet_sock_set_state (hook.c): found by
+ * name. While attached, cgroup_mkdir() formats each new cgroup's path
+ * for us, a cost only mkdir pays.
+ */
+static int tt_mkdir_hook_init(void)
+{
+	int err;
+
+	for_each_kernel_tracepoint(tt_find_mkdir_tp, &tt_mkdir_tp);
+	if (!tt_mkdir_tp) {
+		pr_err("tracepoint cgroup:cgroup_mkdir not found; this kernel cannot run tcptimeo\n");
+		return -ENOENT;
+	}
+	err = tracepoint_probe_register(tt_mkdir_tp, (void *)tt_cgroup_created,
+					NULL);
+	if (err)
+		pr_err("cannot attach to cgroup:cgroup_mkdir: %d\n", err);
+	return err;
+}
+
+static void tt_mkdir_hook_exit(void)
+{
+	tracepoint_probe_unregister(tt_mkdir_tp, (void *)tt_cgroup_created,
+				    NULL);
+	/* No CPU is inside tt_cgroup_created() after this. */
+	tracepoint_synchronize_unregister();
+}
+
 int tt_configfs_init(void)
 {
 	int err;
 
 	INIT_DELAYED_WORK(&tt_cgroup_work, tt_cgroup_refresh);
+	err = tt_mkdir_hook_init();
+	if (err)
+		return err;
 	config_group_init(&tt_subsys.su_group);
 	mutex_init(&tt_subsys.su_mutex);
 	config_group_init_type_name(&tt_rules_group, "rules", &tt_rules_type);
 	configfs_add_default_group(&tt_rules_group, &tt_subsys.su_group);
 	err = configfs_register_subsystem(&tt_subsys);
-	if (err)
+	if (err) {
 		pr_err("cannot register configfs subsystem: %d\n", err);
+		tt_mkdir_hook_exit();
+	}
 	return err;
 }
 
-/* configfs pins the module while rule directories exist: none are left. */
+/*
+ * configfs pins the module while rule directories exist: none are left,
+ * so nothing is watched and nothing pending; the probe may still have
+ * queued the work before the last rule went.
+ */
 void tt_configfs_exit(void)
 {
 	configfs_unregister_subsystem(&tt_subsys);
+	tt_mkdir_hook_exit();
 	cancel_delayed_work_sync(&tt_cgroup_work);
 }

@@ -223,9 +223,9 @@ static void tt_timed_out(struct sock *sk, int oldstate)
 	if (!rule)
 		tt_stat_add(TT_STAT_TIMEOUTS_UNMATCHED, 1);
 	else if (busy)
-		atomic64_inc(&rule->ctr->timeouts_busy);
+		tt_rule_count(rule, TT_RC_TIMEOUTS_BUSY);
 	else
-		atomic64_inc(&rule->ctr->timeouts_idle);
+		tt_rule_count(rule, TT_RC_TIMEOUTS_IDLE);
 }
 
 /*

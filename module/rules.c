@@ -92,10 +92,39 @@ static char *tt_text;
 static size_t tt_text_len;
 static unsigned long tt_text_gen = ~0UL;
 
+struct tt_counter *tt_counter_alloc(void)
+{
+	struct tt_counter *ctr = kzalloc(sizeof(*ctr), GFP_KERNEL);
+
+	if (!ctr)
+		return NULL;
+	ctr->cpu = alloc_percpu(struct tt_counter_cpu);
+	if (!ctr->cpu) {
+		kfree(ctr);
+		return NULL;
+	}
+	refcount_set(&ctr->ref, 1);
+	return ctr;
+}
+
+/* Also from tt_rule_free_rcu(): free_percpu() may be called from there. */
 void tt_counter_put(struct tt_counter *ctr)
 {
-	if (refcount_dec_and_test(&ctr->ref))
+	if (refcount_dec_and_test(&ctr->ref)) {
+		free_percpu(ctr->cpu);
 		kfree(ctr);
+	}
+}
+
+/* A sum of per-CPU counts, each read whole, as they are being added to. */
+u64 tt_counter_read(const struct tt_counter *ctr, enum tt_rule_ctr c)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(ctr->cpu, cpu)->v[c]);
+	return sum;
 }
 
 void tt_cfg_free(struct tt_rule_cfg *cfg)

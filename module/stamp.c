@@ -145,7 +145,7 @@ bool tt_stamp(struct sock *sk, const struct tt_rule *rule,
 	tt_put_opts(sk, o, &p);
 	if (existing && !p.changed)
 		return false;
-	atomic64_inc(&rule->ctr->matched);
+	tt_rule_count(rule, TT_RC_MATCHED);
 	if (p.dry) {
 		tt_stat_add(TT_STAT_AUDIT_MATCHED, 1);
 		return false;

@@ -33,12 +33,28 @@ struct net;
 struct sock;
 struct tt_netns;
 
-/* Per-rule counters; outlive the configfs item and every compiled copy. */
+enum tt_rule_ctr {
+	TT_RC_MATCHED,
+	TT_RC_TIMEOUTS_IDLE,	/* ETIMEDOUT with nothing in flight */
+	TT_RC_TIMEOUTS_BUSY,	/* ETIMEDOUT with data unacked or unsent */
+	TT_RC_MAX,
+};
+
+struct tt_counter_cpu {
+	u64 v[TT_RC_MAX];
+};
+
+/*
+ * Per-rule counters: one set per CPU (tt_rule_count()), summed over the
+ * possible CPUs on read (tt_counter_read()), like the global stats. The
+ * object is shared by reference between the configfs item and every
+ * compiled copy of the rule, so the counts survive recompiles; the
+ * reference moves only when a copy is compiled or freed, never per
+ * connection, and per connection this object is only read.
+ */
 struct tt_counter {
 	refcount_t ref;
-	atomic64_t matched;
-	atomic64_t timeouts_idle;	/* ETIMEDOUT with nothing in flight */
-	atomic64_t timeouts_busy;	/* ETIMEDOUT with data unacked or unsent */
+	struct tt_counter_cpu __percpu *cpu;
 };
 
 /* A rule as configured (the staged copy in configfs, and each compiled copy). */
@@ -99,13 +115,28 @@ static inline void tt_stat_add(enum tt_stat stat, u64 n)
 	this_cpu_add(tt_stats.v[stat], n);
 }
 
+/*
+ * Count one event of @rule on this CPU. Called from the probe, which the
+ * tracepoint runs with preemption disabled, in softirq or process
+ * context, and from walk.c in process context: this_cpu_inc() is a
+ * single per-CPU increment that neither migration nor a softirq on the
+ * same CPU can tear, so no cache line shared between CPUs is written.
+ */
+static inline void tt_rule_count(const struct tt_rule *rule,
+				 enum tt_rule_ctr c)
+{
+	this_cpu_inc(rule->ctr->cpu->v[c]);
+}
+
 /* rules.c */
 int tt_rules_init(void);
 void tt_rules_exit(void);
 struct tt_rule *tt_rule_compile(const struct tt_rule_cfg *cfg,
 				struct tt_counter *ctr);
 void tt_rule_put(struct tt_rule *rule);
+struct tt_counter *tt_counter_alloc(void);
 void tt_counter_put(struct tt_counter *ctr);
+u64 tt_counter_read(const struct tt_counter *ctr, enum tt_rule_ctr c);
 void tt_rules_insert(struct tt_rule *rule);
 void tt_rules_replace(struct tt_rule *old, struct tt_rule *new);
 void tt_rules_remove(struct tt_rule *rule);
