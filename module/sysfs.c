@@ -70,10 +70,8 @@ TT_BOOL_ATTR(enabled);
 TT_BOOL_ATTR(allow_kernel_sockets);
 TT_BOOL_ATTR(audit);
 
-/* Writing "1" stamps established sockets per the rules; returns when done. */
-static ssize_t apply_existing_store(struct kobject *kobj,
-				    struct kobj_attribute *attr,
-				    const char *buf, size_t count)
+/* A write-only trigger: the input must be "1" (a newline may follow). */
+static int tt_store_trigger(const char *name, const char *buf, size_t count)
 {
 	size_t n;
 	int err;
@@ -82,9 +80,22 @@ static ssize_t apply_existing_store(struct kobject *kobj,
 	if (err)
 		return err;
 	if (n != 1 || buf[0] != '1') {
-		pr_info_ratelimited("apply_existing: invalid value; valid: 1\n");
+		pr_info_ratelimited("%s: invalid value; valid: 1\n", name);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* Writing "1" stamps established sockets per the rules; returns when done. */
+static ssize_t apply_existing_store(struct kobject *kobj,
+				    struct kobj_attribute *attr,
+				    const char *buf, size_t count)
+{
+	int err;
+
+	err = tt_store_trigger("apply_existing", buf, count);
+	if (err)
+		return err;
 	err = tt_apply_existing();
 	return err ? err : count;
 }
@@ -150,16 +161,11 @@ static struct kobj_attribute hold_attr = __ATTR_RW(hold);
 static ssize_t commit_store(struct kobject *kobj, struct kobj_attribute *attr,
 			    const char *buf, size_t count)
 {
-	size_t n;
 	int err;
 
-	err = tt_store_input(buf, count, &n);
+	err = tt_store_trigger("commit", buf, count);
 	if (err)
 		return err;
-	if (n != 1 || buf[0] != '1') {
-		pr_info_ratelimited("commit: invalid value; valid: 1\n");
-		return -EINVAL;
-	}
 	err = tt_rules_commit();
 	if (err == -ENOENT)
 		pr_info_ratelimited("commit: no hold is on (one that ran out has committed itself); valid: 1 after writing hold\n");
