@@ -436,6 +436,24 @@ class Run:
                 found.setdefault(cur, []).append(line)
         return found
 
+    def first_report(self, stem, n=40):
+        """The first bad line logged during `stem` and the n lines after it
+        (the report's RIP and call trace), from kernel.log or, when the
+        guest could not write that (a CPU stuck), the console."""
+        sources = [read(os.path.join(self.dir, "kernel.log")).splitlines(),
+                   [line for cur, line in self.console_klines if cur == stem]]
+        for lines in sources:
+            cur = None if lines is sources[0] else stem
+            for i, line in enumerate(lines):
+                m = re.search(r"tcptimeo-vm: (begin|end) (\S+)", line)
+                if m:
+                    cur = m.group(2) if m.group(1) == "begin" else None
+                    continue
+                if (cur == stem and BAD_KLOG.search(line)
+                        and not BENIGN_KLOG.search(line)):
+                    return lines[i:i + 1 + n]
+        return []
+
     def kmemleak(self):
         """The guest's final kmemleak report: (unreferenced objects, text)."""
         text = read(os.path.join(self.dir, "kmemleak.txt"))
@@ -539,6 +557,9 @@ def run_kernel(kver, tests, mode="tests"):
             f"(see {run.dir}/kernel.log)")
         for line in lines[:20]:
             out(f"#   {line}")
+        out("#   the first report in full:")
+        for line in run.first_report(stem):
+            out(f"#   | {line}")
         total.failed += 1
     leaks, text = run.kmemleak()
     if leaks:
