@@ -98,4 +98,9 @@ static inline struct sock *tt_lookup_listener6(struct net *net,
 #define pde_data(inode)		PDE_DATA(inode)
 #endif
 
+/* io_uring's workers are marked since 5.12; before, they are kthreads. */
+#ifndef PF_IO_WORKER
+#define PF_IO_WORKER		0
+#endif
+
 #endif /* _TCPTIMEO_COMPAT_H */

@@ -35,10 +35,11 @@ static int __init tt_init(void)
 	err = tt_configfs_init();
 	if (err)
 		goto err_netns;
-	/* Last: the probe may run as soon as it is attached. */
+	/* Last: the probes may run as soon as they are attached. */
 	err = tt_hook_init();
 	if (err)
 		goto err_configfs;
+	tt_sockopt_init();
 	pr_info("version %s loaded; rules in /sys/kernel/config/tcptimeo/rules\n",
 		TCPTIMEO_VERSION);
 	return 0;
@@ -62,6 +63,7 @@ err_rules:
  */
 static void __exit tt_exit(void)
 {
+	tt_sockopt_exit();
 	tt_hook_exit();
 	tt_configfs_exit();
 	tt_netns_exit();

@@ -71,6 +71,71 @@ static u32 tt_user_timeout(const struct tcp_sock *tp, const struct tt_opts *o)
 	return min_t(u64, ms, TCPTIMEO_USER_TIMEOUT_MAX);
 }
 
+/* The raw socket value of @opt, as tt_put_opts() compares it. */
+u32 tt_opt_raw(const struct sock *sk, enum tt_opt opt)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+	const struct tcp_sock *tp = tcp_sk(sk);
+
+	switch (opt) {
+	case TT_OPT_KEEPALIVE:
+		return sock_flag(sk, SOCK_KEEPOPEN);
+	case TT_OPT_KEEPIDLE:
+		return READ_ONCE(tp->keepalive_time);
+	case TT_OPT_KEEPINTVL:
+		return READ_ONCE(tp->keepalive_intvl);
+	case TT_OPT_KEEPCNT:
+		return READ_ONCE(tp->keepalive_probes);
+	case TT_OPT_USER_TIMEOUT:
+		return READ_ONCE(icsk->icsk_user_timeout);
+	default:
+		return READ_ONCE(icsk->icsk_syn_retries);
+	}
+}
+
+/* What @o writes into @opt (in tt_opt_raw()'s units), 0: nothing. */
+static u32 tt_rule_val(const struct tt_opts *o, enum tt_opt opt,
+		       const struct tcp_sock *tp)
+{
+	switch (opt) {
+	case TT_OPT_KEEPALIVE:
+		return o->keepalive ? 1 : 0;
+	case TT_OPT_KEEPIDLE:
+		return o->keepidle * HZ;
+	case TT_OPT_KEEPINTVL:
+		return o->keepintvl * HZ;
+	case TT_OPT_KEEPCNT:
+		return o->keepcnt;
+	case TT_OPT_USER_TIMEOUT:
+		return o->user_timeout ? tt_user_timeout(tp, o) : 0;
+	default:
+		return o->syn_retries;
+	}
+}
+
+/*
+ * Turn keepalive on, or re-arm its timer, after tt_put_opts(): @old_time
+ * is keepalive_time_when() before it. See tt_stamp() for @flags.
+ */
+static void tt_arm(struct sock *sk, const struct tt_opts *o, u32 old_time,
+		   unsigned int flags)
+{
+	bool arm;
+
+	if (sock_flag(sk, SOCK_KEEPOPEN))
+		arm = (flags & TT_STAMP_REARM) &&
+		      keepalive_time_when(tcp_sk(sk)) != old_time;
+	else
+		arm = o->keepalive;
+	if (!arm)
+		return;
+	if ((flags & TT_STAMP_REARM) && sk->sk_prot->keepalive) {
+		sock_reset_flag(sk, SOCK_KEEPOPEN);
+		sk->sk_prot->keepalive(sk, 1);
+	}
+	sock_set_flag(sk, SOCK_KEEPOPEN);
+}
+
 static void tt_put_opts(struct sock *sk, const struct tt_opts *o,
 			struct tt_put *p)
 {
@@ -137,10 +202,8 @@ bool tt_stamp(struct sock *sk, const struct tt_rule *rule,
 		.mode = o->mode,
 		.dry = o->audit || READ_ONCE(tt_audit),
 	};
-	struct tcp_sock *tp = tcp_sk(sk);
-	u32 old_time = keepalive_time_when(tp);
+	u32 old_time = keepalive_time_when(tcp_sk(sk));
 	bool existing = flags & TT_STAMP_EXISTING;
-	bool arm;
 
 	tt_put_opts(sk, o, &p);
 	if (existing && !p.changed)
@@ -151,19 +214,70 @@ bool tt_stamp(struct sock *sk, const struct tt_rule *rule,
 		return false;
 	}
 
-	if (sock_flag(sk, SOCK_KEEPOPEN))
-		arm = (flags & TT_STAMP_REARM) &&
-		      keepalive_time_when(tp) != old_time;
-	else
-		arm = o->keepalive;
-	if (arm) {
-		if ((flags & TT_STAMP_REARM) && sk->sk_prot->keepalive) {
-			sock_reset_flag(sk, SOCK_KEEPOPEN);
-			sk->sk_prot->keepalive(sk, 1);
-		}
-		sock_set_flag(sk, SOCK_KEEPOPEN);
-	}
+	tt_arm(sk, o, old_time, flags);
 	if (p.skipped)
 		tt_stat_add(TT_STAT_SKIPPED_APP_SET, p.skipped);
 	return true;
+}
+
+/*
+ * What tt_resync() needs to know of @sk before the application's
+ * setsockopt() of @opt changes it: whether @sk carries @rule (force,
+ * clamp: nothing would change), whether its user timeout is the rule's
+ * "auto" value, whether @opt holds the rule's value. Lockless reads, in
+ * the application's system call (sockopt.c).
+ */
+void tt_check(const struct sock *sk, const struct tt_rule *rule,
+	      enum tt_opt opt, struct tt_check *c)
+{
+	const struct tt_opts *o = &rule->cfg.opts;
+	struct tt_put p = { .mode = o->mode, .dry = true };
+	const struct tcp_sock *tp = tcp_sk(sk);
+	u32 ut = READ_ONCE(inet_csk(sk)->icsk_user_timeout);
+	u32 val;
+
+	tt_put_opts((struct sock *)sk, o, &p);
+	c->ut_before = ut;
+	c->ut_auto = o->user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO &&
+		     ut == tt_user_timeout(tp, o);
+	val = tt_rule_val(o, opt, tp);
+	c->was_rule = val && tt_opt_raw(sk, opt) == val;
+	if (o->mode == TCPTIMEO_MODE_FILL)
+		c->watch = c->ut_auto || c->was_rule;
+	else
+		c->watch = !p.changed;
+}
+
+/*
+ * The application has just set @opt on @sk, which carried @rule as @c
+ * says (@changed: the option's value moved). Put the rule back as its
+ * mode says (see sockopt.c). Process context, lock_sock() held.
+ */
+void tt_resync(struct sock *sk, const struct tt_rule *rule, enum tt_opt opt,
+	       const struct tt_check *c, bool changed)
+{
+	const struct tt_opts *o = &rule->cfg.opts;
+	struct tt_put p = { .mode = o->mode };
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct tcp_sock *tp = tcp_sk(sk);
+	u32 old_time = keepalive_time_when(tp);
+	u32 v;
+
+	if (o->mode != TCPTIMEO_MODE_FILL) {
+		tt_put_opts(sk, o, &p);
+		tt_arm(sk, o, old_time, TT_STAMP_REARM);
+		if (p.changed)
+			tt_stat_add(TT_STAT_RESTAMPED, p.changed);
+		return;
+	}
+	/* fill: the application's value stays ... */
+	if (c->was_rule && changed)
+		tt_stat_add(TT_STAT_SKIPPED_APP_SET, 1);
+	/* ... and an "auto" user timeout it did not set follows it */
+	if (c->ut_auto && opt != TT_OPT_USER_TIMEOUT &&
+	    icsk->icsk_user_timeout == c->ut_before) {
+		v = tt_user_timeout(tp, o);
+		if (v != c->ut_before)
+			WRITE_ONCE(icsk->icsk_user_timeout, v);
+	}
 }

@@ -242,6 +242,7 @@ static struct tt_stat_attr tt_stat_attr[] = {
 	TT_STAT_ATTR(existing_stamped, TT_STAT_EXISTING_STAMPED),
 	TT_STAT_ATTR(timeouts_unmatched, TT_STAT_TIMEOUTS_UNMATCHED),
 	TT_STAT_ATTR(peers_aborted, TT_STAT_PEERS_ABORTED),
+	TT_STAT_ATTR(restamped, TT_STAT_RESTAMPED),
 };
 
 static struct attribute *tt_stat_attrs[] = {
@@ -253,6 +254,7 @@ static struct attribute *tt_stat_attrs[] = {
 	&tt_stat_attr[5].attr.attr,
 	&tt_stat_attr[6].attr.attr,
 	&tt_stat_attr[7].attr.attr,
+	&tt_stat_attr[8].attr.attr,
 	NULL,
 };
 

@@ -7,6 +7,7 @@
  *   rules.c     compiled rules, the live ordered list, the port index
  *   stamp.c     writes options onto one socket (fill, force, clamp)
  *   walk.c      existing sockets: apply_existing, abort_peers
+ *   sockopt.c   the application's later setsockopt(): force, clamp, auto
  *   proc.c      /proc/net/tcptimeo, the per-socket view
  *   netns.c     a rule's binding to a live network namespace
  *   configfs.c  rule directories and their attributes
@@ -101,6 +102,7 @@ enum tt_stat {
 	TT_STAT_EXISTING_STAMPED,
 	TT_STAT_TIMEOUTS_UNMATCHED,
 	TT_STAT_PEERS_ABORTED,
+	TT_STAT_RESTAMPED,
 	TT_STAT_MAX,
 };
 
@@ -155,6 +157,34 @@ int tt_cfg_copy(struct tt_rule_cfg *dst, const struct tt_rule_cfg *src);
 #define TT_STAMP_EXISTING	(BIT(1) | TT_STAMP_REARM)	/* the walk */
 bool tt_stamp(struct sock *sk, const struct tt_rule *rule,
 	      unsigned int flags);
+
+/* The options, as the application sets them (sockopt.c). */
+enum tt_opt {
+	TT_OPT_KEEPALIVE,
+	TT_OPT_KEEPIDLE,
+	TT_OPT_KEEPINTVL,
+	TT_OPT_KEEPCNT,
+	TT_OPT_USER_TIMEOUT,
+	TT_OPT_SYNCNT,
+};
+
+/* A socket before the application's setsockopt(): see tt_check(). */
+struct tt_check {
+	bool watch;		/* put the rule back afterwards */
+	bool ut_auto;		/* user timeout is the rule's "auto" value */
+	bool was_rule;		/* the option holds the rule's value */
+	u32 ut_before;		/* icsk_user_timeout */
+};
+
+u32 tt_opt_raw(const struct sock *sk, enum tt_opt opt);
+void tt_check(const struct sock *sk, const struct tt_rule *rule,
+	      enum tt_opt opt, struct tt_check *c);
+void tt_resync(struct sock *sk, const struct tt_rule *rule, enum tt_opt opt,
+	       const struct tt_check *c, bool changed);
+
+/* sockopt.c */
+void tt_sockopt_init(void);
+void tt_sockopt_exit(void);
 
 /* hook.c */
 bool tt_sk_skip_kernel(const struct sock *sk);

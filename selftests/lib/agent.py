@@ -274,6 +274,17 @@ def c_setopts(id, opts):
     return {}
 
 
+def c_setget(id, opts):
+    """Set each option in turn, as an application does after connect() or
+    accept(), and read it back right after its own setsockopt()."""
+    s = socks[id]
+    after = []
+    for k, v in opts:
+        s.setsockopt(*OPTS[k], int(v))
+        after.append(getopts(s))
+    return {"after": after, "opts": getopts(s)}
+
+
 def c_ping_many(pairs, timeout=10):
     """For each (a, b): a sends one byte to b and b answers; both in here."""
     for a, b in pairs:

@@ -105,6 +105,12 @@ class Agent:
     def setopts(self, sid, opts):
         self.call("setopts", id=sid, opts=opts)
 
+    def setget(self, sid, opts):
+        """[(option, value), ...] set in order; returns ([all options read
+        right after each setsockopt()], all options at the end)."""
+        r = self.call("setget", id=sid, opts=[list(o) for o in opts])
+        return r["after"], r["opts"]
+
     def close(self, sid):
         self.call("close", id=sid)
 

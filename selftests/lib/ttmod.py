@@ -28,7 +28,8 @@ CONFIGFS = "/sys/kernel/config"
 ROOT = CONFIGFS + "/tcptimeo"
 RULES = ROOT + "/rules"
 SYSFS = "/sys/kernel/tcptimeo"
-STATS = ("stamped_in", "stamped_out", "skipped_app_set", "skipped_kernel")
+STATS = ("stamped_in", "stamped_out", "skipped_app_set", "skipped_kernel",
+         "restamped")
 
 # Every rule attribute with its default as read back (docs/ABI.md), in
 # the order a rule is best written: selectors and options, `enabled` last.

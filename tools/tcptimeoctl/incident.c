@@ -352,13 +352,15 @@ static const struct {
 	{ "stamped_in", "Accepted sockets stamped by a rule." },
 	{ "stamped_out", "Connected sockets stamped by a rule." },
 	{ "skipped_app_set", "Options left alone (mode fill) because the "
-	  "application or its listener had set them." },
+	  "application or its listener had set them, or set them later." },
 	{ "skipped_kernel", "Kernel sockets and MPTCP subflows left alone." },
 	{ "audit_matched", "Matches counted instead of stamped (audit)." },
 	{ "existing_stamped", "Sockets stamped by apply_existing." },
 	{ "timeouts_unmatched", "Connections that ended with ETIMEDOUT and "
 	  "matched no rule." },
 	{ "peers_aborted", "Sockets aborted through abort_peers." },
+	{ "restamped", "Options put back (force, clamp) after the "
+	  "application's own setsockopt()." },
 };
 
 static int cmp_name(const void *a, const void *b)
