@@ -18,6 +18,13 @@
 #           --setsockopt): what the stamped options cost by themselves
 #   mod10kfar  (not by default; an investigation) like mod10k, but no
 #           random rule shares an index bucket with the benchmark's ports
+# Then the setsockopt() path (ttbench sso: one connected socket, a
+# setsockopt() loop; TCP_KEEPIDLE, which the module's probes watch, and
+# TCP_NODELAY, which they do not), interleaved the same way, for
+#   base mod0   as above
+#   mod1        the matching rule (mode fill) stamped the socket
+#   modforce    the matching rule in mode force: every TCP_KEEPIDLE call
+#               is put back (a task_work per call)
 # Each: connections/s over loopback and over a veth pair between two
 # network namespaces (ttbench crr); bulk throughput (ttbench bulk) for
 # base, mod1 and mod10k. Then the rule-apply times (configfs burst, and
@@ -33,6 +40,7 @@
 #   BENCH_APPLY_SIZES "1000 10000"  BENCH_APPLY_REPS 2
 #   BENCH_CONFIGS "base mod0 mod1 mod10k bpf libka app"
 #   BENCH_MIN_SHARE 0.9  BENCH_RETRIES 4 (see measure_one)
+#   BENCH_SSO_CONFIGS "base mod0 mod1 modforce" (empty: no setsockopt phase)
 set -uo pipefail
 src=${BENCH_SRC:?} out=${BENCH_OUT:?} ko=${BENCH_KO:?}
 bin=${BENCH_BIN:-$src/build/bench}
@@ -54,6 +62,7 @@ bulk_reps=${BENCH_BULK_REPS:-$d_bulk_reps}
 apply_sizes=${BENCH_APPLY_SIZES-$d_sizes}	# empty: no apply/memory phase
 apply_reps=${BENCH_APPLY_REPS:-$d_apply_reps}
 configs=${BENCH_CONFIGS:-base mod0 mod1 mod10k bpf libka app}
+sso_configs=${BENCH_SSO_CONFIGS-base mod0 mod1 modforce}
 bulk_configs=${BENCH_BULK_CONFIGS:-base mod1 mod10k}
 min_share=${BENCH_MIN_SHARE:-0.9}
 retries=${BENCH_RETRIES:-4}
@@ -322,6 +331,43 @@ round_reverse() {	# mod10k mod1 mod0 bpf libka app base
 	measure base "$r"
 }
 
+# The setsockopt() loop of CONFIG (the module and rules already set up)
+sso_one() {		# CONFIG ROUND
+	local o
+	case " $sso_configs " in *" $1 "*) ;; *) return 0 ;; esac
+	for o in keepidle nodelay; do
+		measure_one sso "$1" "$o" "$2" "$crr_limit" "$bin/ttbench" sso \
+			--addr 127.0.0.1 --port 5204 --opt "$o" "${host_cpu[@]}" \
+			--seconds "$secs" --warmup "$warm"
+	done
+}
+
+sso_mod() {		# ROUND: mod0 mod1 modforce, or reversed
+	local r=$1 c
+	mod_load || return 1
+	for c in $([ $((r % 2)) = 0 ] && echo mod0 mod1 modforce || echo modforce mod1 mod0); do
+		rules_clear
+		[ "$c" = mod0 ] || "$bin/ttrules" create --match >/dev/null || fail "ttrules create --match"
+		[ "$c" = modforce ] && { echo force >$rules/zz-bench/mode || fail "zz-bench mode force"; }
+		sso_one "$c" "$r"
+	done
+	mod_unload
+}
+
+measure_sockopt() {
+	local r
+	for r in $(seq 0 $((reps - 1))); do
+		say "setsockopt round $((r + 1))/$reps"
+		if [ $((r % 2)) = 0 ]; then
+			sso_one base "$r"
+			sso_mod "$r"
+		else
+			sso_mod "$r"
+			sso_one base "$r"
+		fi
+	done
+}
+
 meminfo() {		# "Slab SReclaimable SUnreclaim VmallocUsed Percpu" in kB
 	awk '/^(Slab|SReclaimable|SUnreclaim|VmallocUsed|Percpu):/ {v[$1] = $2}
 	     END {print v["Slab:"], v["SReclaimable:"], v["SUnreclaim:"], v["VmallocUsed:"], v["Percpu:"]}' /proc/meminfo
@@ -394,7 +440,7 @@ main() {
 	klog0=$(dmesg | wc -l)
 	: >"$raw"
 	prepare_bins || return 1
-	emit "{\"kind\":\"meta\",\"kver\":\"$(uname -r)\",\"cpus\":$(nproc),\"mem_kb\":$(awk '/MemTotal/ {print $2}' /proc/meminfo),\"smoke\":${BENCH_SMOKE:-0},\"reps\":$reps,\"seconds\":$secs,\"warmup\":$warm,\"clients\":$clients,\"nrules\":$nrules,\"bulk_bytes\":$bulk_bytes,\"min_share\":$min_share,\"retries\":$retries,\"configs\":\"$configs\",\"ko\":\"$ko\",\"ctl\":\"$ctl\",\"start\":\"$(date -u +%FT%TZ)\"}"
+	emit "{\"kind\":\"meta\",\"kver\":\"$(uname -r)\",\"cpus\":$(nproc),\"mem_kb\":$(awk '/MemTotal/ {print $2}' /proc/meminfo),\"smoke\":${BENCH_SMOKE:-0},\"reps\":$reps,\"seconds\":$secs,\"warmup\":$warm,\"clients\":$clients,\"nrules\":$nrules,\"bulk_bytes\":$bulk_bytes,\"min_share\":$min_share,\"retries\":$retries,\"configs\":\"$configs\",\"sso_configs\":\"$sso_configs\",\"ko\":\"$ko\",\"ctl\":\"$ctl\",\"start\":\"$(date -u +%FT%TZ)\"}"
 	if want bpf && ! have_bpf; then
 		emit "{\"kind\":\"skip\",\"config\":\"bpf\",\"reason\":\"no stamp.bpf.o or bpftool\"}"
 		configs=${configs/bpf/}
@@ -413,6 +459,7 @@ main() {
 		say "round $((r + 1))/$reps ($([ $((r % 2)) = 0 ] && echo forward || echo reverse))"
 		if [ $((r % 2)) = 0 ]; then round_forward "$r"; else round_reverse "$r"; fi
 	done
+	[ -n "${sso_configs// /}" ] && measure_sockopt
 	[ -n "${apply_sizes// /}" ] && mod_load && {
 		n=${apply_sizes##* }
 		measure_memory "$n"

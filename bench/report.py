@@ -97,7 +97,8 @@ def slab_growth(before, after, top=8):
 
 def summarize(recs):
     meta = next((r for r in recs if r.get("kind") == "meta"), {})
-    s = {"meta": meta, "crr": {}, "bulk": {}, "apply": {}, "memory": None,
+    s = {"meta": meta, "crr": {}, "bulk": {}, "sso": {}, "apply": {},
+         "memory": None,
          "errors": [r.get("what") for r in recs if r.get("kind") == "error"],
          "skipped": {r["config"]: r["reason"] for r in recs
                      if r.get("kind") == "skip"}}
@@ -140,6 +141,14 @@ def summarize(recs):
                 if res.get(m) is not None:
                     e.setdefault(m, {"values": []})["values"].append(res[m])
             e["errors"] += res.get("errors", 0)
+        elif r.get("kind") == "sso" and r.get("result"):
+            res = r["result"]
+            e = s["sso"].setdefault(r["config"], {}).setdefault(
+                r["path"], {"values": [], "ns": [], "keepidle": None})
+            e["values"].append(res["rate"])
+            e["ns"].append(res["ns_per_call"])
+            e["keepidle"] = (res.get("client") or {}).get("keepidle")
+            by_round.setdefault(("sso", r["config"], r["path"]), {})[r["round"]] = res["rate"]
         elif r.get("kind") == "apply" and r.get("result"):
             key = f'{r["tool"]}/{r["op"]}/{r["rules"]}'
             s["apply"].setdefault(key, []).append(r["result"]["seconds"])
@@ -168,6 +177,13 @@ def summarize(recs):
             e[m].update(stats(e[m]["values"]))
             b = s["bulk"].get("base", {}).get(m)
             e[m]["ratio"] = e[m]["median"] / b["median"] if b and b.get("median") else None
+    for c, opts in s["sso"].items():
+        for o, e in opts.items():
+            e.update(stats(e["values"]))
+            e["ns_per_call"] = statistics.median(e["ns"])
+            b = s["sso"].get("base", {}).get(o)
+            e["ratio"] = e["median"] / b["median"] if b and b.get("median") else None
+            e["paired_ratio"] = paired(by_round, "sso", c, o, "base")
     s["by_round"] = {f"{m}/{c}/{p}": v for (m, c, p), v in by_round.items()}
     s["apply"] = {k: stats(v) for k, v in s["apply"].items()}
     s["targets"] = targets(s, by_round)
@@ -376,6 +392,20 @@ def markdown(s, png_name):
             L += ["", "Slab caches that grew most (after drop_caches): " +
                   ", ".join(f'{c["cache"]} {c["bytes"] / n:,.0f} B/rule'
                             for c in mem["slab_caches"][:6]) + "."]
+    if s["sso"]:
+        L += ["", "**setsockopt()** on one connected socket, in a loop "
+              "(calls/s, median (min–max); ns per call; × base, paired in "
+              "parentheses). TCP_KEEPIDLE is what the module's probes watch, "
+              "TCP_NODELAY what they pass by:", "",
+              "| configuration | option | calls/s | ns/call | × base |",
+              "|---|---|---:|---:|---:|"]
+        for c in SSO_CONFIGS:
+            for o, e in sorted(s["sso"].get(c, {}).items()):
+                r = "–" if e.get("ratio") is None else f'{e["ratio"]:.3f}' + (
+                    f' ({e["paired_ratio"]:.3f})' if e.get("paired_ratio") else "")
+                L.append(f'| {SSO_CONFIGS[c]} | {o} | {fmt_int(e["median"])} '
+                         f'({fmt_int(e["min"])}–{fmt_int(e["max"])}) | '
+                         f'{e["ns_per_call"]:.0f} | {r} |')
     if s["targets"]:
         L += ["", "**Targets** (ratios of medians; paired in parentheses):", "",
               "| target | wall clock | holds | per host CPU-s | holds |",
@@ -385,6 +415,11 @@ def markdown(s, png_name):
     if s["errors"]:
         L += ["", "Errors during the run:", ""] + [f"- {e}" for e in s["errors"]]
     return "\n".join(L) + "\n"
+
+
+SSO_CONFIGS = {"base": "no module", "mod0": "module, no rule",
+               "mod1": "rule (fill) stamped the socket",
+               "modforce": "rule (force): each call put back"}
 
 
 def yn(v):
@@ -477,6 +512,11 @@ def print_ratios(s):
                                  + (f" ({e['paired_ratio']:.3f})"
                                     if e.get("paired_ratio") is not None else ""))
             print(f"  {num} {c:7s} " + "   ".join(parts))
+    for c in SSO_CONFIGS:
+        for o, e in sorted(s["sso"].get(c, {}).items()):
+            print(f"  setsockopt {c:8s} {o:8s} {e['median']:10.0f}/s "
+                  f"{e['ns_per_call']:6.0f} ns"
+                  + (f" ×{e['ratio']:.3f}" if e.get("ratio") else ""))
     print("targets (wall clock / per host CPU-s):")
     for t in s["targets"]:
         v = t.get("rate")
@@ -542,6 +582,16 @@ def tap_lines(s):
             continue
         b = s["bulk"].get(c, {}).get("mbytes_per_s", {}).get("median")
         out.append(f"{'PASS' if b else 'FAIL'}\tbulk {c}: {b or 0:,.0f} MB/s")
+    for c in m.get("sso_configs", "").split():
+        for o in ("keepidle", "nodelay"):
+            e = s["sso"].get(c, {}).get(o)
+            # force puts keepidle back to the rule's 10 s after every call
+            want = 10 if (c, o) == ("modforce", "keepidle") else None
+            good = e and e["median"] > 0 and (want is None or e["keepidle"] == want)
+            out.append(f"{'PASS' if good else 'FAIL'}\tsetsockopt {c} {o}: "
+                       f"{e['median'] if e else 0:,.0f} calls/s"
+                       + (f", keepidle {e['keepidle'] if e else '?'} s after "
+                          "the loop (the rule's 10)" if want else ""))
     for k, e in sorted(s["apply"].items()):
         out.append(f"PASS\tapply {k}: {e['median']:.3f} s")
     if not any(k.startswith("configfs/create/") for k in s["apply"]):

@@ -21,6 +21,12 @@
  * ends: the JSON result says what the socket options were, so every
  * configuration can prove it stamped (or did not).
  *
+ *   ttbench sso  --addr A --port P [--opt keepidle|nodelay] [--seconds T]
+ *       One connection; the client calls setsockopt() in a loop, with
+ *       TCP_KEEPIDLE alternating 10 and 11 s (what tcptimeo watches) or
+ *       TCP_NODELAY alternating 1 and 0 (what it does not). Calls/s and
+ *       ns per call: the cost tcptimeo's setsockopt() probes add.
+ *
  * --setsockopt (any mode): the application sets the benchmark rule's six
  * values itself (SO_KEEPALIVE 1, TCP_KEEPIDLE 10, TCP_KEEPINTVL 5,
  * TCP_KEEPCNT 3, TCP_USER_TIMEOUT 30000, TCP_SYNCNT 3): the client on
@@ -76,7 +82,9 @@ static struct {
 	long long bytes;
 	const char *host_cpu;
 	int setsockopt;
+	const char *opt;
 } cfg = {
+	.opt = "keepidle",
 	.addr = "127.0.0.1", .port = 5201, .clients = 2, .seconds = 3,
 	.warmup = 0.5, .size = 64, .bytes = 1LL << 30,
 };
@@ -471,12 +479,67 @@ static int run_bulk(void)
 	return atomic_load(&errors) || bulk_got != cfg.bytes;
 }
 
+/* ---- sso: a setsockopt() loop ---- */
+
+static int run_sso(void)
+{
+	int nodelay = !strcmp(cfg.opt, "nodelay");
+	int opt = nodelay ? TCP_NODELAY : TCP_KEEPIDLE;
+	int vals[2] = { nodelay ? 1 : 10, nodelay ? 0 : 11 };
+	long long n = 0;
+	double t0, t1, h0, h1, end;
+	int c, a;
+
+	if (!nodelay && strcmp(cfg.opt, "keepidle")) {
+		fprintf(stderr, "ttbench: --opt keepidle|nodelay, not %s\n", cfg.opt);
+		exit(2);
+	}
+	enter_netns(cfg.client_ns);
+	c = socket(srv_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&srv_addr, srv_len))
+		die("connect");
+	a = accept(listen_fd, NULL, NULL);
+	if (a < 0)
+		die("accept");
+	end = now() + cfg.warmup;
+	while (now() < end)
+		if (setsockopt(c, IPPROTO_TCP, opt, &vals[n++ & 1], sizeof(int)))
+			die("setsockopt");
+	n = 0;
+	h0 = host_cpu();
+	t0 = now();
+	end = t0 + cfg.seconds;
+	do {
+		int i;
+
+		for (i = 0; i < 1000; i++)
+			if (setsockopt(c, IPPROTO_TCP, opt, &vals[i & 1],
+				       sizeof(int)))
+				die("setsockopt");
+		n += 1000;
+	} while (now() < end);
+	t1 = now();
+	h1 = host_cpu();
+	query(c, &seen_client);
+	printf("{\"mode\":\"sso\",\"opt\":\"%s\",\"seconds\":%.4f,"
+	       "\"calls\":%lld,\"rate\":%.1f,\"ns_per_call\":%.1f,",
+	       cfg.opt, t1 - t0, n, n / (t1 - t0), (t1 - t0) * 1e9 / n);
+	print_host_cpu(h0, h1, n);
+	putchar(',');
+	print_seen("client", &seen_client);
+	printf(",\"errors\":0,\"first_error\":\"\"}\n");
+	close(a);
+	close(c);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: ttbench crr|bulk [--addr A] [--port P] [--server-netns NS]\n"
+		"usage: ttbench crr|bulk|sso [--addr A] [--port P] [--server-netns NS]\n"
 		"       [--client-netns NS] [--clients N] [--seconds T] [--warmup W]\n"
-		"       [--size B] [--bytes N] [--host-cpu /proc/PID/task] [--setsockopt]\n");
+		"       [--size B] [--bytes N] [--host-cpu /proc/PID/task] [--setsockopt]\n"
+		"       [--opt keepidle|nodelay]\n");
 	exit(2);
 }
 
@@ -548,6 +611,8 @@ int main(int argc, char **argv)
 			cfg.bytes = atoll(v);
 		else if (!strcmp(a, "--host-cpu"))
 			cfg.host_cpu = v;
+		else if (!strcmp(a, "--opt"))
+			cfg.opt = v;
 		else
 			usage();
 		i++;
@@ -560,6 +625,8 @@ int main(int argc, char **argv)
 		return run_crr();
 	if (!strcmp(cfg.mode, "bulk"))
 		return run_bulk();
+	if (!strcmp(cfg.mode, "sso"))
+		return run_sso();
 	usage();
 	return 2;
 }

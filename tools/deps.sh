@@ -35,6 +35,7 @@ clang			60-bench-smoke: the BPF sock_ops peer (configuration 5)
 libbpf-dev		60-bench-smoke: the BPF peer's loader
 bpftool			60-bench-smoke: attaches the BPF peer
 libkeepalive0		60-bench-smoke: the LD_PRELOAD peer (configuration 6)
+redis-tools		63-redis-cli-half-open: redis-cli (hiredis), a real post-connect keepalive client
 debootstrap		make deps: the sid chroot that builds against 7.x
 "
 
