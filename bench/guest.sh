@@ -22,7 +22,10 @@
 # setsockopt() loop; TCP_KEEPIDLE, which the module's probes watch, and
 # TCP_NODELAY, which they do not), interleaved the same way, for
 #   base mod0   as above
-#   mod1        the matching rule (mode fill) stamped the socket
+#   mod1        the matching rule (mode fill) stamped the socket; the
+#               loop's every other call replaces the rule's keepidle, a
+#               task_work each (counted in skipped_app_set): the worst
+#               case of fill, which an application meets once per value
 #   modforce    the matching rule in mode force: every TCP_KEEPIDLE call
 #               is put back (a task_work per call)
 # Each: connections/s over loopback and over a veth pair between two
