@@ -222,11 +222,12 @@ static int tt_proc_show(struct seq_file *m, void *v)
 	const struct tt_rule *rule;
 	enum tt_verdict verdict;
 	struct tt_tuple t;
+	enum tt_opt opt;
 	int state;
 	u8 syn;
 
 	if (v == SEQ_START_TOKEN) {
-		seq_puts(m, "local remote state cgroup keepalive idle intvl cnt user_timeout syn_retries rule\n");
+		seq_puts(m, "local remote state cgroup keepalive idle intvl cnt user_timeout syn_retries rule from\n");
 		return 0;
 	}
 	/* closed since it was picked: no longer a connection to show */
@@ -247,7 +248,10 @@ static int tt_proc_show(struct seq_file *m, void *v)
 	rcu_read_lock();
 	tt_tuple_fill(&t, sk, tt_sk_passive(sk));
 	rule = tt_rules_lookup(&t, sk, &verdict);
-	seq_printf(m, "%s\n", rule ? rule->cfg.name : "-");
+	seq_printf(m, "%s ", rule ? rule->cfg.name : "-");
+	for (opt = TT_OPT_KEEPALIVE; opt <= TT_OPT_SYNCNT; opt++)
+		seq_putc(m, tt_opt_from(sk, rule, opt));
+	seq_putc(m, '\n');
 	rcu_read_unlock();
 	return 0;
 }

@@ -114,6 +114,25 @@ static u32 tt_rule_val(const struct tt_opts *o, enum tt_opt opt,
 }
 
 /*
+ * Where @opt's value on @sk comes from, for the per-socket view: 'r' it
+ * is what @rule (NULL: none) writes, 'd' unset (the node's sysctl or the
+ * kernel's default; keepalive off), 'a' the application's (or its
+ * listener's) own. A value the application set equal to the rule's
+ * reads as the rule's. Lockless reads.
+ */
+char tt_opt_from(const struct sock *sk, const struct tt_rule *rule,
+		 enum tt_opt opt)
+{
+	u32 raw = tt_opt_raw(sk, opt);
+
+	if (!raw)
+		return 'd';
+	if (rule && raw == tt_rule_val(&rule->cfg.opts, opt, tcp_sk(sk)))
+		return 'r';
+	return 'a';
+}
+
+/*
  * Turn keepalive on, or re-arm its timer, after tt_put_opts(): @old_time
  * is keepalive_time_when() before it. See tt_stamp() for @flags.
  */

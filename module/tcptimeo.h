@@ -177,6 +177,8 @@ struct tt_check {
 };
 
 u32 tt_opt_raw(const struct sock *sk, enum tt_opt opt);
+char tt_opt_from(const struct sock *sk, const struct tt_rule *rule,
+		 enum tt_opt opt);
 void tt_check(const struct sock *sk, const struct tt_rule *rule,
 	      enum tt_opt opt, struct tt_check *c);
 void tt_resync(struct sock *sk, const struct tt_rule *rule, enum tt_opt opt,

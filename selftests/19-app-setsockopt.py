@@ -12,6 +12,8 @@ right after its own setsockopt():
   option put back;
 - clamp: values above the rule's, keepalive off and user_timeout 0 are
   put back to the rule's, values below stay;
+- /proc/net/tcptimeo's `from` column says which value is the rule's,
+  the application's or the default;
 - fill with user_timeout auto: the application's values stay (each
   override of a stamped value counted in skipped_app_set), and the user
   timeout follows the new keepidle/keepintvl/keepcnt until the
@@ -26,6 +28,7 @@ import ttmod                                          # noqa: E402
 from ttmod import Rule                                # noqa: E402
 from netns import Pair                                # noqa: E402
 from peer import Agent, opts_diff, wildcard, connect_pair  # noqa: E402
+import incident                                       # noqa: E402
 
 FAMILIES = (4, 6)
 DIRS = ("out", "in")
@@ -50,19 +53,29 @@ AUTO_RULE = dict(keepalive=1, keepidle=3, keepintvl=1, keepcnt=3,
 AUTO = [("keepidle", 15), ("keepintvl", 5), ("user_timeout", 7000),
         ("keepidle", 20)]
 AUTO_UT = [18000, 30000, 7000, 7000]
-PLAN = len(FAMILIES) * len(DIRS) * 9 + 2
+PLAN = len(FAMILIES) * len(DIRS) * 11 + 2
 
 
-def one(t, cli, srv, pair, ls, rules, f, d, seq):
-    """A fresh connection; the application on side @d runs @seq."""
+def one(t, cli, srv, pair, ls, rules, f, d, seq, look=False):
+    """A fresh connection; the application on side @d runs @seq. With
+    @look, also that socket's /proc/net/tcptimeo line."""
     c, a = connect_pair(cli, srv, ls[f, d], f, pair.addr("srv", f), PORT[d])
     ag, sid = (cli, c["id"]) if d == "out" else (srv, a["id"])
     s0 = ttmod.stats()
     after, end = ag.setget(sid, seq)
     s1 = ttmod.stats()
+    row = None
+    if look:
+        mine = c if d == "out" else a
+        ns = pair.cli if d == "out" else pair.srv
+        ends = (incident.addr_str(f, *mine["local"]),
+                incident.addr_str(f, *mine["peer"]))
+        row = next((r for r in incident.proc_view(ns)
+                    if (r["local"], r["remote"]) == ends), None)
     cli.close(c["id"])
     srv.close(a["id"])
-    return after, end, {k: s1[k] - s0[k] for k in s0}
+    ds = {k: s1[k] - s0[k] for k in s0}
+    return (after, end, ds, row) if look else (after, end, ds)
 
 
 def main(t):
@@ -82,9 +95,12 @@ def main(t):
     for f in FAMILIES:
         for d in DIRS:
             v = f"IPv{f} {d}"
-            after, end, ds = one(t, cli, srv, pair, ls, rules, f, d, APP)
+            after, end, ds, row = one(t, cli, srv, pair, ls, rules, f, d,
+                                      APP, look=True)
             bad = [f"{k}={x}: read {a[k]}" for (k, x), a in zip(APP, after)
                    if a != RULE]
+            t.eq((row or {}).get("from"), "rrrrrr", f"{v} force: "
+                 "/proc/net/tcptimeo says every option is the rule's")
             t.ok(not bad and end == RULE, f"{v} force: after each "
                  "setsockopt() every option reads back as the rule's",
                  diag="; ".join(bad) or opts_diff(end, RULE))
@@ -114,8 +130,14 @@ def main(t):
     for f in FAMILIES:
         for d in DIRS:
             v = f"IPv{f} {d}"
-            after, end, ds = one(t, cli, srv, pair, ls, rules, f, d, AUTO)
+            after, end, ds, row = one(t, cli, srv, pair, ls, rules, f, d,
+                                      AUTO, look=True)
             uts = [a["user_timeout"] for a in after]
+            # keepalive and keepcnt the rule's, keepidle, keepintvl and
+            # user_timeout the application's, syn_retries the default
+            t.eq((row or {}).get("from"), "raarad", f"{v} fill auto: "
+                 "/proc/net/tcptimeo tells the rule's, the application's "
+                 "and the default values apart")
             t.eq(uts, AUTO_UT, f"{v} fill auto: user_timeout follows the "
                  "application's keepalive values until it sets its own")
             t.ok(end["keepidle"] == 20 and end["keepintvl"] == 5,

@@ -20,7 +20,7 @@ from netns import Pair
 
 PROC = "/proc/net/tcptimeo"
 PROC_FIELDS = ("local", "remote", "state", "cgroup", "keepalive", "idle",
-               "intvl", "cnt", "user_timeout", "syn_retries", "rule")
+               "intvl", "cnt", "user_timeout", "syn_retries", "rule", "from")
 # /proc/net/tcptimeo column -> agent.py getsockopt name
 AS_OPTS = {"keepalive": "keepalive", "idle": "keepidle", "intvl": "keepintvl",
            "cnt": "keepcnt", "user_timeout": "user_timeout",

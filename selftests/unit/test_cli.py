@@ -65,7 +65,7 @@ def fake(tmp, module=True, configfs=True):
         os.makedirs(os.path.join(root, "proc/net"))
         with open(os.path.join(root, "proc/net/tcptimeo"), "w") as f:
             f.write("local remote state cgroup keepalive idle intvl cnt "
-                    "user_timeout syn_retries rule\n")
+                    "user_timeout syn_retries rule from\n")
     if configfs:
         os.makedirs(os.path.join(root, "sys/kernel/config/tcptimeo/rules"))
     os.makedirs(os.path.join(root, "sys/fs/cgroup/loadtest/w1"))
@@ -596,9 +596,11 @@ def parse_prometheus(text):
 
 
 PROC_HEAD = ("local remote state cgroup keepalive idle intvl cnt "
-             "user_timeout syn_retries rule\n")
-PROC = PROC_HEAD + """10.77.0.1:40000 10.77.0.2:8080 ESTABLISHED 1234 1 7 5 2 17000 6 web
-[fd77::1]:40001 [fd77::2]:8080 ESTABLISHED 1234 0 7200 75 9 0 6 -
+             "user_timeout syn_retries rule from\n")
+# the first two lines carry "from" (r/a/d per option); the rest are as a
+# module before it printed them
+PROC = PROC_HEAD + """10.77.0.1:40000 10.77.0.2:8080 ESTABLISHED 1234 1 7 5 2 17000 6 web rarrad
+[fd77::1]:40001 [fd77::2]:8080 ESTABLISHED 1234 0 7200 75 9 0 6 - dddddd
 [::ffff:10.77.0.1]:8080 [::ffff:10.77.0.9]:5555 CLOSE_WAIT 1 0 7200 75 9 0 6 -
 10.77.0.1:40002 10.77.0.3:80 FIN_WAIT2 1 0 60 75 9 0 6 -
 10.77.0.1:40003 10.77.0.2:9000 SYN_SENT 18446744073709551615 0 7200 75 9 0 3 db.main-1
@@ -707,16 +709,24 @@ def test_incident(tmp):
             "local": "10.77.0.1:40000", "remote": "10.77.0.2:8080",
             "state": "ESTABLISHED", "cgroup": 1234, "keepalive": True,
             "keepidle": 7, "keepintvl": 5, "keepcnt": 2, "user_timeout": 17000,
-            "syn_retries": 6, "rule": "web"} and j[1]["rule"] is None
+            "syn_retries": 6, "rule": "web", "from": {
+                "keepalive": "rule", "keepidle": "application",
+                "keepintvl": "rule", "keepcnt": "rule",
+                "user_timeout": "application", "syn_retries": "default"}}
+            and j[1]["rule"] is None and "from" not in j[2]
             and j[4]["cgroup"] == 18446744073709551615 and j[4]["rule"] == "db.main-1")
     except (ValueError, KeyError, IndexError) as e:
         good, p = False, f"{e}: {p.stdout} {p.stderr}"
-    ok(good, "sockets -j: every line of /proc/net/tcptimeo, typed, rule null for -", p)
+    ok(good, "sockets -j: every line of /proc/net/tcptimeo, typed, rule null "
+       "for -, each option's source (from) where the module gives it", p)
     p = run(root, "sockets")
     lines = p.stdout.splitlines()
     ok(p.returncode == 0 and len(lines) == 7 and lines[0].split()[:3] ==
-       ["LOCAL", "REMOTE", "STATE"] and "[fd77::1]:40001" in p.stdout,
-       "sockets: a header and one row per socket", show(p))
+       ["LOCAL", "REMOTE", "STATE"] and "[fd77::1]:40001" in p.stdout
+       and lines[0].split()[-1] == "FROM" and lines[1].split()[-1] == "rarrad"
+       and lines[3].split()[-1] == "-",
+       "sockets: a header and one row per socket, FROM last (- from an "
+       "older module)", show(p))
     p = run(root, "sockets", "-j", "--rule", "web")
     ok(p.returncode == 0 and [x["local"] for x in json.loads(p.stdout or "[]")]
        == ["10.77.0.1:40000"], "sockets --rule NAME: only that rule's sockets", show(p))
@@ -740,6 +750,9 @@ def test_incident(tmp):
                  "10.77.0.1:80 10.77.0.2:80 ESTABLISHED x 0 1 1 1 0 6 -",
                  "10.77.0.1:80 10.77.0.2:80 ESTABLISHED 1 0 1 1 1 0 6 a/b",
                  "10.77.0.1:80 10.77.0.2:80 ESTABLISHED 1 0 1 1 1 0 6 - extra",
+                 "10.77.0.1:80 10.77.0.2:80 ESTABLISHED 1 0 1 1 1 0 6 - rrrrrx",
+                 "10.77.0.1:80 10.77.0.2:80 ESTABLISHED 1 0 1 1 1 0 6 - rrrrrrr",
+                 "10.77.0.1:80 10.77.0.2:80 ESTABLISHED 1 0 1 1 1 0 6 - rrrrrr x",
                  "10.77.0.1:80 10.77.0.2:80 ESTABLISHED 1 0 1 1 1 0",
                  "10.77.0.1:80 10.77.0.2:80 ESTABLISHED 99999999999999999999999 0 1 1 1 0 6 -"]
     r2 = fake_incident(tmp, PROC_HEAD + "\n".join(bad_lines) + "\n" +

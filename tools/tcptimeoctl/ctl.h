@@ -189,6 +189,9 @@ struct ctl_sock {
 	unsigned long long cgroup;
 	u32 idle, intvl, cnt, user_timeout, syn_retries;
 	char rule[TCPTIMEO_NAME_MAX + 1];	/* "" if none matches */
+	/* per option (keepalive .. syn_retries): 'r' the rule's value, 'a'
+	 * the application's, 'd' the node default; "" from an older module */
+	char from[7];
 };
 
 /* Peers to abort: what the module's abort_peers file takes. */

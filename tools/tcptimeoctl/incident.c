@@ -122,6 +122,21 @@ static void ctl_socks_json(FILE *f, const struct ctl_sock *s, size_t n,
 			json_str(f, s[i].rule);
 		else
 			fputs("null", f);
+		if (s[i].from[0]) {
+			static const char *const opt[] = {
+				"keepalive", "keepidle", "keepintvl",
+				"keepcnt", "user_timeout", "syn_retries",
+			};
+			int k;
+
+			fputs(",\"from\":{", f);
+			for (k = 0; k < 6; k++)
+				fprintf(f, "%s\"%s\":\"%s\"", k ? "," : "", opt[k],
+					s[i].from[k] == 'r' ? "rule" :
+					s[i].from[k] == 'a' ? "application" :
+					"default");
+			fputc('}', f);
+		}
 		fputc('}', f);
 	}
 	fputs("]\n", f);
@@ -140,17 +155,18 @@ static void ctl_socks_table(FILE *f, const struct ctl_sock *s, size_t n,
 		if (strlen(s[i].remote) > wr)
 			wr = strlen(s[i].remote);
 	}
-	fprintf(f, "%-*s %-*s %-11s %2s %5s %5s %3s %12s %3s %-10s %s\n",
+	fprintf(f, "%-*s %-*s %-11s %2s %5s %5s %3s %12s %3s %-10s %-6s %s\n",
 		(int)wl, "LOCAL", (int)wr, "REMOTE", "STATE", "KA", "IDLE",
-		"INTVL", "CNT", "USER_TIMEOUT", "SYN", "RULE", "CGROUP");
+		"INTVL", "CNT", "USER_TIMEOUT", "SYN", "RULE", "CGROUP", "FROM");
 	for (i = 0; i < n; i++) {
 		if (pick && !pick[i])
 			continue;
-		fprintf(f, "%-*s %-*s %-11s %2s %5u %5u %3u %12u %3u %-10s %llu\n",
+		fprintf(f, "%-*s %-*s %-11s %2s %5u %5u %3u %12u %3u %-10s %-6llu %s\n",
 			(int)wl, s[i].local, (int)wr, s[i].remote, s[i].state,
 			s[i].keepalive ? "on" : "-", s[i].idle, s[i].intvl,
 			s[i].cnt, s[i].user_timeout, s[i].syn_retries,
-			s[i].rule[0] ? s[i].rule : "-", s[i].cgroup);
+			s[i].rule[0] ? s[i].rule : "-", s[i].cgroup,
+			s[i].from[0] ? s[i].from : "-");
 	}
 }
 

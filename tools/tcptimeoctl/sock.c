@@ -124,6 +124,14 @@ int ctl_sock_parse(const char *line, size_t len, struct ctl_sock *s)
 		memcpy(s->rule, f, n);
 	else
 		return -TT_EINVAL;
+	/* from: one of r/a/d per option (absent: a module before it) */
+	n = ctl_field(&p, end); f = p - n;
+	if (n) {
+		if (n != sizeof(s->from) - 1 ||
+		    strspn(f, "rad") < sizeof(s->from) - 1)
+			return -TT_EINVAL;
+		memcpy(s->from, f, n);
+	}
 	if (ctl_field(&p, end))
 		return -TT_EINVAL;	/* trailing fields */
 	return 0;
