@@ -51,14 +51,16 @@ struct tt_resync {
 	struct callback_head twork;
 	struct sock *sk;
 	enum tt_opt opt;	/* what the application sets */
-	u32 val_before;		/* its raw value before the call */
 	struct tt_check c;	/* the socket before the call */
 };
 
 /* Queued and not yet finished task_works; rmmod waits for 0. */
 static atomic_t tt_resync_pending = ATOMIC_INIT(0);
 
-/* The rule that governs @sk now, if any; caller holds RCU. */
+/*
+ * The rule that governs @sk now, if any: none for a socket not connected
+ * or accepted (yet, or any more). Caller holds RCU.
+ */
 static const struct tt_rule *tt_resync_rule(const struct sock *sk)
 {
 	const struct tt_rule *rule;
@@ -66,6 +68,7 @@ static const struct tt_rule *tt_resync_rule(const struct sock *sk)
 	struct tt_tuple t;
 
 	if (!READ_ONCE(tt_enabled) || tt_rules_empty() ||
+	    (1 << READ_ONCE(sk->sk_state)) & (TCPF_CLOSE | TCPF_LISTEN) ||
 	    tt_sk_skip_kernel(sk))
 		return NULL;
 	tt_tuple_fill(&t, sk, tt_sk_passive(sk));
@@ -85,11 +88,9 @@ static void tt_resync_fn(struct callback_head *head)
 
 	lock_sock(sk);
 	rcu_read_lock();
-	rule = (1 << sk->sk_state) & (TCPF_CLOSE | TCPF_LISTEN) ? NULL :
-	       tt_resync_rule(sk);
+	rule = tt_resync_rule(sk);
 	if (rule)
-		tt_resync(sk, rule, r->opt, &r->c,
-			  tt_opt_raw(sk, r->opt) != r->val_before);
+		tt_resync(sk, rule, r->opt, &r->c);
 	rcu_read_unlock();
 	release_sock(sk);
 	sock_put(sk);
@@ -110,8 +111,7 @@ static void tt_resync_queue(struct sock *sk, enum tt_opt opt)
 	struct tt_check c;
 
 	if (!in_task() || !current->mm ||
-	    (current->flags & (PF_KTHREAD | PF_IO_WORKER)) ||
-	    (1 << READ_ONCE(sk->sk_state)) & (TCPF_CLOSE | TCPF_LISTEN))
+	    (current->flags & (PF_KTHREAD | PF_IO_WORKER)))
 		return;
 	rcu_read_lock();
 	rule = tt_resync_rule(sk);
@@ -126,7 +126,6 @@ static void tt_resync_queue(struct sock *sk, enum tt_opt opt)
 	init_task_work(&r->twork, tt_resync_fn);
 	r->sk = sk;
 	r->opt = opt;
-	r->val_before = tt_opt_raw(sk, opt);
 	r->c = c;
 	sock_hold(sk);
 	atomic_inc(&tt_resync_pending);

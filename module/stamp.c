@@ -259,8 +259,9 @@ void tt_check(const struct sock *sk, const struct tt_rule *rule,
 	c->ut_before = ut;
 	c->ut_auto = o->user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO &&
 		     ut == tt_user_timeout(tp, o);
+	c->val_before = tt_opt_raw(sk, opt);
 	val = tt_rule_val(o, opt, tp);
-	c->was_rule = val && tt_opt_raw(sk, opt) == val;
+	c->was_rule = val && c->val_before == val;
 	if (o->mode == TCPTIMEO_MODE_FILL)
 		c->watch = c->ut_auto || c->was_rule;
 	else
@@ -269,11 +270,11 @@ void tt_check(const struct sock *sk, const struct tt_rule *rule,
 
 /*
  * The application has just set @opt on @sk, which carried @rule as @c
- * says (@changed: the option's value moved). Put the rule back as its
- * mode says (see sockopt.c). Process context, lock_sock() held.
+ * says. Put the rule back as its mode says (see sockopt.c). Process
+ * context, lock_sock() held.
  */
 void tt_resync(struct sock *sk, const struct tt_rule *rule, enum tt_opt opt,
-	       const struct tt_check *c, bool changed)
+	       const struct tt_check *c)
 {
 	const struct tt_opts *o = &rule->cfg.opts;
 	struct tt_put p = { .mode = o->mode };
@@ -290,7 +291,7 @@ void tt_resync(struct sock *sk, const struct tt_rule *rule, enum tt_opt opt,
 		return;
 	}
 	/* fill: the application's value stays ... */
-	if (c->was_rule && changed)
+	if (c->was_rule && tt_opt_raw(sk, opt) != c->val_before)
 		tt_stat_add(TT_STAT_SKIPPED_APP_SET, 1);
 	/* ... and an "auto" user timeout it did not set follows it */
 	if (c->ut_auto && opt != TT_OPT_USER_TIMEOUT &&

@@ -173,6 +173,7 @@ struct tt_check {
 	bool watch;		/* put the rule back afterwards */
 	bool ut_auto;		/* user timeout is the rule's "auto" value */
 	bool was_rule;		/* the option holds the rule's value */
+	u32 val_before;		/* the option's tt_opt_raw() */
 	u32 ut_before;		/* icsk_user_timeout */
 };
 
@@ -182,7 +183,7 @@ char tt_opt_from(const struct sock *sk, const struct tt_rule *rule,
 void tt_check(const struct sock *sk, const struct tt_rule *rule,
 	      enum tt_opt opt, struct tt_check *c);
 void tt_resync(struct sock *sk, const struct tt_rule *rule, enum tt_opt opt,
-	       const struct tt_check *c, bool changed);
+	       const struct tt_check *c);
 
 /* sockopt.c */
 void tt_sockopt_init(void);
