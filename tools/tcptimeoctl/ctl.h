@@ -179,6 +179,9 @@ void ctl_print_show(FILE *f, const struct ctl_rule *r);
 /* sock.c: one line of /proc/net/tcptimeo (docs/ABI.md) */
 #define TCPTIMEO_PROC_NET	"/proc/net/tcptimeo"
 
+#define CTL_NOPTS	6	/* keepalive .. syn_retries */
+extern const char *const ctl_opt_names[CTL_NOPTS];
+
 struct ctl_sock {
 	char local[64], remote[64];	/* as the module prints them */
 	char state[16];
@@ -189,9 +192,9 @@ struct ctl_sock {
 	unsigned long long cgroup;
 	u32 idle, intvl, cnt, user_timeout, syn_retries;
 	char rule[TCPTIMEO_NAME_MAX + 1];	/* "" if none matches */
-	/* per option (keepalive .. syn_retries): 'r' the rule's value, 'a'
-	 * the application's, 'd' the node default; "" from an older module */
-	char from[7];
+	/* per option (ctl_opt_names order): 'r' the rule's value, 'a' the
+	 * application's, 'd' the node default; "" from an older module */
+	char from[CTL_NOPTS + 1];
 };
 
 /* Peers to abort: what the module's abort_peers file takes. */

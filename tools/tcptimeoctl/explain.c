@@ -156,8 +156,10 @@ static void read_sysctls(struct sysctls *s)
 }
 
 enum { V_KA, V_IDLE, V_INTVL, V_CNT, V_UTO, V_SYN, V_N };
+_Static_assert(V_N == CTL_NOPTS, "one name per option");
 
-static const char *const vnames[V_N] = {
+/* JSON keys of the six options, in this order (explain, sockets -j) */
+const char *const ctl_opt_names[CTL_NOPTS] = {
 	"keepalive", "keepidle", "keepintvl", "keepcnt", "user_timeout",
 	"syn_retries",
 };
@@ -258,7 +260,7 @@ static void print_values_json(const struct values *v)
 
 	fputs("{", stdout);
 	for (i = 0; i < V_N; i++)
-		printf("%s\"%s\":%lu", i ? "," : "", vnames[i], v->v[i]);
+		printf("%s\"%s\":%lu", i ? "," : "", ctl_opt_names[i], v->v[i]);
 	fputs("}", stdout);
 }
 
@@ -268,7 +270,7 @@ static void print_sources_json(const struct values *v)
 
 	fputs("{", stdout);
 	for (i = 0; i < V_N; i++) {
-		printf("%s\"%s\":", i ? "," : "", vnames[i]);
+		printf("%s\"%s\":", i ? "," : "", ctl_opt_names[i]);
 		json_str(stdout, v->src[i]);
 	}
 	fputs("}", stdout);

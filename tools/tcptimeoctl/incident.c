@@ -123,15 +123,12 @@ static void ctl_socks_json(FILE *f, const struct ctl_sock *s, size_t n,
 		else
 			fputs("null", f);
 		if (s[i].from[0]) {
-			static const char *const opt[] = {
-				"keepalive", "keepidle", "keepintvl",
-				"keepcnt", "user_timeout", "syn_retries",
-			};
 			int k;
 
 			fputs(",\"from\":{", f);
-			for (k = 0; k < 6; k++)
-				fprintf(f, "%s\"%s\":\"%s\"", k ? "," : "", opt[k],
+			for (k = 0; k < CTL_NOPTS; k++)
+				fprintf(f, "%s\"%s\":\"%s\"", k ? "," : "",
+					ctl_opt_names[k],
 					s[i].from[k] == 'r' ? "rule" :
 					s[i].from[k] == 'a' ? "application" :
 					"default");
