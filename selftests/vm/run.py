@@ -436,23 +436,16 @@ class Run:
                 found.setdefault(cur, []).append(line)
         return found
 
-    def first_report(self, stem, n=40):
-        """The first bad line logged during `stem` and the n lines after it
+    def report_after(self, bad, n=40):
+        """A bad line kernel_problems() found and the n lines after it
         (the report's RIP and call trace), from kernel.log or, when the
         guest could not write that (a CPU stuck), the console."""
-        sources = [read(os.path.join(self.dir, "kernel.log")).splitlines(),
-                   [line for cur, line in self.console_klines if cur == stem]]
-        for lines in sources:
-            cur = None if lines is sources[0] else stem
-            for i, line in enumerate(lines):
-                m = re.search(r"tcptimeo-vm: (begin|end) (\S+)", line)
-                if m:
-                    cur = m.group(2) if m.group(1) == "begin" else None
-                    continue
-                if (cur == stem and BAD_KLOG.search(line)
-                        and not BENIGN_KLOG.search(line)):
-                    return lines[i:i + 1 + n]
-        return []
+        for lines in (read(os.path.join(self.dir, "kernel.log")).splitlines(),
+                      [line for _, line in self.console_klines]):
+            if bad in lines:
+                i = lines.index(bad)
+                return lines[i:i + 1 + n]
+        return [bad]
 
     def kmemleak(self):
         """The guest's final kmemleak report: (unreferenced objects, text)."""
@@ -558,7 +551,7 @@ def run_kernel(kver, tests, mode="tests"):
         for line in lines[:20]:
             out(f"#   {line}")
         out("#   the first report in full:")
-        for line in run.first_report(stem):
+        for line in run.report_after(lines[0]):
             out(f"#   | {line}")
         total.failed += 1
     leaks, text = run.kmemleak()
