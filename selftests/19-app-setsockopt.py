@@ -56,7 +56,7 @@ AUTO_UT = [18000, 30000, 7000, 7000]
 PLAN = len(FAMILIES) * len(DIRS) * 11 + 2
 
 
-def one(t, cli, srv, pair, ls, rules, f, d, seq, look=False):
+def one(cli, srv, pair, ls, f, d, seq, look=False):
     """A fresh connection; the application on side @d runs @seq. With
     @look, also that socket's /proc/net/tcptimeo line."""
     c, a = connect_pair(cli, srv, ls[f, d], f, pair.addr("srv", f), PORT[d])
@@ -95,7 +95,7 @@ def main(t):
     for f in FAMILIES:
         for d in DIRS:
             v = f"IPv{f} {d}"
-            after, end, ds, row = one(t, cli, srv, pair, ls, rules, f, d,
+            after, end, ds, row = one(cli, srv, pair, ls, f, d,
                                       APP, look=True)
             bad = [f"{k}={x}: read {a[k]}" for (k, x), a in zip(APP, after)
                    if a != RULE]
@@ -113,7 +113,7 @@ def main(t):
     for f in FAMILIES:
         for d in DIRS:
             v = f"IPv{f} {d}"
-            after, end, ds = one(t, cli, srv, pair, ls, rules, f, d, CLAMP)
+            after, end, ds = one(cli, srv, pair, ls, f, d, CLAMP)
             t.eq([a[k] for (k, _), a in zip(CLAMP, after)], CLAMP_AFTER,
                  f"{v} clamp: above the rule's is lowered, below stays, off "
                  "and 0 are put back")
@@ -130,7 +130,7 @@ def main(t):
     for f in FAMILIES:
         for d in DIRS:
             v = f"IPv{f} {d}"
-            after, end, ds, row = one(t, cli, srv, pair, ls, rules, f, d,
+            after, end, ds, row = one(cli, srv, pair, ls, f, d,
                                       AUTO, look=True)
             uts = [a["user_timeout"] for a in after]
             # keepalive and keepcnt the rule's, keepidle, keepintvl and

@@ -28,25 +28,14 @@ from ttmod import Rule                                # noqa: E402
 from netns import Pair                                # noqa: E402
 from peer import Agent                                # noqa: E402
 from deadline import poll                             # noqa: E402
+import incident                                       # noqa: E402
 
 PORT = 6390
 RULE = dict(direction="out", remote_ports=PORT, keepalive=1, keepidle=3,
             keepintvl=1, keepcnt=3, user_timeout="auto", mode="force")
-WANT = {"keepalive": "1", "idle": "3", "intvl": "1", "cnt": "3",
-        "user_timeout": "6000"}
+WANT = {"keepalive": 1, "idle": 3, "intvl": 1, "cnt": 3, "user_timeout": 6000}
 BOUND, SLACK = 3 + 1 * 3, 1.0
 PLAN = 5
-
-
-def proc_view(ns):
-    """/proc/net/tcptimeo of @ns as dicts, by its header."""
-    p = subprocess.run(ns.exec_cmd(["cat", "/proc/net/tcptimeo"]),
-                       capture_output=True, text=True, timeout=30)
-    lines = p.stdout.splitlines()
-    if not lines:
-        return []
-    head = lines[0].split()
-    return [dict(zip(head, x.split())) for x in lines[1:]]
 
 
 def main(t):
@@ -69,7 +58,7 @@ def main(t):
     cmd = srv.call("recv", id=a["id"], timeout=20)["data"]
     t.diag(f"the server got {cmd!r}: redis-cli has connected, set its "
            "keepalive and waits for the reply")
-    row = poll(lambda: next((r for r in proc_view(pair.cli)
+    row = poll(lambda: next((r for r in incident.proc_view(pair.cli)
                              if r.get("remote", "").endswith(f":{PORT}")), None), 10)
     got = {k: (row or {}).get(k) for k in WANT}
     t.ok(got == WANT, "redis-cli's socket carries the rule's values after its "
