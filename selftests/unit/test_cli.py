@@ -455,6 +455,21 @@ def test_explain(tmp):
     j = explain(root, "au audit keepalive idle 1\n", "--dir", "out", "--remote", "10.0.0.1:80")
     ok(j["stamped"] is False and j["values"]["keepalive"] == 0 and j["values"]["keepidle"] == idle,
        "explain: audit leaves the kernel's values", j)
+    # what an application's later setsockopt() meets (docs/ABI.md)
+    for line, want in (("r keepalive idle 3 force", "restore"),
+                       ("r keepalive idle 3 clamp", "restore_above"),
+                       ("r keepalive idle 3", "keep"),
+                       ("r keepalive idle 3 user-timeout auto", "keep_auto_follows"),
+                       ("r keepalive idle 3 force audit", None)):
+        j = explain(root, line + "\n", "--dir", "out", "--remote", "10.0.0.1:80")
+        ok(j.get("after_setsockopt", "missing") == want,
+           f"explain -j: after_setsockopt {want} for '{line}'", j)
+    j = explain(root, "", "--dir", "out", "--remote", "10.0.0.1:80")
+    ok(j.get("after_setsockopt", "missing") is None, "explain -j: after_setsockopt null without a rule", j)
+    p = run(root, "explain", "--rules", write_file(root, "after.conf", "r keepalive idle 3 clamp\n"),
+            "--dir", "out", "--remote", "10.0.0.1:80")
+    ok(p.returncode == 0 and "a later setsockopt() by the application: values above the rule's" in p.stdout,
+       "explain text: says what a later setsockopt() meets under clamp", p.stdout)
     for args, msg in ((["--dir", "sideways", "--remote", "1.2.3.4:80"], "--dir: invalid"),
                       (["--dir", "out", "--remote", "fd00::1:80"], "--remote: invalid"),
                       (["--dir", "out", "--remote", "1.2.3.4:0"], "--remote: invalid"),

@@ -290,6 +290,47 @@ static const char *mode_note(const struct ctl_rule *r)
 	}
 }
 
+/*
+ * What becomes of the application's own setsockopt() after connect() or
+ * accept() (docs/ABI.md, "After the application's setsockopt()"): a
+ * keyword for -j and a sentence for the text output. NULL: nothing (no
+ * rule stamps the socket).
+ */
+static const char *after_key(const struct ctl_rule *r)
+{
+	if (!r || r->opts.audit)
+		return NULL;
+	switch (r->opts.mode) {
+	case TCPTIMEO_MODE_FORCE:
+		return "restore";
+	case TCPTIMEO_MODE_CLAMP:
+		return "restore_above";
+	default:
+		return r->opts.user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO ?
+		       "keep_auto_follows" : "keep";
+	}
+}
+
+static const char *after_note(const struct ctl_rule *r)
+{
+	const char *k = after_key(r);
+
+	if (!k)
+		return NULL;
+	if (!strcmp(k, "restore"))
+		return "a later setsockopt() by the application: the rule's "
+		       "values are put back before it returns";
+	if (!strcmp(k, "restore_above"))
+		return "a later setsockopt() by the application: values above "
+		       "the rule's (or keepalive off, user timeout 0) are put "
+		       "back before it returns, lower ones stay";
+	if (!strcmp(k, "keep_auto_follows"))
+		return "a later setsockopt() by the application: its value "
+		       "stays, and the auto user timeout follows its keepalive "
+		       "values until it sets TCP_USER_TIMEOUT itself";
+	return "a later setsockopt() by the application: its value stays";
+}
+
 static int load_rules(const char *file, struct ctl_rule **out, size_t *n)
 {
 	struct ctl_rule *all, *en;
@@ -573,6 +614,11 @@ int cmd_explain(int argc, char **argv)
 		} else {
 			fputs("null", stdout);
 		}
+		fputs(",\"after_setsockopt\":", stdout);
+		if (stamped && after_key(win))
+			json_str(stdout, after_key(win));
+		else
+			fputs("null", stdout);
 		printf(",\"stamped\":%s,\"sysctls_from\":", stamped ? "true" : "false");
 		json_str(stdout, !strcmp(sysctl_ns, "this process's") ?
 			 "tcptimeoctl" : "connection");
@@ -671,6 +717,8 @@ int cmd_explain(int argc, char **argv)
 		ctl_rule_line(buf, sizeof(buf), win);
 		printf("rule: %s (priority %u)\n  %s\n  %s\n", win->name,
 		       win->priority, buf, mode_note(win));
+		if (!off && !gaudit && after_note(win))
+			printf("  %s\n", after_note(win));
 	}
 	compute(win && !off && !gaudit && !win->opts.audit ? win : NULL,
 		strcmp(decided, "established") != 0, &sc, &val);
