@@ -52,7 +52,7 @@ endif
 KVERS ?= $(shell $(KERNELS) installed)
 
 .PHONY: all modules tools deps check check-vm check-unit demo lint lint-tap \
-	checkpatch sparse initramfs clean distclean FORCE
+	checkpatch sparse initramfs clean distclean testprogs FORCE
 .DEFAULT_GOAL := all
 
 all: modules tools
@@ -65,10 +65,20 @@ modules:
 $(B)/%/tcptimeo.ko: FORCE
 	@KDIR_OVERRIDE=$(KDIR) $(TOP)/tools/build-module.sh $*
 
-tools:
+tools: testprogs
 	@if [ -f tools/tcptimeoctl/Makefile ]; then \
 		$(MAKE) --no-print-directory -C tools/tcptimeoctl O=$(B)/tools; \
 	else echo "tools: no tools/tcptimeoctl/Makefile yet, nothing to build"; fi
+
+# The tests' Go program (selftests/go: 64-go-client), built with Debian's
+# golang-go (make deps) into build/tools/ttgo; without go the test skips.
+GO ?= go
+testprogs:
+	@if command -v $(GO) >/dev/null 2>&1; then \
+		mkdir -p $(B)/tools && cd selftests/go && \
+		GOCACHE=$(B)/cache/go GOPATH=$(B)/cache/gopath CGO_ENABLED=0 \
+		$(GO) build -trimpath -o $(B)/tools/ttgo ttgo.go; \
+	else echo "testprogs: no $(GO) (make deps installs golang-go): 64-go-client will skip"; fi
 
 deps:
 	@tools/deps.sh

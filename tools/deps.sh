@@ -36,6 +36,7 @@ libbpf-dev		60-bench-smoke: the BPF peer's loader
 bpftool			60-bench-smoke: attaches the BPF peer
 libkeepalive0		60-bench-smoke: the LD_PRELOAD peer (configuration 6)
 redis-tools		63-redis-cli-half-open: redis-cli (hiredis), a real post-connect keepalive client
+golang-go		64-go-client: net.Dialer and ListenConfig set keepalive after connect()/accept()
 debootstrap		make deps: the sid chroot that builds against 7.x
 "
 

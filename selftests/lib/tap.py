@@ -50,9 +50,11 @@ class Tap:
             self.diag(diag() if callable(diag) else diag)
         return cond
 
-    def eq(self, got, want, desc):
-        """ok(got == want) with both values in the failure diagnostic."""
-        return self.ok(got == want, desc, diag=f"expected {want!r}, got {got!r}")
+    def eq(self, got, want, desc, diag=None):
+        """ok(got == want) with both values (and `diag`, a string) in the
+        failure diagnostic."""
+        d = f"expected {want!r}, got {got!r}" + (f"; {diag}" if diag else "")
+        return self.ok(got == want, desc, diag=d)
 
     def skip(self, desc, reason):
         self.n += 1
