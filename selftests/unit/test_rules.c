@@ -31,7 +31,7 @@ void ctl_warn(const char *fmt, ...)
 #define V_127 "0 (unset) or 1..127"
 #define V_UTO "0 (unset), 1..2147483647 ms (10000, 10000ms, 10s, 2m) or auto"
 #define V_PRIO "0..65535, lower is evaluated first (default 1000)"
-#define V_CG "an existing absolute cgroup v2 path (/loadtest), < 512 bytes, no spaces, or any"
+#define V_CG "an absolute cgroup v2 path (/loadtest; it may not exist yet), < 512 bytes, no spaces, or any"
 #define V_NS "a PID, a namespace file (/proc/PID/ns/net, /run/netns/NAME), a name in /run/netns, an inode (net:[4026532000]), or 0 (any)"
 #define V_NAME "1-32 characters of A-Z a-z 0-9 _ . - (the first word of a line)"
 #define UNKNOWN "; expected a rule name, then: priority dir local-port remote-port remote-addr cgroup netns keepalive idle intvl cnt user-timeout syn-retries fill force clamp audit disabled"
