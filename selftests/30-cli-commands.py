@@ -31,7 +31,7 @@ from netns import Pair                                # noqa: E402
 from peer import Agent                                # noqa: E402
 from ctl import CTL, ctl, ctl_json, rule_attrs, show, sysfs_rules, saved_lines  # noqa: E402
 
-PLAN = 42
+PLAN = 43
 CG = "/tt-cli30"
 
 
@@ -117,6 +117,11 @@ def main(t):
         p = ctl("add", "bad", *args)
         t.ok(p.returncode == 1 and msg in p.stderr and ttmod.rule_names() == before,
              f"add {' '.join(args)}: exit 1 ({msg[:40]}...), nothing created", diag=show(p))
+    p = ctl("add", "bare", "--dir", "out")
+    t.ok(p.returncode == 1 and "rule 'bare' sets no option" in p.stderr and
+         ttmod.rule_names() == before,
+         "add with no option (it would claim connections and stamp nothing): exit 1, "
+         "nothing created", diag=show(p))
     p = ctl("add", "x" * 33)
     t.ok(p.returncode == 1 and "invalid; valid: 1-32 characters" in p.stderr,
          "add with a 33-character name: exit 1", diag=show(p))

@@ -521,7 +521,7 @@ def test_check(tmp):
         f"{path}:5: narrow: can never match: rule wide (priority 10) comes first",
         f"{path}:7: cg2: can never match: rule cg1 (priority 30) comes first",
         f"{path}:8: cg3: cgroup /a is not present on this node",
-        f"{path}:9: nothing: sets no option",
+        f"{path}:9: rule 'nothing' sets no option; valid: at least one of",
         f"{path}:10: syn: syn-retries 2 cannot apply to outgoing connections",
         f"{path}:11: auto: user-timeout auto with intvl cnt unset",
         f"{path}:12: dir 'nowhere': invalid; valid: in, out or any",
