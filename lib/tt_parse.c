@@ -692,7 +692,7 @@ int tt_rule_cmp(u32 prio_a, const char *name_a, u32 prio_b, const char *name_b)
 #define TT_ADDRS_VALID \
 	"up to 16 comma-separated IPv4/IPv6 CIDRs without host bits (10.96.0.0/12,fd00::/8), or any"
 #define TT_CGROUP_VALID \
-	"an existing absolute cgroup v2 path (/loadtest), < 512 bytes, no spaces, or any"
+	"an absolute cgroup v2 path (/loadtest; it may not exist yet), < 512 bytes, no spaces, or any"
 #define TT_NETNS_VALID \
 	"a PID, a namespace file (/proc/PID/ns/net, /run/netns/NAME), a name in /run/netns, an inode (net:[4026532000]), or 0 (any)"
 #define TT_UTO_VALID \

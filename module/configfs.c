@@ -148,6 +148,16 @@ static bool tt_cgroup_removed(const struct cgroup *cgrp)
 }
 
 /*
+ * Does @rule's cgroup exist? False for a path that did not exist when it
+ * compiled, or whose cgroup was removed since: either way the rule
+ * matches nothing until the path is created (again).
+ */
+static bool tt_cgroup_present(const struct tt_rule *rule)
+{
+	return rule->cgrp && !tt_cgroup_removed(rule->cgrp);
+}
+
+/*
  * @rule is about to become the item's live rule (NULL: none): watch its
  * cgroup's path instead of the old rule's. Called before the old rule is
  * put, so the probe never compares against a freed path. If the cgroup
@@ -159,7 +169,7 @@ static bool tt_cgroup_removed(const struct cgroup *cgrp)
  */
 static void tt_watch_set(struct tt_item *it, struct tt_rule *rule)
 {
-	const char *path = rule && rule->cgrp ? rule->cfg.cgroup_path : NULL;
+	const char *path = rule ? rule->cfg.cgroup_path : NULL;
 
 	lockdep_assert_held(&tt_cfg_mutex);
 	spin_lock_irq(&tt_watch_lock);
@@ -171,7 +181,7 @@ static void tt_watch_set(struct tt_item *it, struct tt_rule *rule)
 	if (path) {
 		it->watch_hash = tt_path_hash(path);
 		hash_add(tt_watch, &it->watch, it->watch_hash);
-		if (tt_cgroup_removed(rule->cgrp))
+		if (!tt_cgroup_present(rule))
 			tt_watch_kick_locked(it);
 	}
 	spin_unlock_irq(&tt_watch_lock);
@@ -179,8 +189,9 @@ static void tt_watch_set(struct tt_item *it, struct tt_rule *rule)
 
 /*
  * A rule whose cgroup was removed keeps a pinned, dying cgroup that no new
- * socket can be in. When its path is created again (tt_cgroup_created()),
- * recompile it against the new cgroup. Only the rules of created paths
+ * socket can be in; a rule whose cgroup did not exist yet has none. When
+ * the path is created (tt_cgroup_created()), recompile it against the new
+ * cgroup. Only the rules of created paths
  * are visited, one per hold of tt_cfg_mutex: nothing runs while nothing
  * changes, and a writer waits for at most one rule's compile.
  */
@@ -202,8 +213,8 @@ static void tt_cgroup_refresh(struct work_struct *work)
 			return;
 		}
 		/* Still watched (tt_drop_item() unlinks under the mutex). */
-		if (it->live && it->live->cgrp &&
-		    tt_cgroup_removed(it->live->cgrp)) {
+		if (it->live && it->live->cfg.cgroup_path &&
+		    !tt_cgroup_present(it->live)) {
 			rule = tt_rule_compile(&it->cfg, it->ctr);
 			if (IS_ERR(rule) && PTR_ERR(rule) == -ENOMEM) {
 				spin_lock_irq(&tt_watch_lock);
@@ -213,15 +224,17 @@ static void tt_cgroup_refresh(struct work_struct *work)
 				mutex_unlock(&tt_cfg_mutex);
 				return;
 			}
-			if (!IS_ERR(rule) && tt_cgroup_removed(rule->cgrp)) {
-				/* found on its way out: its successor's mkdir tells */
+			if (!IS_ERR(rule) && !tt_cgroup_present(rule)) {
+				/*
+				 * Not there, or found on its way out: the
+				 * next mkdir of the path tells.
+				 */
 				tt_rule_put(rule);
 			} else if (!IS_ERR(rule)) {
 				tt_watch_set(it, rule);
 				tt_rules_replace(it->live, rule);
 				it->live = rule;
 			}
-			/* ENOENT: removed again already; the next mkdir tells */
 		}
 		mutex_unlock(&tt_cfg_mutex);
 		cond_resched();
@@ -547,12 +560,18 @@ static int tt_attr_parse_cgroup(struct tt_rule_cfg *cfg, const void *ctx,
 	path = kmemdup_nul(s, len, GFP_KERNEL);
 	if (!path)
 		return -ENOMEM;
+	/*
+	 * A cgroup that does not exist yet is fine (a unit or a pod not
+	 * started): the rule matches nothing until it does. A path that
+	 * names a file can never be one.
+	 */
 	cgrp = tt_cgroup_lookup(path);
-	if (IS_ERR(cgrp)) {
+	if (IS_ERR(cgrp) && PTR_ERR(cgrp) != -ENOENT) {
 		kfree(path);
 		return PTR_ERR(cgrp);
 	}
-	cgroup_put(cgrp);
+	if (!IS_ERR(cgrp))
+		cgroup_put(cgrp);
 	cfg->cgroup_path = path;
 	return 0;
 }
@@ -611,7 +630,37 @@ static ssize_t tt_attr_fmt_cgroup(const struct tt_item *it, char *page)
 }
 
 TT_ATTR(cgroup,
-	"empty or an existing absolute cgroup v2 path, < 512 bytes, no spaces");
+	"empty or an absolute cgroup v2 path (it may not exist yet), < 512 bytes, no spaces");
+
+/*
+ * "any" (no cgroup selector), "present", or "absent": the rule matches
+ * nothing until the path is created. A live rule answers for itself; a
+ * disabled one is looked up now.
+ */
+static ssize_t tt_attr_fmt_cgroup_state(const struct tt_item *it, char *page)
+{
+	struct cgroup *cgrp;
+	bool present;
+
+	if (!it->cfg.cgroup_path)
+		return sprintf(page, "any\n");
+	if (it->live) {
+		present = tt_cgroup_present(it->live);
+	} else {
+		cgrp = tt_cgroup_lookup(it->cfg.cgroup_path);
+		present = !IS_ERR(cgrp);
+		if (present)
+			cgroup_put(cgrp);
+	}
+	return sprintf(page, "%s\n", present ? "present" : "absent");
+}
+
+static ssize_t tt_rule_cgroup_state_show(struct config_item *ci, char *page)
+{
+	return tt_show(ci, page, tt_attr_fmt_cgroup_state);
+}
+
+CONFIGFS_ATTR_RO(tt_rule_, cgroup_state);
 
 /*
  * The whole rule in one write: the words of the rules file after the
@@ -778,7 +827,7 @@ static ssize_t tt_rule_enabled_store(struct config_item *ci, const char *page,
 		rule = tt_rule_compile(&it->cfg, it->ctr);
 		if (IS_ERR(rule)) {
 			err = tt_bad(it, "cgroup", PTR_ERR(rule),
-				     "an existing cgroup v2 path");
+				     "a cgroup v2 directory path");
 		} else {
 			tt_watch_set(it, rule);
 			tt_rules_insert(rule);
@@ -834,6 +883,7 @@ static struct configfs_attribute *tt_rule_attrs[] = {
 	&tt_rule_attr_cgroup,
 	&tt_rule_attr_netns,
 	&tt_rule_attr_netns_state,
+	&tt_rule_attr_cgroup_state,
 	&tt_rule_attr_keepalive,
 	&tt_rule_attr_keepidle,
 	&tt_rule_attr_keepintvl,

@@ -216,11 +216,12 @@ struct tt_rule *tt_rule_compile(const struct tt_rule_cfg *cfg,
 		goto fail;
 	if (cfg->cgroup_path) {
 		cgrp = tt_cgroup_lookup(cfg->cgroup_path);
-		if (IS_ERR(cgrp)) {
+		if (IS_ERR(cgrp) && PTR_ERR(cgrp) != -ENOENT) {
 			err = PTR_ERR(cgrp);
 			goto fail;
 		}
-		rule->cgrp = cgrp;
+		/* ENOENT: not there (yet), matches nothing (tt_rule_eval()) */
+		rule->cgrp = IS_ERR(cgrp) ? NULL : cgrp;
 	}
 	refcount_set(&rule->ref, 1);
 	RB_CLEAR_NODE(&rule->node);
@@ -624,7 +625,8 @@ static enum tt_verdict tt_rule_eval(const struct tt_rule *rule,
 		return v;
 	if (rule->cfg.ns && !tt_netns_match(rule->cfg.ns, sock_net(sk)))
 		return TT_NOMATCH;
-	if (rule->cgrp && !tt_sk_under_cgroup(sk, rule->cgrp))
+	if (rule->cfg.cgroup_path &&
+	    (!rule->cgrp || !tt_sk_under_cgroup(sk, rule->cgrp)))
 		return TT_NOMATCH;
 	return v;
 }

@@ -79,7 +79,12 @@ struct tt_rule {
 	struct rb_node node;		/* order tree, under tt_cfg_mutex */
 	refcount_t ref;
 	struct rcu_head rcu;
-	struct cgroup *cgrp;		/* pinned, NULL: any cgroup */
+	/*
+	 * Pinned; NULL: any cgroup, or, with cfg.cgroup_path set, a cgroup
+	 * that does not exist (yet): the rule matches nothing until its
+	 * path is created (configfs.c, tt_cgroup_refresh()).
+	 */
+	struct cgroup *cgrp;
 	struct tt_counter *ctr;
 	struct tt_rule_cfg cfg;
 };

@@ -10,9 +10,9 @@ string, a wrong keyword, ...) must each fail in write(2) with EINVAL, or
 ERANGE for a well-formed number out of range, and the file must still
 read back the old value. Also: fresh rules read back the ABI defaults,
 valid values read back canonical, rule names outside 1-32 of
-[A-Za-z0-9_.-] fail mkdir with EINVAL, a cgroup path that does not exist
-is ENOENT, and the kernel log gets rate-limited lines naming rule and
-field.
+[A-Za-z0-9_.-] fail mkdir with EINVAL, a cgroup path that names a file
+is ENOTDIR (one that does not exist yet is accepted: 36-cgroup-absent),
+and the kernel log gets rate-limited lines naming rule and field.
 """
 import errno
 import os
@@ -61,7 +61,7 @@ ADDRS_BAD = [(" \n", EINVAL), ("10.0.0.0/8, fd00::/8\n", EINVAL),
 CGROUP_BAD = [(" \n", EINVAL), (CGP[1:] + "\n", EINVAL), ("/tt bad\n", EINVAL),
               (CGP + " \n", EINVAL), ("/" + "a" * 600 + "\n", EINVAL),
               (CGP + "\n\n", EINVAL), ("-1\n", EINVAL), ("99999999999\n", EINVAL),
-              (BIG_JUNK, EINVAL), ("any\n", EINVAL)]
+              (BIG_JUNK, EINVAL), ("any\n", EINVAL), ("/cgroup.procs\n", errno.ENOTDIR)]
 
 
 def keywords(words_bad):
@@ -101,7 +101,7 @@ CASES = {
               ("disabled\n", EINVAL), ("no-keepalive\n", EINVAL),
               ("dir sideways\n", EINVAL), ("dir in\n\n", EINVAL),
               ("local-port 0\n", ERANGE), ("remote-addr 10.1.1.1/8\n", EINVAL),
-              ("cgroup tt-bad\n", EINVAL), ("cgroup /tt-no-such-cgroup\n", errno.ENOENT),
+              ("cgroup tt-bad\n", EINVAL), ("cgroup /cgroup.procs\n", errno.ENOTDIR),
               ("netns 12345\n", errno.ENOENT), ("netns /proc/1/ns/net\n", EINVAL),
               ("keepalive 1\n", EINVAL), ("idle 7\0", EINVAL), ("dir in # c\n", EINVAL),
               (BIG_JUNK, EINVAL)]),
@@ -198,22 +198,20 @@ def main(t):
          f"kernel log lines are rate-limited ({len(lines)} for {nbad} bad writes)",
          diag="\n".join(lines[:5]))
 
-    # a cgroup that does not exist
+    # a cgroup path that names a file can never be a cgroup
     r2 = Rule("cg-live", cgroup=CGP)
-    err = r2.try_set("cgroup", "/tt-no-such-cgroup\n")
-    t.ok(err == errno.ENOENT and r2.get("cgroup") == CGP and r2.get("enabled") == "1",
-         "live rule: cgroup /tt-no-such-cgroup -> ENOENT, old path kept, still live",
+    err = r2.try_set("cgroup", "/cgroup.procs\n")
+    t.ok(err == errno.ENOTDIR and r2.get("cgroup") == CGP and r2.get("enabled") == "1",
+         "live rule: cgroup /cgroup.procs -> ENOTDIR, old path kept, still live",
          diag=f"write: {errname(err)}; cgroup {r2.get('cgroup')!r}, "
               f"enabled {r2.get('enabled')}")
     r2.remove()
     r3 = Rule("cg-dead", enable=False)
-    e1 = r3.try_set("cgroup", "/tt-no-such-cgroup\n")
-    e2 = r3.try_set("enabled", "1\n") if e1 == 0 else errno.ENOENT
-    t.ok(errno.ENOENT in (e1, e2) and r3.get("enabled") == "0"
+    e1 = r3.try_set("cgroup", "/cgroup.procs\n")
+    t.ok(e1 == errno.ENOTDIR and r3.get("cgroup") == "" and r3.get("enabled") == "0"
          and "cg-dead" not in ttmod.live_rule_names(),
-         "disabled rule: a missing cgroup fails with ENOENT (on write or on "
-         "enable) and the rule never goes live",
-         diag=f"write {errname(e1)}, enable {errname(e2)}, enabled {r3.get('enabled')}")
+         "disabled rule: cgroup /cgroup.procs -> ENOTDIR, nothing changed",
+         diag=f"write {errname(e1)}, cgroup {r3.get('cgroup')!r}, enabled {r3.get('enabled')}")
     r3.remove()
     # a live rule refuses bad writes and stays live with its old value
     r4 = Rule("live", keepidle=33)

@@ -7,8 +7,9 @@ JSON through json.loads, and what each command leaves in configfs/sysfs.
   after it is unloaded
 - add writes every attribute as given (units converted), enabled last;
   the module's sysfs `rules` line is the line `save` prints
-- add failing in the kernel (no such cgroup) removes the half-made rule
-  and names the field; client-side bad values never reach the kernel
+- add failing in the kernel (a cgroup path naming a file) removes the
+  half-made rule and names the field; client-side bad values never reach
+  the kernel; a cgroup that does not exist yet is accepted (absent)
 - set writes only the given attributes, keeps the rule live and its
   `matched` counter; a connection shows the new value
 - enable/disable/del, stats -j with per-rule matched, show -j, list -j
@@ -30,7 +31,7 @@ from netns import Pair                                # noqa: E402
 from peer import Agent                                # noqa: E402
 from ctl import CTL, ctl, ctl_json, rule_attrs, show, sysfs_rules, saved_lines  # noqa: E402
 
-PLAN = 41
+PLAN = 43
 CG = "/tt-cli30"
 
 
@@ -97,11 +98,18 @@ def main(t):
     t.ok(p.returncode == 1 and "already exists" in p.stderr, "add of an existing name: exit 1",
          diag=show(p))
     before = ttmod.rule_names()
-    p = ctl("add", "nocg", "--cgroup", "/tt-cli30-missing", "--idle", "3")
-    t.ok(p.returncode == 1 and "cgroup: no such cgroup" in p.stderr and
+    p = ctl("add", "nocg", "--cgroup", "/cgroup.procs", "--idle", "3")
+    t.ok(p.returncode == 1 and "cgroup '/cgroup.procs': not a cgroup directory" in p.stderr and
          ttmod.rule_names() == before,
-         "add with a cgroup the kernel cannot find: exit 1, names the field, half-made rule removed",
+         "add with a cgroup path naming a file: exit 1, names the field, half-made rule removed",
          diag=f"{show(p)}\nrules {ttmod.rule_names()}")
+    p = ctl("add", "later", "--cgroup", "/tt-cli30-missing", "--idle", "3")
+    j = ctl_json("show", "later", "-j") if p.returncode == 0 else {}
+    t.ok(p.returncode == 0 and j.get("enabled") is True and
+         j.get("cgroup_state") == "absent",
+         "add with a cgroup that does not exist yet: exit 0, live, cgroup_state absent",
+         diag=f"{show(p)}\n{j}")
+    ctl("del", "later")
     for args, msg in ((["--idle", "99999"], "--idle '99999': out of range; valid: 0 (unset) or 1..32767 seconds"),
                       (["--remote-addr", "10.0.0.1/8"], "--remote-addr '10.0.0.1/8': invalid"),
                       (["--local-port", "0"], "--local-port '0': out of range"),
@@ -109,6 +117,11 @@ def main(t):
         p = ctl("add", "bad", *args)
         t.ok(p.returncode == 1 and msg in p.stderr and ttmod.rule_names() == before,
              f"add {' '.join(args)}: exit 1 ({msg[:40]}...), nothing created", diag=show(p))
+    p = ctl("add", "bare", "--dir", "out")
+    t.ok(p.returncode == 1 and "rule 'bare' sets no option" in p.stderr and
+         ttmod.rule_names() == before,
+         "add with no option (it would claim connections and stamp nothing): exit 1, "
+         "nothing created", diag=show(p))
     p = ctl("add", "x" * 33)
     t.ok(p.returncode == 1 and "invalid; valid: 1-32 characters" in p.stderr,
          "add with a 33-character name: exit 1", diag=show(p))
@@ -146,9 +159,10 @@ def main(t):
     t.ok(p.returncode == 0 and after["remote_addrs"] == "" and after["cgroup"] == "" and
          after["netns"] == "0", "set --remote-addr/--cgroup/--netns any clears the selectors",
          diag=f"{show(p)}\n{after}")
-    p = ctl("set", "gw", "--cgroup", "/tt-cli30-missing")
-    t.ok(p.returncode == 1 and "no such cgroup" in p.stderr and rule_attrs("gw")["cgroup"] == "",
-         "set --cgroup to a missing cgroup: exit 1, the rule is unchanged", diag=show(p))
+    p = ctl("set", "gw", "--cgroup", "/cgroup.procs")
+    t.ok(p.returncode == 1 and "not a cgroup directory" in p.stderr and
+         rule_attrs("gw")["cgroup"] == "",
+         "set --cgroup to a file: exit 1, the rule is unchanged", diag=show(p))
     p = ctl("set", "nosuch", "--idle", "3")
     t.ok(p.returncode == 1 and "no rule named 'nosuch'" in p.stderr, "set of a missing rule: exit 1",
          diag=show(p))

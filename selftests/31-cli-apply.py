@@ -6,7 +6,7 @@
   sysfs `rules` text and `save` print the same lines
 - save | apply - is a no-op: no write at all (every attribute and every
   `matched` counter unchanged)
-- atomicity: a file with one bad line (or a missing cgroup) is refused as
+- atomicity: a file with one bad line (or a cgroup path naming a file) is refused as
   a whole with FILE:LINE messages and the live rules stay untouched
 - a refusal by the module half-way (found only by the kernel) is undone:
   the previous rules are restored
@@ -92,25 +92,25 @@ def main(t):
          diag=show(p))
     t.ok(all_rules(counters=True) == snap and ttmod.live_rules() == EXAMPLE_LINES,
          "... and the live rules are untouched (no update, no create)")
-    path = write("cg.conf", changed + "lt2 dir out cgroup /loadtest-missing idle 5\n")
+    path = write("cg.conf", changed + "lt2 dir out cgroup /cgroup.procs idle 5\n")
     p = ctl("apply", path)
-    t.ok(p.returncode == 1 and "cgroup '/loadtest-missing': no such cgroup" in p.stderr and
+    t.ok(p.returncode == 1 and "cgroup '/cgroup.procs': not a cgroup directory" in p.stderr and
          all_rules(counters=True) == snap,
-         "a missing cgroup is found before anything changes", diag=show(p))
+         "a cgroup path naming a file is found before anything changes", diag=show(p))
     p = ctl("apply", "-", stdin="a dir in\0\nb dir out\n")
     t.ok(p.returncode == 1 and "<stdin>:1: line contains a NUL byte" in p.stderr and
          all_rules(counters=True) == snap, "a NUL byte: refused, nothing changed", diag=show(p))
 
     # ---- refused by the module half-way: undone ----
     # Without the cgroup2 mount in its mount namespace, the CLI cannot check
-    # cgroups first; the module refuses the third action and apply undoes
-    # the first two.
+    # cgroups first; the module refuses the third action (a cgroup path
+    # naming a file) and apply undoes the first two.
     path = write("late.conf", changed + "aaa-new dir out remote-port 7001 idle 5\n"
-                 "zzz-late dir out cgroup /loadtest-missing idle 5\n")
+                 "zzz-late dir out cgroup /cgroup.procs idle 5\n")
     p = subprocess.run(["unshare", "-m", "sh", "-c",
                         f"umount -l /sys/fs/cgroup; exec {CTL} apply {path}"],
                        capture_output=True, text=True)
-    t.ok(p.returncode == 1 and "no such cgroup" in p.stderr and
+    t.ok(p.returncode == 1 and "not a cgroup directory" in p.stderr and
          "the previous rules were restored" in p.stderr,
          "the module refuses a cgroup half-way: exit 1, says the rules were restored", diag=show(p))
     after = all_rules(counters=True)

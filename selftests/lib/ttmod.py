@@ -52,8 +52,9 @@ DEFAULTS = {
     "line": "priority 1000 dir any",
     "matched": "0",
     "netns_state": "any",
+    "cgroup_state": "any",
 }
-READ_ONLY = ("matched", "netns_state")
+READ_ONLY = ("matched", "netns_state", "cgroup_state")
 WRITABLE = [a for a in DEFAULTS if a not in READ_ONLY]
 
 

@@ -181,8 +181,9 @@ def ensure_cgroup(path):
 
 
 def prepare(rules_file):
-    """Before `apply`: create the cgroups a rules file names (the module
-    refuses to enable a rule whose cgroup does not exist)."""
+    """Before `apply`: create the cgroups a rules file names, so that a
+    process in each can show its rule stamping (a rule whose cgroup does
+    not exist is live but matches nothing: 36-cgroup-absent)."""
     for line in open(rules_file):
         w = line.split("#", 1)[0].split()
         if "cgroup" in w[1:-1]:

@@ -313,13 +313,22 @@ def test_apply(tmp):
        and "3 errors" in p.stderr and snapshot(root) == snap,
        "apply with bad lines: every error as file:line with the range; nothing changed",
        p.stderr)
-    p = run(root, "apply", "-", stdin="x dir in\nx dir out\n")
+    p = run(root, "apply", "-", stdin="x dir in idle 5\nx dir out idle 5\n")
     ok(p.returncode == 1 and "<stdin>:2: rule 'x' is already defined at line 1" in p.stderr
        and snapshot(root) == snap, "apply: duplicate names are an error", p.stderr)
-    p = run(root, "apply", "-", stdin="x cgroup /nosuch\n")
-    ok(p.returncode == 1 and "<stdin>:1: cgroup '/nosuch': no such cgroup" in p.stderr
-       and snapshot(root) == snap, "apply: a missing cgroup is found before anything changes",
+    open(os.path.join(root, "sys/fs/cgroup/cgroup.procs"), "w").close()
+    p = run(root, "apply", "-", stdin="x cgroup /cgroup.procs idle 5\n")
+    ok(p.returncode == 1 and "<stdin>:1: cgroup '/cgroup.procs': not a cgroup directory" in p.stderr
+       and snapshot(root) == snap, "apply: a cgroup path naming a file is found before anything changes",
        p.stderr)
+    p = run(root, "apply", "--dry-run", "-", stdin="x cgroup /nosuch idle 5\n")
+    ok(p.returncode == 0 and "<stdin>:1: note: rule x: cgroup '/nosuch' is not present" in p.stderr
+       and snapshot(root) == snap, "apply: a cgroup that does not exist yet is a note, not an error",
+       p.stderr)
+    p = run(root, "check", "-", stdin="x cgroup /nosuch idle 5\ny cgroup /loadtest idle 5\n")
+    ok(p.returncode == 1 and "x: cgroup /nosuch is not present on this node" in p.stdout and
+       "y: cgroup" not in p.stdout, "check: flags a cgroup not present on this node, not one that is",
+       p.stdout)
     p = run(root, "apply", os.path.join(tmp, "does-not-exist"))
     ok(p.returncode == 1 and snapshot(root) == snap, "apply of a missing file: exit 1")
 
@@ -495,8 +504,9 @@ def test_check(tmp):
             "noidle keepalive remote-port 5000\n"
             "wide priority 10 dir any remote-addr 10.0.0.0/8 idle 30\n"
             "narrow priority 20 dir out remote-addr 10.1.0.0/16 remote-port 80 idle 5\n"
-            "cg1 priority 30 cgroup /a idle 5\n"
-            "cg2 priority 40 cgroup /a/b remote-port 22 idle 6\n"
+            "cg1 priority 30 cgroup /loadtest idle 5\n"
+            "cg2 priority 40 cgroup /loadtest/w1 remote-port 22 idle 6\n"
+            "cg3 priority 45 cgroup /a idle 5\n"
             "nothing priority 50 remote-port 7000\n"
             "syn priority 60 dir out local-port 5000 syn-retries 2\n"
             "auto priority 70 keepalive idle 5 user-timeout auto\n"
@@ -510,10 +520,11 @@ def test_check(tmp):
         f"{path}:3: noidle: keepalive is on but idle is unset: the node's net.ipv4.tcp_keepalive_time gives {idle} s",
         f"{path}:5: narrow: can never match: rule wide (priority 10) comes first",
         f"{path}:7: cg2: can never match: rule cg1 (priority 30) comes first",
-        f"{path}:8: nothing: sets no option",
-        f"{path}:9: syn: syn-retries 2 cannot apply to outgoing connections",
-        f"{path}:10: auto: user-timeout auto with intvl cnt unset",
-        f"{path}:11: dir 'nowhere': invalid; valid: in, out or any",
+        f"{path}:8: cg3: cgroup /a is not present on this node",
+        f"{path}:9: rule 'nothing' sets no option; valid: at least one of",
+        f"{path}:10: syn: syn-retries 2 cannot apply to outgoing connections",
+        f"{path}:11: auto: user-timeout auto with intvl cnt unset",
+        f"{path}:12: dir 'nowhere': invalid; valid: in, out or any",
     ]
     for e in expect:
         ok(e in out, "check finds: " + e.split(": ", 1)[1][:70], out)

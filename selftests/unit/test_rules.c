@@ -31,10 +31,12 @@ void ctl_warn(const char *fmt, ...)
 #define V_127 "0 (unset) or 1..127"
 #define V_UTO "0 (unset), 1..2147483647 ms (10000, 10000ms, 10s, 2m) or auto"
 #define V_PRIO "0..65535, lower is evaluated first (default 1000)"
-#define V_CG "an existing absolute cgroup v2 path (/loadtest), < 512 bytes, no spaces, or any"
+#define V_CG "an absolute cgroup v2 path (/loadtest; it may not exist yet), < 512 bytes, no spaces, or any"
 #define V_NS "a PID, a namespace file (/proc/PID/ns/net, /run/netns/NAME), a name in /run/netns, an inode (net:[4026532000]), or 0 (any)"
 #define V_NAME "1-32 characters of A-Z a-z 0-9 _ . - (the first word of a line)"
 #define UNKNOWN "; expected a rule name, then: priority dir local-port remote-port remote-addr cgroup netns keepalive idle intvl cnt user-timeout syn-retries fill force clamp audit disabled"
+
+#define V_NOOPT "at least one of keepalive, idle, intvl, cnt, user-timeout, syn-retries, or audit (a rule that sets nothing claims the connections it matches and stamps nothing)"
 
 struct bad_line {
 	const char *line;
@@ -67,6 +69,10 @@ static const struct bad_line bad_lines[] = {
 	{ "r priority", "priority: missing value; valid: " V_PRIO, 1 },
 	{ "r local-port", "local-port: missing value; valid: " V_PORTS, 1 },
 	{ "r cgroup", "cgroup: missing value; valid: " V_CG, 1 },
+	/* a rule that sets nothing (it would claim and stamp nothing) */
+	{ "r", "rule 'r' sets no option; valid: " V_NOOPT, 1 },
+	{ "r dir in local-port 80 disabled", "rule 'r' sets no option; valid: " V_NOOPT, 1 },
+	{ "r idle 0 force", "rule 'r' sets no option; valid: " V_NOOPT, 1 },
 	/* twice */
 	{ "r idle 7 idle 8", "idle: given twice", 1 },
 	{ "r keepalive keepalive", "keepalive: given twice", 1 },
@@ -257,21 +263,22 @@ static const struct good_line good_lines[] = {
 	  "r priority 1000 dir any idle 7 user-timeout 10000" },
 	{ "r idle 9h user-timeout 596h",
 	  "r priority 1000 dir any idle 32400 user-timeout 2145600000" },
-	{ "r priority 0 local-port 8000-8099,443,80 remote-addr FD00::/8,10.96.0.0/12",
-	  "r priority 0 dir any local-port 80,443,8000-8099 remote-addr fd00::/8,10.96.0.0/12" },
-	{ "r cgroup /a/.b/..c/b..",
-	  "r priority 1000 dir any cgroup /a/.b/..c/b.." },
+	{ "r priority 0 local-port 8000-8099,443,80 remote-addr FD00::/8,10.96.0.0/12 keepalive",
+	  "r priority 0 dir any local-port 80,443,8000-8099 remote-addr fd00::/8,10.96.0.0/12 keepalive" },
+	{ "r cgroup /a/.b/..c/b.. keepalive",
+	  "r priority 1000 dir any cgroup /a/.b/..c/b.. keepalive" },
 	{ "r netns net:[4026531840] cgroup /a/b mode clamp audit disabled",
 	  "r priority 1000 dir any cgroup /a/b netns 4026531840 clamp audit disabled" },
 	{ "r netns 4026531840 force syn-retries 127 cnt 127",
 	  "r priority 1000 dir any netns 4026531840 cnt 127 syn-retries 127 force" },
-	{ "r local-port any remote-port any remote-addr any cgroup any netns any",
-	  "r priority 1000 dir any" },
-	{ "r idle 0 intvl 0s cnt 0 user-timeout 0 syn-retries 0 fill",
-	  "r priority 1000 dir any" },
-	{ "A.b_c-9 priority 65535", "A.b_c-9 priority 65535 dir any" },
-	{ "12345678901234567890123456789012", "12345678901234567890123456789012 priority 1000 dir any" },
-	{ "r\r", "r priority 1000 dir any" },
+	{ "r local-port any remote-port any remote-addr any cgroup any netns any audit",
+	  "r priority 1000 dir any audit" },
+	{ "r idle 0 intvl 0s cnt 0 user-timeout 0 syn-retries 1 fill",
+	  "r priority 1000 dir any syn-retries 1" },
+	{ "A.b_c-9 priority 65535 keepalive", "A.b_c-9 priority 65535 dir any keepalive" },
+	{ "12345678901234567890123456789012 keepalive",
+	  "12345678901234567890123456789012 priority 1000 dir any keepalive" },
+	{ "r keepalive\r", "r priority 1000 dir any keepalive" },
 };
 
 static void test_good_lines(void)
@@ -311,9 +318,9 @@ static void test_file(void)
 		"# comment\n"
 		"\n"
 		"   \t\n"
-		"a dir in local-port 80\n"
+		"a dir in local-port 80 keepalive\n"
 		"b dir sideways\n"
-		"a dir out\n"
+		"a dir out keepalive\n"
 		"c keepalive   # comment\n"
 		"#d dir in\n"
 		"e idle 99999";	/* no final newline */

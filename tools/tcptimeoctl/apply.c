@@ -44,7 +44,7 @@ struct act {
 };
 
 /* Where cgroup v2 is mounted with its root visible, or "" if unknown. */
-static void cgroup_mount(char *out, size_t size)
+void ctl_cgroup_mount(char *out, size_t size)
 {
 	char line[4096], root[1024], mnt[1024], *dash;
 	FILE *f;
@@ -79,14 +79,36 @@ static void cgroup_mount(char *out, size_t size)
 	fclose(f);
 }
 
-/* The module resolves cgroups too; checking first keeps apply atomic. */
-static int check_cgroups(struct ctl_file *f)
+/*
+ * Is @cg a cgroup under the mount @mnt (ctl_cgroup_mount())? 1: yes, 0:
+ * nothing there (yet), -1: something that is not a directory, which can
+ * never become a cgroup.
+ */
+int ctl_cgroup_exists(const char *mnt, const char *cg)
 {
-	char mnt[1024], path[2048], msg[CTL_MSG_MAX], q[80];
+	char path[2048];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s%s", mnt, cg);
+	if (stat(path, &st))
+		return 0;
+	return S_ISDIR(st.st_mode) ? 1 : -1;
+}
+
+/*
+ * A cgroup that does not exist yet is no error: the rule matches nothing
+ * until it does (a unit or a pod not started yet), which a note says. A
+ * path to a file is refused here, before anything changes, as the module
+ * would refuse it.
+ */
+static int check_cgroups(struct ctl_file *f, const char *shown)
+{
+	char mnt[1024], msg[CTL_MSG_MAX], q[80];
 	struct stat st;
 	size_t i;
+	int e;
 
-	cgroup_mount(mnt, sizeof(mnt));
+	ctl_cgroup_mount(mnt, sizeof(mnt));
 	if (!mnt[0] || stat(mnt, &st))
 		return 0;
 	for (i = 0; i < f->n; i++) {
@@ -94,12 +116,22 @@ static int check_cgroups(struct ctl_file *f)
 
 		if (!r->cgroup[0])
 			continue;
-		snprintf(path, sizeof(path), "%s%s", mnt, r->cgroup);
-		if (!stat(path, &st) && S_ISDIR(st.st_mode))
+		e = ctl_cgroup_exists(mnt, r->cgroup);
+		ctl_quote(r->cgroup, strlen(r->cgroup), q, sizeof(q));
+		if (e > 0)
 			continue;
-		snprintf(msg, sizeof(msg), "cgroup '%s': no such cgroup (under "
-			 "%.200s); valid: %s", ctl_quote(r->cgroup, strlen(r->cgroup),
-			 q, sizeof(q)), mnt, ctl_fields[F_CGROUP].valid);
+		if (!e) {
+			if (r->enabled)
+				fprintf(stderr, "%s:%d: note: rule %s: cgroup "
+					"'%s' is not present (under %.200s): "
+					"the rule matches nothing until it is "
+					"created\n", shown, r->line, r->name, q,
+					mnt);
+			continue;
+		}
+		snprintf(msg, sizeof(msg), "cgroup '%s': not a cgroup directory "
+			 "(under %.200s); valid: %s", q, mnt,
+			 ctl_fields[F_CGROUP].valid);
 		if (f->nerr == f->errcap) {
 			size_t cap = f->errcap ? f->errcap * 2 : 8;
 			struct ctl_err *e = realloc(f->errs, cap * sizeof(*e));
@@ -271,7 +303,7 @@ int cmd_apply(int argc, char **argv)
 	ret = ctl_file_load(&f, path, shown);
 	if (ret)
 		return ret;
-	if (check_cgroups(&f)) {
+	if (check_cgroups(&f, shown)) {
 		ctl_file_free(&f);
 		ctl_err("out of memory");
 		return EXIT_INPUT;

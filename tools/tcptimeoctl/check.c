@@ -104,9 +104,24 @@ static bool covers(const struct ctl_rule *a, const struct ctl_rule *b)
 	return true;
 }
 
-static void lint(const struct ctl_rule *r, size_t n)
+/*
+ * Is @r's cgroup absent? Live rules: as the module says (cgroup_state);
+ * a file: looked up under this node's cgroup v2 mount, if it has one.
+ */
+static bool cgroup_absent(const struct ctl_rule *r, bool from_file,
+			  const char *mnt)
+{
+	if (!r->cgroup[0])
+		return false;
+	if (!from_file)
+		return r->cgroup_absent;
+	return mnt[0] && ctl_cgroup_exists(mnt, r->cgroup) == 0;
+}
+
+static void lint(const struct ctl_rule *r, size_t n, bool from_file)
 {
 	unsigned long idle, intvl, cnt, syn;
+	char mnt[1024] = "";
 	size_t i, j;
 
 	if (ctl_sysctl_read("net/ipv4/tcp_keepalive_time", &idle))
@@ -117,6 +132,8 @@ static void lint(const struct ctl_rule *r, size_t n)
 		cnt = 9;
 	if (ctl_sysctl_read("net/ipv4/tcp_syn_retries", &syn))
 		syn = 6;
+	if (from_file)
+		ctl_cgroup_mount(mnt, sizeof(mnt));
 
 	for (i = 0; i < n; i++) {
 		const struct tt_opts *o = &r[i].opts;
@@ -135,6 +152,11 @@ static void lint(const struct ctl_rule *r, size_t n)
 			finding(&r[i], "sets no option: connections it matches "
 				"are claimed by it and get nothing (rules after "
 				"it do not apply to them)");
+		if (cgroup_absent(&r[i], from_file, mnt))
+			finding(&r[i], "cgroup %s is not present on this node: "
+				"the rule matches nothing until it is created "
+				"(a unit or pod not started yet, or a typo?)",
+				r[i].cgroup);
 		if (o->keepalive && !o->keepidle)
 			finding(&r[i], "keepalive is on but idle is unset: the "
 				"node's net.ipv4.tcp_keepalive_time gives %lu s "
@@ -217,7 +239,7 @@ int cmd_check(int argc, char **argv)
 		if ((ret = ctl_kernel_check()) || (ret = ctl_kernel_list(&r, &n)))
 			return ret;
 	}
-	lint(r, n);
+	lint(r, n, argc == 2);
 	free(r);
 	if (nfind) {
 		fprintf(stderr, "%s: %zu finding%s\n", ctl_prog, nfind,

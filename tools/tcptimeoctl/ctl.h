@@ -66,6 +66,7 @@ struct ctl_rule {
 	/* read back from the kernel only */
 	unsigned long long matched, timeouts_idle, timeouts_busy;
 	bool netns_gone;	/* netns_state "gone": its namespace died */
+	bool cgroup_absent;	/* cgroup_state "absent": not created (yet) */
 };
 
 /* Where a word comes from: changes which words are accepted and the prefix. */
@@ -173,6 +174,10 @@ int ctl_errno_exit(int err);
 void json_str(FILE *f, const char *s);
 void json_rule(FILE *f, const struct ctl_rule *r, bool counters);
 const char *ctl_netns_state(const struct ctl_rule *r);
+const char *ctl_cgroup_state(const struct ctl_rule *r);
+bool ctl_rule_sets_option(const struct ctl_rule *r);
+void ctl_cgroup_mount(char *out, size_t size);
+int ctl_cgroup_exists(const char *mnt, const char *cg);
 void ctl_print_list(FILE *f, const struct ctl_rule *r, size_t n);
 void ctl_print_show(FILE *f, const struct ctl_rule *r);
 

@@ -303,6 +303,9 @@ int ctl_kernel_read(const char *name, struct ctl_rule *r)
 		if (RD("netns_state") < 0)
 			return n;
 		r->netns_gone = !strcmp(buf, "gone");
+		if (RD("cgroup_state") < 0)
+			return n;
+		r->cgroup_absent = !strcmp(buf, "absent");
 		goto counters;
 	}
 	v = TCPTIMEO_PRIORITY_DEFAULT;
@@ -335,6 +338,9 @@ int ctl_kernel_read(const char *name, struct ctl_rule *r)
 	if (RD("netns_state") < 0)
 		return n;
 	r->netns_gone = !strcmp(buf, "gone");
+	if (RD("cgroup_state") < 0)
+		return n;
+	r->cgroup_absent = !strcmp(buf, "absent");
 	v = 0;
 	if ((err = ctl_attr_u32(dir, "keepalive", 1, &v)))
 		return err;
@@ -464,15 +470,19 @@ static int ctl_write_fail(const char *name, enum ctl_field f, const char *val,
 			name, f == F_ENABLED ? "enabled" : fi->word, q,
 			err == ERANGE ? "out of range" : "invalid", fi->valid);
 		return EXIT_INPUT;
+	case ENOTDIR:
+		ctl_err("rule %s: cgroup '%s': not a cgroup directory; "
+			"valid: %s", name, q, ctl_fields[F_CGROUP].valid);
+		return EXIT_INPUT;
 	case ENOENT:
-		if (f == F_CGROUP || f == F_ENABLED) {
+		if (f == F_NETNS) {
 			struct stat st;
 
-			/* the file is there: the kernel resolved a cgroup */
+			/* the file is there: the kernel looked the namespace up */
 			if (!stat(path, &st)) {
-				ctl_err("rule %s: cgroup: no such cgroup; "
-					"valid: %s", name,
-					ctl_fields[F_CGROUP].valid);
+				ctl_err("rule %s: netns: no such network "
+					"namespace; valid: %s", name,
+					ctl_fields[F_NETNS].valid);
 				return EXIT_INPUT;
 			}
 		}
@@ -563,6 +573,10 @@ int ctl_kernel_write_line(const struct ctl_rule *r)
 		ctl_err("rule %s: the module refused line '%s': %s (the kernel "
 			"log names the field)", r->name, q, strerror(err));
 		return EXIT_INPUT;
+	case ENOTDIR:
+		ctl_err("rule %s: cgroup '%s': not a cgroup directory; valid: %s",
+			r->name, r->cgroup, ctl_fields[F_CGROUP].valid);
+		return EXIT_INPUT;
 	case ENOENT:
 		if (ctl_kernel_check())
 			return EXIT_NOMOD;
@@ -574,10 +588,6 @@ int ctl_kernel_write_line(const struct ctl_rule *r)
 			ctl_err("rule %s: the module has no 'line' file: it is "
 				"older than this tcptimeoctl; install the module "
 				"of the same version", r->name);
-		} else if (r->cgroup[0]) {
-			ctl_err("rule %s: cgroup: no such cgroup (or netns: no "
-				"such network namespace); valid: %s", r->name,
-				ctl_fields[F_CGROUP].valid);
 		} else {
 			ctl_err("rule %s: netns: no such network namespace; "
 				"valid: %s", r->name, ctl_fields[F_NETNS].valid);

@@ -196,6 +196,12 @@ static int cmd_set(int argc, char **argv)
 	given.given = 0;
 	if ((ret = parse_rule_args(&given, CTX_SET, argc - 2, argv + 2)))
 		return ret;
+	if (!ctl_rule_sets_option(&given)) {
+		ctl_err("set %s: the rule would set no option; valid: keep at "
+			"least one of --keepalive, --idle, --intvl, --cnt, "
+			"--user-timeout, --syn-retries, or --audit", argv[1]);
+		return EXIT_INPUT;
+	}
 	return ctl_kernel_write_line(&given);
 }
 

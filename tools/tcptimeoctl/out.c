@@ -117,6 +117,7 @@ void json_rule(FILE *f, const struct ctl_rule *r, bool counters)
 	json_kv_str(f, "cgroup", r->cgroup, true);
 	fprintf(f, ",\"netns\":%u", r->netns);
 	json_kv_str(f, "netns_state", ctl_netns_state(r), true);
+	json_kv_str(f, "cgroup_state", ctl_cgroup_state(r), true);
 	fprintf(f, ",\"keepalive\":%s", r->opts.keepalive ? "true" : "false");
 	fprintf(f, ",\"keepidle\":%u,\"keepintvl\":%u,\"keepcnt\":%u",
 		r->opts.keepidle, r->opts.keepintvl, r->opts.keepcnt);
@@ -160,6 +161,11 @@ const char *ctl_netns_state(const struct ctl_rule *r)
 	return !r->netns ? "any" : r->netns_gone ? "gone" : "live";
 }
 
+const char *ctl_cgroup_state(const struct ctl_rule *r)
+{
+	return !r->cgroup[0] ? "any" : r->cgroup_absent ? "absent" : "present";
+}
+
 void ctl_print_list(FILE *f, const struct ctl_rule *r, size_t n)
 {
 	char buf[4096];
@@ -171,11 +177,15 @@ void ctl_print_list(FILE *f, const struct ctl_rule *r, size_t n)
 	fprintf(f, "%-*s %5s %-8s %-3s %9s  %s\n", (int)w, "NAME", "PRIO",
 		"STATE", "DIR", "MATCHED", "SELECTORS AND OPTIONS");
 	for (i = 0; i < n; i++)
-		fprintf(f, "%-*s %5u %-8s %-3s %9llu  %s%s\n", (int)w, r[i].name,
-			r[i].priority, r[i].enabled ? "enabled" : "disabled",
+		fprintf(f, "%-*s %5u %-8s %-3s %9llu  %s%s%s\n", (int)w,
+			r[i].name, r[i].priority,
+			r[i].enabled ? "enabled" : "disabled",
 			tt_dir_name(r[i].sel.dir), r[i].matched,
 			ctl_rule_rest(&r[i], buf, sizeof(buf)),
-			r[i].netns_gone ? "  (netns gone: matches nothing)" : "");
+			r[i].netns_gone ? "  (netns gone: matches nothing)" : "",
+			r[i].cgroup_absent ?
+			"  (cgroup absent: matches nothing until it is created)" :
+			"");
 }
 
 void ctl_print_show(FILE *f, const struct ctl_rule *r)
@@ -191,6 +201,7 @@ void ctl_print_show(FILE *f, const struct ctl_rule *r)
 		fprintf(f, "%-14s %s\n", ctl_fields[fl].attr, buf);
 	}
 	fprintf(f, "%-14s %s\n", "netns_state", ctl_netns_state(r));
+	fprintf(f, "%-14s %s\n", "cgroup_state", ctl_cgroup_state(r));
 	fprintf(f, "%-14s %llu\n", "matched", r->matched);
 	fprintf(f, "%-14s %llu\n", "timeouts_idle", r->timeouts_idle);
 	fprintf(f, "%-14s %llu\n", "timeouts_busy", r->timeouts_busy);

@@ -282,14 +282,32 @@ int ctl_rule_word(struct ctl_rule *r, enum ctl_ctx ctx, const char *word,
 	return -1;
 }
 
+bool ctl_rule_sets_option(const struct ctl_rule *r)
+{
+	const struct tt_opts *o = &r->opts;
+
+	return o->keepalive || o->keepidle || o->keepintvl || o->keepcnt ||
+	       o->user_timeout || o->syn_retries || o->audit;
+}
+
+/*
+ * A rule that sets nothing would claim every connection it matches and
+ * stamp nothing: rules after it never apply to them. Refused (set checks
+ * the rule it would leave behind, cmd_set()).
+ */
 int ctl_rule_finish(struct ctl_rule *r, enum ctl_ctx ctx, char *msg,
 		    size_t size)
 {
-	(void)r;
-	(void)ctx;
-	(void)msg;
-	(void)size;
-	return 0;
+	if (ctx == CTX_SET || ctl_rule_sets_option(r))
+		return 0;
+	snprintf(msg, size, "rule '%s' sets no option; valid: at least one of "
+		 "%s, or %s (a rule that sets nothing claims the connections "
+		 "it matches and stamps nothing)", r->name,
+		 ctx == CTX_FILE ? "keepalive, idle, intvl, cnt, user-timeout, "
+		 "syn-retries" : "--keepalive, --idle, --intvl, --cnt, "
+		 "--user-timeout, --syn-retries",
+		 ctx == CTX_FILE ? "audit" : "--audit");
+	return -1;
 }
 
 /* ---- rules file ---- */
