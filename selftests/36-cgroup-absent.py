@@ -160,8 +160,7 @@ def main(t):
     srv.close_agent()
     pair.delete()
     r.remove()
-    p = ttmod.unload(check=False)
-    t.ok(p.returncode == 0, "rmmod", diag=p.stderr)
+    ttmod.unload_point(t)
 
 
 PLAN = 3 * 4 + 4 + 2 * 4 + 1

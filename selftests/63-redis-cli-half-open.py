@@ -87,8 +87,7 @@ def main(t):
     rule.remove()
     srv.close_agent()
     pair.delete()
-    p = ttmod.unload(check=False)
-    t.ok(p.returncode == 0, "rmmod", diag=p.stderr)
+    ttmod.unload_point(t)
 
 
 Tap.run(main, PLAN)

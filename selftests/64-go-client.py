@@ -214,8 +214,7 @@ def main(t):
     cli.close_agent()
     srv.close_agent()
     pair.delete()
-    p = ttmod.unload(check=False)
-    t.ok(p.returncode == 0, "rmmod", diag=p.stderr)
+    ttmod.unload_point(t)
 
 
 Tap.run(main, PLAN)
