@@ -19,8 +19,18 @@
 
 #include "ctl.h"
 
-static size_t nfind;
+static size_t nfind, nnote;
 static const char *src;
+
+static void vreport(const struct ctl_rule *r, const char *tag,
+		    const char *fmt, va_list ap)
+{
+	if (src)
+		printf("%s:%d: ", src, r->line);
+	printf("%s: %s", r->name, tag);
+	vprintf(fmt, ap);
+	putchar('\n');
+}
 
 static void finding(const struct ctl_rule *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -29,14 +39,27 @@ static void finding(const struct ctl_rule *r, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (src)
-		printf("%s:%d: ", src, r->line);
-	printf("%s: ", r->name);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vreport(r, "", fmt, ap);
 	va_end(ap);
-	putchar('\n');
 	nfind++;
+}
+
+/*
+ * About this node, not the rules: printed, but check still passes (the
+ * same file is right on a node where the cgroup exists).
+ */
+static void note(const struct ctl_rule *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note(const struct ctl_rule *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(r, "note: ", fmt, ap);
+	va_end(ap);
+	nnote++;
 }
 
 static bool ports_cover(const struct tt_port_range *a, u8 na,
@@ -153,7 +176,7 @@ static void lint(const struct ctl_rule *r, size_t n, bool from_file)
 				"are claimed by it and get nothing (rules after "
 				"it do not apply to them)");
 		if (cgroup_absent(&r[i], from_file, mnt))
-			finding(&r[i], "cgroup %s is not present on this node: "
+			note(&r[i], "cgroup %s is not present on this node: "
 				"the rule matches nothing until it is created "
 				"(a unit or pod not started yet, or a typo?)",
 				r[i].cgroup);
@@ -246,6 +269,11 @@ int cmd_check(int argc, char **argv)
 			nfind == 1 ? "" : "s");
 		return EXIT_INPUT;
 	}
-	printf("%zu rule%s checked, no findings\n", n, n == 1 ? "" : "s");
+	if (nnote)
+		printf("%zu rule%s checked, no findings, %zu note%s\n", n,
+		       n == 1 ? "" : "s", nnote, nnote == 1 ? "" : "s");
+	else
+		printf("%zu rule%s checked, no findings\n", n,
+		       n == 1 ? "" : "s");
 	return EXIT_OK;
 }
