@@ -169,9 +169,7 @@ static void lint(const struct ctl_rule *r, size_t n, bool from_file)
 
 		if (!r[i].enabled)
 			continue;
-		if (!o->keepalive && !o->keepidle && !o->keepintvl &&
-		    !o->keepcnt && !o->user_timeout && !o->syn_retries &&
-		    !o->audit)
+		if (!ctl_rule_sets_option(&r[i]))
 			finding(&r[i], "sets no option: connections it matches "
 				"are claimed by it and get nothing (rules after "
 				"it do not apply to them)");
