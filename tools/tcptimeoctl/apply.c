@@ -43,7 +43,10 @@ struct act {
 	const struct ctl_rule *live;	/* live rule (update/delete) */
 };
 
-/* Where cgroup v2 is mounted with its root visible, or "" if unknown. */
+/*
+ * Where cgroup v2 is mounted with its root visible, or "" if unknown or
+ * not there.
+ */
 void ctl_cgroup_mount(char *out, size_t size)
 {
 	char line[4096], root[1024], mnt[1024], *dash;
@@ -54,6 +57,8 @@ void ctl_cgroup_mount(char *out, size_t size)
 	out[0] = '\0';
 	if (*ctl_sysroot) {
 		snprintf(out, size, "%s/sys/fs/cgroup", ctl_sysroot);
+		if (stat(out, &st))
+			out[0] = '\0';
 		return;
 	}
 	/*
@@ -77,6 +82,8 @@ void ctl_cgroup_mount(char *out, size_t size)
 		break;
 	}
 	fclose(f);
+	if (out[0] && stat(out, &st))
+		out[0] = '\0';
 }
 
 /*
@@ -104,12 +111,11 @@ int ctl_cgroup_exists(const char *mnt, const char *cg)
 static int check_cgroups(struct ctl_file *f, const char *shown)
 {
 	char mnt[1024], msg[CTL_MSG_MAX], q[80];
-	struct stat st;
 	size_t i;
 	int e;
 
 	ctl_cgroup_mount(mnt, sizeof(mnt));
-	if (!mnt[0] || stat(mnt, &st))
+	if (!mnt[0])
 		return 0;
 	for (i = 0; i < f->n; i++) {
 		const struct ctl_rule *r = &f->rules[i];
