@@ -293,42 +293,40 @@ static const char *mode_note(const struct ctl_rule *r)
 /*
  * What becomes of the application's own setsockopt() after connect() or
  * accept() (docs/ABI.md, "After the application's setsockopt()"): a
- * keyword for -j and a sentence for the text output. NULL: nothing (no
- * rule stamps the socket).
+ * keyword for -j and a sentence for the text output.
  */
-static const char *after_key(const struct ctl_rule *r)
+struct after {
+	const char *key, *note;
+};
+
+static const struct after after_restore = { "restore",
+	"a later setsockopt() by the application: the rule's values are put "
+	"back before it returns" };
+static const struct after after_restore_above = { "restore_above",
+	"a later setsockopt() by the application: values above the rule's (or "
+	"keepalive off, user timeout 0) are put back before it returns, lower "
+	"ones stay" };
+static const struct after after_keep_auto = { "keep_auto_follows",
+	"a later setsockopt() by the application: its value stays, and the "
+	"auto user timeout follows its keepalive values until it sets "
+	"TCP_USER_TIMEOUT itself" };
+static const struct after after_keep = { "keep",
+	"a later setsockopt() by the application: its value stays" };
+
+/* NULL: nothing (no rule, or an audit rule, stamps the socket). */
+static const struct after *after_of(const struct ctl_rule *r)
 {
 	if (!r || r->opts.audit)
 		return NULL;
 	switch (r->opts.mode) {
 	case TCPTIMEO_MODE_FORCE:
-		return "restore";
+		return &after_restore;
 	case TCPTIMEO_MODE_CLAMP:
-		return "restore_above";
+		return &after_restore_above;
 	default:
 		return r->opts.user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO ?
-		       "keep_auto_follows" : "keep";
+		       &after_keep_auto : &after_keep;
 	}
-}
-
-static const char *after_note(const struct ctl_rule *r)
-{
-	const char *k = after_key(r);
-
-	if (!k)
-		return NULL;
-	if (!strcmp(k, "restore"))
-		return "a later setsockopt() by the application: the rule's "
-		       "values are put back before it returns";
-	if (!strcmp(k, "restore_above"))
-		return "a later setsockopt() by the application: values above "
-		       "the rule's (or keepalive off, user timeout 0) are put "
-		       "back before it returns, lower ones stay";
-	if (!strcmp(k, "keep_auto_follows"))
-		return "a later setsockopt() by the application: its value "
-		       "stays, and the auto user timeout follows its keepalive "
-		       "values until it sets TCP_USER_TIMEOUT itself";
-	return "a later setsockopt() by the application: its value stays";
 }
 
 static int load_rules(const char *file, struct ctl_rule **out, size_t *n)
@@ -615,8 +613,8 @@ int cmd_explain(int argc, char **argv)
 			fputs("null", stdout);
 		}
 		fputs(",\"after_setsockopt\":", stdout);
-		if (stamped && after_key(win))
-			json_str(stdout, after_key(win));
+		if (stamped)
+			json_str(stdout, after_of(win)->key);
 		else
 			fputs("null", stdout);
 		printf(",\"stamped\":%s,\"sysctls_from\":", stamped ? "true" : "false");
@@ -717,8 +715,8 @@ int cmd_explain(int argc, char **argv)
 		ctl_rule_line(buf, sizeof(buf), win);
 		printf("rule: %s (priority %u)\n  %s\n  %s\n", win->name,
 		       win->priority, buf, mode_note(win));
-		if (!off && !gaudit && after_note(win))
-			printf("  %s\n", after_note(win));
+		if (!off && !gaudit && after_of(win))
+			printf("  %s\n", after_of(win)->note);
 	}
 	compute(win && !off && !gaudit && !win->opts.audit ? win : NULL,
 		strcmp(decided, "established") != 0, &sc, &val);
