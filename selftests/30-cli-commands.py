@@ -91,7 +91,8 @@ def main(t):
          diag=f"sysfs {live}\nsave  {save}")
     j = ctl_json("show", "gw", "-j")
     t.ok(j["local_ports"] == "8080,8443" and j["keepidle"] == 7 and
-         j["user_timeout"] == "auto" and j["netns"] == pair.srv.inode and
+         j["user_timeout"] == 0 and j["user_timeout_auto"] is True and
+         j["netns"] == pair.srv.inode and
          j["enabled"] is True and j["matched"] == 0, "show -j: JSON of the live rule",
          diag=j)
     p = ctl("add", "gw", "--idle", "3")

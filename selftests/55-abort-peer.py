@@ -8,7 +8,9 @@ node vanishes. Also open: a connection to the same node's other address
 10.77.0.6 (another peer), and, in a second pair of namespaces, connections
 to 10.78.0.2 / fd78::2 (other namespaces, other addresses).
 - abort-peer --dry-run 10.77.0.2 lists exactly the client's socket to it
-  and aborts nothing
+  and aborts nothing; run in the client's namespace, --dry-run for the
+  other pair's peers lists their sockets too (every namespace, as the
+  real run)
 - abort-peer 10.77.0.2 --port 1 (another port): nothing aborted
 - abort-peer fd77::2/128: only the IPv6 connection ends (ECONNABORTED);
   the IPv4 ones stay blocked and ESTABLISHED
@@ -31,7 +33,7 @@ import incident as inc                                # noqa: E402
 
 P = 7551
 LIMIT = 1.0
-PLAN = 10
+PLAN = 11
 
 
 def main(t):
@@ -70,11 +72,23 @@ def main(t):
 
     a0 = inc.stat("peers_aborted")
     p = inc.ctl("abort-peer", "10.77.0.2", "--dry-run", ns=pair.cli)
-    rows = [ln.split()[1] for ln in p.stdout.splitlines()[1:-1]]
-    t.ok(p.returncode == 0 and rows == [f"10.77.0.2:{P}"] and
+    rows = [ln.split()[:3] for ln in p.stdout.splitlines()[1:-1]]
+    t.ok(p.returncode == 0 and [r[2] for r in rows] == [f"10.77.0.2:{P}"] and
+         rows[0][0] == str(pair.cli.inode) and
          inc.stat("peers_aborted") == a0 and not untouched(["v4"]),
          "abort-peer --dry-run (in the client netns) lists the one socket to "
-         "10.77.0.2 and aborts nothing", diag=inc.show(p))
+         "10.77.0.2, with its netns, and aborts nothing", diag=inc.show(p))
+    # issue 15.9: the dry run shows what the real run would abort, which
+    # acts on every namespace, not only on the caller's
+    p = inc.ctl("abort-peer", "10.78.0.2,fd78::2", "--dry-run", ns=pair.cli)
+    rows = sorted(tuple(ln.split()[:3:2]) for ln in p.stdout.splitlines()[1:-1])
+    want = sorted([(str(other.cli.inode), f"10.78.0.2:{P}"),
+                   (str(other.cli.inode), f"[fd78::2]:{P}")])
+    t.ok(p.returncode == 0 and rows == want and "in every network namespace" in p.stdout
+         and inc.stat("peers_aborted") == a0 and not untouched(["other netns v4", "other netns v6"]),
+         "abort-peer --dry-run run in the client's netns lists the other namespace's "
+         "two sockets to 10.78.0.2 / fd78::2 (as the real run would abort them)",
+         diag=f"{rows} want {want}\n{inc.show(p)}")
     p = inc.ctl("abort-peer", "10.77.0.2", "--port", "1")
     t.ok(p.returncode == 0 and inc.stat("peers_aborted") == a0 and
          "aborted 0 sockets" in p.stdout and not untouched(["v4"]),

@@ -143,7 +143,7 @@ def test_commands(tmp):
         ok(j["name"] == "istio-gateway" and j["direction"] == "in" and
            j["local_ports"] == "8080" and j["keepalive"] is True and
            j["keepidle"] == 7 and j["keepintvl"] == 5 and j["keepcnt"] == 2 and
-           j["user_timeout"] == "auto" and j["enabled"] is True and
+           j["user_timeout"] == 0 and j["user_timeout_auto"] is True and j["enabled"] is True and
            j["priority"] == 1000, "show -j: JSON with the rule's values")
     except (ValueError, KeyError) as e:
         ok(False, "show -j: JSON with the rule's values", f"{e}: {p.stdout}")
@@ -322,7 +322,7 @@ def test_apply(tmp):
        and snapshot(root) == snap, "apply: a cgroup path naming a file is found before anything changes",
        p.stderr)
     p = run(root, "apply", "--dry-run", "-", stdin="x cgroup /nosuch idle 5\n")
-    ok(p.returncode == 0 and "<stdin>:1: note: rule x: cgroup '/nosuch' is not present" in p.stderr
+    ok(p.returncode == 5 and "<stdin>:1: note: rule x: cgroup '/nosuch' is not present" in p.stderr
        and snapshot(root) == snap, "apply: a cgroup that does not exist yet is a note, not an error",
        p.stderr)
     p = run(root, "check", "-", stdin="x cgroup /nosuch idle 5\ny cgroup /loadtest idle 5\n")
@@ -339,12 +339,17 @@ def test_apply(tmp):
            "extra priority 5 dir any remote-port 9000-9100 syn-retries 2 disabled\n")
     path = write_file(tmp, "new.conf", new)
     p = run(root, "apply", "--dry-run", path)
-    ok(p.returncode == 0 and snapshot(root) == snap and
+    ok(p.returncode == 5 and snapshot(root) == snap and
        "update istio-gateway: idle 7 -> 9" in p.stdout and
        "create extra: extra priority 5 dir any remote-port 9000-9100 syn-retries 2 disabled" in p.stdout and
        "delete upstream-12345" in p.stdout and "delete loadtest-vip" in p.stdout and
        "dry run, nothing changed: 1 to create, 1 to update, 2 to delete, 1 unchanged" in p.stdout,
-       "apply --dry-run prints the plan and changes nothing", p.stdout)
+       "apply --dry-run prints the plan, changes nothing and exits 5 (changes pending)",
+       f"rc={p.returncode} {p.stdout}")
+    saved = run(root, "save").stdout
+    p = run(root, "apply", "--dry-run", "-", stdin=saved)
+    ok(p.returncode == 0 and "0 to create, 0 to update, 0 to delete" in p.stdout,
+       "apply --dry-run of what save prints: exit 0 (in sync)", f"rc={p.returncode} {p.stdout}")
     p = run(root, "apply", path)
     j = {r["name"]: r for r in json.loads(run(root, "list", "-j").stdout)}
     ok(p.returncode == 0 and sorted(j) == ["extra", "istio-gateway", "redis"] and
@@ -882,6 +887,81 @@ def _raises(fn, *args):
 def show(p):
     return f"rc={p.returncode}\nstdout: {p.stdout}\nstderr: {p.stderr}"
 
+COMMANDS = ["add", "set", "del", "enable", "disable", "list", "show", "stats",
+            "apply", "save", "explain", "check", "sockets", "abort-peer",
+            "version"]
+
+
+def test_conventions(tmp):
+    """Issue 15.9: --help per command, global -j, -V, one exit per state."""
+    root = fake(tmp)
+    for c in COMMANDS:
+        p = run(root, c, "--help")
+        ok(p.returncode == 0 and p.stdout.startswith(f"usage: tcptimeoctl {c}")
+           and not p.stderr, f"{c} --help: its own usage on stdout, exit 0",
+           f"rc={p.returncode} {p.stdout[:200]} {p.stderr}")
+    p = run(root, "help", "apply")
+    ok(p.returncode == 0 and "--dry-run" in p.stdout and "exit 0 in sync, 5" in p.stdout,
+       "help apply: apply's usage with the dry-run exit codes", p.stdout)
+    p = run(root, "apply", "--dry-run", "--help")
+    ok(p.returncode == 0 and p.stdout.startswith("usage: tcptimeoctl apply"),
+       "apply --dry-run --help: --help wins wherever it stands", p.stdout + p.stderr)
+    run(root, "add", "g", "--dir", "in", "--idle", "7", "--user-timeout", "auto")
+    for c in (["list"], ["show", "g"], ["stats"], ["version"]):
+        a, b = run(root, "-j", *c), run(root, *c, "-j")
+        ok(a.returncode == 0 and a.stdout == b.stdout and json.loads(a.stdout) is not None,
+           f"tcptimeoctl -j {' '.join(c)} prints what '{' '.join(c)} -j' prints",
+           f"{a.stdout} {a.stderr} / {b.stdout}")
+    p = run(root, "-j", "add", "h", "--idle", "7")
+    ok(p.returncode == 1 and "-j: 'add' has no JSON output" in p.stderr
+       and not os.path.exists(rules_dir(root) + "/h"),
+       "tcptimeoctl -j add: exit 1, nothing created", p.stderr)
+    p = run(root, "--frobnicate", "list")
+    ok(p.returncode == 1 and "unknown option '--frobnicate'" in p.stderr,
+       "an unknown global option: exit 1 naming it", p.stderr)
+    for v in (["-V"], ["--version"], ["version"]):
+        p = run(root, *v)
+        ok(p.returncode == 0 and p.stdout.splitlines() == ["tcptimeoctl 0.1.0", "module 0.1.0"]
+           and not p.stderr, f"tcptimeoctl {v[0]}: CLI and module versions, no warning",
+           p.stdout + p.stderr)
+    with open(root + "/sys/kernel/tcptimeo/version", "w") as f:
+        f.write("0.0.9\n")
+    p = run(root, "-V")
+    ok(p.returncode == 0 and "module 0.0.9" in p.stdout and
+       "warning: module 0.0.9 differs from tcptimeoctl 0.1.0" in p.stderr,
+       "a module of another version: -V prints it and warns", p.stdout + p.stderr)
+    p = run(root, "apply", "--dry-run", "-", stdin=run(root, "save").stdout)
+    ok(p.returncode == 0 and "warning: module 0.0.9 differs" in p.stderr,
+       "... and apply warns too", p.stderr)
+    p = run(root, "-j", "version")
+    ok(p.returncode == 0 and json.loads(p.stdout) == {"cli": "0.1.0", "module": "0.0.9"},
+       "version -j: {cli, module}", p.stdout)
+    none = fake(tmp, module=False, configfs=False)
+    p = run(none, "-j", "version")
+    ok(p.returncode == 0 and json.loads(p.stdout) == {"cli": "0.1.0", "module": None},
+       "version -j without the module: module null, exit 0", p.stdout + p.stderr)
+    p = run(none, "stats", "--prometheus")
+    m = parse_prometheus(p.stdout) if p.returncode == 0 else {}
+    m = {k: v for f in m.values() for k, v in f["samples"].items()}
+    ok(p.returncode == 0 and m == {("tcptimeo_up", ()): 0.0},
+       "stats --prometheus without the module: tcptimeo_up 0 alone, exit 0",
+       f"rc={p.returncode} {p.stdout} {p.stderr} {m}")
+    p = run(root, "stats", "--prometheus")
+    m = parse_prometheus(p.stdout) if p.returncode == 0 else {}
+    m = {k: v for f in m.values() for k, v in f["samples"].items()}
+    ok(m.get(("tcptimeo_up", ())) == 1.0, "stats --prometheus with the module: tcptimeo_up 1",
+       p.stdout[:300])
+    p = run(root, "-j", "show", "g")
+    j = json.loads(p.stdout) if p.returncode == 0 else {}
+    ok(isinstance(j.get("user_timeout"), int) and j.get("user_timeout_auto") is True,
+       "show -j: user_timeout is a number, auto its own boolean", p.stdout)
+    p = run(root, "sockets", "--rule", "nosuch")
+    ok(p.returncode == 1 and "--rule 'nosuch': no such rule" in p.stderr and not p.stdout,
+       "sockets --rule NOSUCH: exit 1, no empty table", p.stdout + p.stderr)
+    p = run(root, "sockets", "--rule", "g")
+    ok(p.returncode == 0 and p.stdout.startswith("LOCAL"),
+       "sockets --rule of a rule no socket carries: an empty table, exit 0", p.stdout + p.stderr)
+
 
 def main():
     tmp = tempfile.mkdtemp(prefix="tcptimeoctl-test-")
@@ -894,6 +974,7 @@ def main():
         test_check(tmp)
         test_incident(tmp)
         test_manpage(tmp)
+        test_conventions(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failed else 0

@@ -328,6 +328,7 @@ int cmd_apply(int argc, char **argv)
 		ctl_file_free(&f);
 		return ret;
 	}
+	ctl_version_warn();
 
 	/* by name, so that 10,000 rules against 10,000 cost no 10^8 compares */
 	acts = calloc(f.n + nlive + 1, sizeof(*acts));
@@ -411,6 +412,9 @@ int cmd_apply(int argc, char **argv)
 			printf("then connections already open would be stamped "
 			       "per the new rules (apply_existing)\n");
 	}
+	/* scripts reconcile on this: 0 in sync, 5 the file differs */
+	if (!ret && dry && nacts)
+		ret = EXIT_PENDING;
 	/* the rules are in place: now the connections opened before them */
 	if (!ret && !dry && existing)
 		ret = ctl_apply_existing(quiet);

@@ -26,6 +26,7 @@ enum {
 	EXIT_INPUT = 1,		/* bad input; the message names field and range */
 	EXIT_NOMOD = 2,		/* module not loaded */
 	EXIT_PERM = 3,		/* EACCES/EPERM from the kernel */
+	EXIT_PENDING = 5,	/* apply --dry-run: the file differs from live */
 };
 
 /* The fields of a rule (enum tt_field); the order attributes are written. */
@@ -146,6 +147,7 @@ bool ctl_cgroup_under(const char *path, const char *rule_path);
 /* kernel.c */
 extern const char *ctl_sysroot;		/* "" or TCPTIMEO_SYSROOT for tests */
 int ctl_kernel_check(void);		/* 0 or EXIT_NOMOD with a message */
+void ctl_version_warn(void);	/* warns if the module's version differs */
 int ctl_module_check(void);		/* the same, sysfs only */
 int ctl_kernel_list(struct ctl_rule **rules, size_t *n);	/* sorted */
 int ctl_kernel_read(const char *name, struct ctl_rule *r);	/* -errno */
@@ -200,6 +202,7 @@ struct ctl_sock {
 	/* per option (ctl_opt_names order): 'r' the rule's value, 'a' the
 	 * application's, 'd' the node default; "" from an older module */
 	char from[CTL_NOPTS + 1];
+	unsigned long netns;	/* its namespace's inode; 0: the caller's */
 };
 
 /* Peers to abort: what the module's abort_peers file takes. */

@@ -259,8 +259,10 @@ static void print_values_json(const struct values *v)
 	int i;
 
 	fputs("{", stdout);
-	for (i = 0; i < V_N; i++)
-		printf("%s\"%s\":%lu", i ? "," : "", ctl_opt_names[i], v->v[i]);
+	/* one JSON type per field everywhere: SO_KEEPALIVE is a boolean */
+	printf("\"%s\":%s", ctl_opt_names[V_KA], v->v[V_KA] ? "true" : "false");
+	for (i = V_KA + 1; i < V_N; i++)
+		printf(",\"%s\":%lu", ctl_opt_names[i], v->v[i]);
 	fputs("}", stdout);
 }
 

@@ -10,9 +10,13 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "ctl.h"
 
@@ -80,10 +84,118 @@ static int ctl_socks_read(struct ctl_socks *out)
 }
 
 /* The sockets, and beside them a pick[] to mark the ones to show. */
-static int ctl_socks_pick(struct ctl_socks *ss, bool **pick)
+/* Append @add's sockets, tagged with namespace @ino, to @out. */
+static int ctl_socks_append(struct ctl_socks *out, struct ctl_socks *add,
+			    unsigned long ino)
 {
-	int ret = ctl_socks_read(ss);
+	struct ctl_sock *nv;
+	size_t i;
 
+	nv = realloc(out->v, (out->n + add->n + 1) * sizeof(*nv));
+	if (!nv) {
+		free(add->v);
+		ctl_err("out of memory");
+		return EXIT_INPUT;
+	}
+	out->v = nv;
+	for (i = 0; i < add->n; i++) {
+		out->v[out->n] = add->v[i];
+		out->v[out->n++].netns = ino;
+	}
+	out->bad += add->bad;
+	free(add->v);
+	return EXIT_OK;
+}
+
+/*
+ * Every network namespace's view, as abort_peers acts on them all: each
+ * namespace a process lives in and each one bound under /run/netns, once
+ * each, entered with setns(). The caller's namespace is entered again at
+ * the end. Without CAP_SYS_ADMIN (setns refused), or under a test sysroot,
+ * only the caller's namespace is read, and *all is false.
+ */
+static int ctl_socks_read_all(struct ctl_socks *out, bool *all)
+{
+	static const char *const dirs[] = { "/proc", "/run/netns" };
+	unsigned long *seen = NULL;
+	size_t nseen = 0, k;
+	struct stat st;
+	int self, ret = EXIT_OK;
+
+	*all = false;
+	if (ctl_sysroot[0] || stat("/proc/self/ns/net", &st))
+		return ctl_socks_read(out);
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self < 0 || setns(self, CLONE_NEWNET)) {
+		if (self >= 0)
+			close(self);
+		return ctl_socks_read(out);
+	}
+	memset(out, 0, sizeof(*out));
+	*all = true;
+	for (k = 0; k < sizeof(dirs) / sizeof(dirs[0]) && !ret; k++) {
+		DIR *d = opendir(dirs[k]);
+		struct dirent *de;
+
+		while (d && !ret && (de = readdir(d))) {
+			char p[300];
+			struct ctl_socks one;
+			unsigned long *ns;
+			size_t i;
+			int fd;
+
+			if (de->d_name[0] == '.' || (!k && (de->d_name[0] < '0' ||
+							    de->d_name[0] > '9')))
+				continue;
+			snprintf(p, sizeof(p), k ? "%s/%s" : "%s/%s/ns/net",
+				 dirs[k], de->d_name);
+			if (stat(p, &st))
+				continue;	/* the process is gone */
+			for (i = 0; i < nseen && seen[i] != st.st_ino; i++)
+				;
+			if (i < nseen)
+				continue;
+			ns = realloc(seen, (nseen + 1) * sizeof(*ns));
+			if (!ns) {
+				ctl_err("out of memory");
+				ret = EXIT_INPUT;
+				break;
+			}
+			seen = ns;
+			seen[nseen++] = st.st_ino;
+			fd = open(p, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			if (setns(fd, CLONE_NEWNET)) {
+				close(fd);
+				continue;
+			}
+			close(fd);
+			if (ctl_socks_read(&one) == EXIT_OK)
+				ret = ctl_socks_append(out, &one, st.st_ino);
+		}
+		if (d)
+			closedir(d);
+	}
+	if (setns(self, CLONE_NEWNET)) {
+		ctl_err("setns back into the caller's network namespace: %s",
+			strerror(errno));
+		ret = EXIT_INPUT;
+	}
+	close(self);
+	free(seen);
+	if (ret)
+		free(out->v);
+	return ret;
+}
+
+static int ctl_socks_pick(struct ctl_socks *ss, bool **pick, bool every_ns,
+			  bool *all)
+{
+	int ret;
+
+	*all = false;
+	ret = every_ns ? ctl_socks_read_all(ss, all) : ctl_socks_read(ss);
 	if (ret)
 		return ret;
 	*pick = calloc(ss->n + 1, sizeof(**pick));
@@ -140,7 +252,7 @@ static void ctl_socks_json(FILE *f, const struct ctl_sock *s, size_t n,
 }
 
 static void ctl_socks_table(FILE *f, const struct ctl_sock *s, size_t n,
-			    const bool *pick)
+			    const bool *pick, bool netns)
 {
 	size_t i, wl = 5, wr = 6;
 
@@ -152,12 +264,16 @@ static void ctl_socks_table(FILE *f, const struct ctl_sock *s, size_t n,
 		if (strlen(s[i].remote) > wr)
 			wr = strlen(s[i].remote);
 	}
+	if (netns)
+		fprintf(f, "%-10s ", "NETNS");
 	fprintf(f, "%-*s %-*s %-11s %2s %5s %5s %3s %12s %3s %-10s %-6s %s\n",
 		(int)wl, "LOCAL", (int)wr, "REMOTE", "STATE", "KA", "IDLE",
 		"INTVL", "CNT", "USER_TIMEOUT", "SYN", "RULE", "CGROUP", "FROM");
 	for (i = 0; i < n; i++) {
 		if (pick && !pick[i])
 			continue;
+		if (netns)
+			fprintf(f, "%-10lu ", s[i].netns);
 		fprintf(f, "%-*s %-*s %-11s %2s %5u %5u %3u %12u %3u %-10s %-6llu %s\n",
 			(int)wl, s[i].local, (int)wr, s[i].remote, s[i].state,
 			s[i].keepalive ? "on" : "-", s[i].idle, s[i].intvl,
@@ -171,7 +287,7 @@ int cmd_sockets(int argc, char **argv)
 {
 	const char *rule = NULL;
 	struct ctl_socks ss;
-	bool *pick;
+	bool *pick, all;
 	size_t i, shown = 0;
 	int json = 0, ret;
 	char q[80];
@@ -200,17 +316,27 @@ int cmd_sockets(int argc, char **argv)
 			return EXIT_INPUT;
 		}
 	}
-	if ((ret = ctl_module_check()) || (ret = ctl_socks_pick(&ss, &pick)))
+	if ((ret = ctl_module_check()) ||
+	    (ret = ctl_socks_pick(&ss, &pick, false, &all)))
 		return ret;
 	for (i = 0; i < ss.n; i++) {
 		pick[i] = !rule || (!strcmp(rule, "-") ? !ss.v[i].rule[0] :
 				    !strcmp(rule, ss.v[i].rule));
 		shown += pick[i];
 	}
+	/* a name no rule has and no socket carries is a typo, not "none" */
+	if (rule && strcmp(rule, "-") && !shown && !ctl_kernel_exists(rule)) {
+		ctl_err("sockets: --rule '%s': no such rule; 'tcptimeoctl "
+			"list' shows the rules, --rule - the sockets no rule "
+			"matches", rule);
+		free(pick);
+		free(ss.v);
+		return EXIT_INPUT;
+	}
 	if (json)
 		ctl_socks_json(stdout, ss.v, ss.n, pick);
 	else
-		ctl_socks_table(stdout, ss.v, ss.n, pick);
+		ctl_socks_table(stdout, ss.v, ss.n, pick, false);
 	free(pick);
 	free(ss.v);
 	return EXIT_OK;
@@ -224,7 +350,7 @@ int cmd_abort_peer(int argc, char **argv)
 	unsigned long long before = 0, after = 0;
 	struct ctl_peers peers;
 	struct ctl_socks ss;
-	bool dry = false, *pick;
+	bool dry = false, *pick, all;
 	size_t i, hit = 0;
 	int ret, err;
 
@@ -270,18 +396,24 @@ int cmd_abort_peer(int argc, char **argv)
 		return ret;
 
 	if (dry) {
-		if ((ret = ctl_socks_pick(&ss, &pick)))
+		if ((ret = ctl_socks_pick(&ss, &pick, true, &all)))
 			return ret;
 		for (i = 0; i < ss.n; i++) {
 			pick[i] = ctl_sock_abortable(&ss.v[i]) &&
 				  ctl_sock_peer_in(&ss.v[i], &peers);
 			hit += pick[i];
 		}
-		ctl_socks_table(stdout, ss.v, ss.n, pick);
-		printf("dry run, nothing changed: %zu socket%s of this network "
-		       "namespace would be aborted (peer %s); the real run "
-		       "acts on every network namespace\n", hit,
-		       hit == 1 ? "" : "s", text);
+		ctl_socks_table(stdout, ss.v, ss.n, pick, all);
+		if (all)
+			printf("dry run, nothing changed: %zu socket%s would be "
+			       "aborted (peer %s), in every network "
+			       "namespace\n", hit, hit == 1 ? "" : "s", text);
+		else
+			printf("dry run, nothing changed: %zu socket%s of this "
+			       "network namespace would be aborted (peer %s); "
+			       "the other namespaces need CAP_SYS_ADMIN to "
+			       "list, the real run acts on them all\n", hit,
+			       hit == 1 ? "" : "s", text);
 		free(pick);
 		free(ss.v);
 		return EXIT_OK;
@@ -405,6 +537,8 @@ int ctl_print_prometheus(FILE *f, const struct ctl_rule *r, size_t n)
 	size_t ns = 0, i, k;
 	DIR *d;
 
+	fputs("# HELP tcptimeo_up 1 if the tcptimeo module is loaded.\n"
+	      "# TYPE tcptimeo_up gauge\ntcptimeo_up 1\n", f);
 	if (ctl_sysfs_read("version", buf, sizeof(buf)) >= 0) {
 		fputs("# HELP tcptimeo_info The tcptimeo module version.\n"
 		      "# TYPE tcptimeo_info gauge\ntcptimeo_info{version=", f);

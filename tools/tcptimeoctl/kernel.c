@@ -61,6 +61,24 @@ int ctl_kernel_check(void)
 	return 0;
 }
 
+/*
+ * The module and this tool share one ABI version: a node that runs another
+ * module than its tools (an upgrade that did not reload the module) is
+ * worth one line on stderr.
+ */
+void ctl_version_warn(void)
+{
+	char mod[64];
+
+	if (ctl_sysfs_read("version", mod, sizeof(mod)) < 0 ||
+	    !strcmp(mod, TCPTIMEO_VERSION))
+		return;
+	ctl_warn("module %s differs from tcptimeoctl %s: the node runs "
+		 "another module than its tools; reload the module (save, "
+		 "rmmod, modprobe, apply --existing) or install the matching "
+		 "tools", mod, TCPTIMEO_VERSION);
+}
+
 /* Read a small file; strips one trailing newline. -errno on failure. */
 static int ctl_read_small(const char *path, char *buf, size_t size)
 {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
  * tcptimeoctl: operator's CLI for the tcptimeo module. See tcptimeoctl.8.
- * Exit codes: 0 ok, 1 bad input, 2 module not loaded, 3 permission.
+ * Exit codes: 0 ok, 1 bad input, 2 module not loaded, 3 permission,
+ * 5 apply --dry-run found changes pending.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,7 +37,7 @@ void ctl_warn(const char *fmt, ...)
 }
 
 static const char usage_text[] =
-"usage: tcptimeoctl COMMAND [ARGS]\n"
+"usage: tcptimeoctl [-j] COMMAND [ARGS]   (COMMAND --help: its own usage)\n"
 "\n"
 "  add NAME [SELECTORS] [OPTIONS] [--disabled]  create a rule (enabled)\n"
 "  set NAME [SELECTORS] [OPTIONS]   change a rule (each write is atomic)\n"
@@ -58,6 +59,9 @@ static const char usage_text[] =
 "  abort-peer CIDR[,CIDR] [--port LIST] [--dry-run]\n"
 "                                   abort connections to dead peers now\n"
 "                                   (ECONNABORTED), in every namespace\n"
+"  version [-j]                     versions of tcptimeoctl and the module\n"
+"\n"
+"global:    -j (JSON, before the command), -V (--version), -h (--help)\n"
 "\n"
 "selectors: --dir in|out|any  --local-port LIST  --remote-port LIST\n"
 "           --remote-addr CIDR[,CIDR]  --cgroup PATH  --netns PATH|PID|INODE\n"
@@ -68,7 +72,8 @@ static const char usage_text[] =
 "           set only: --no-keepalive --no-audit; any selector 'any' clears it\n"
 "durations: --idle/--intvl 7, 7s, 2m, 1h; --user-timeout 10000, 10000ms,\n"
 "           10s, 2m\n"
-"exit codes: 0 ok, 1 bad input, 2 module not loaded, 3 permission\n";
+"exit codes: 0 ok, 1 bad input, 2 module not loaded, 3 permission,\n"
+"            5 apply --dry-run: changes pending\n";
 
 static int usage(FILE *f, int code)
 {
@@ -369,13 +374,27 @@ static int cmd_stats(int argc, char **argv)
 		ctl_err("stats: -j and --prometheus exclude each other");
 		return EXIT_INPUT;
 	}
-	if ((ret = ctl_kernel_check()) || (ret = ctl_kernel_list(&r, &n)))
-		return ret;
 	if (prom) {
+		/*
+		 * A textfile collector must not keep stale numbers: without
+		 * the module this is tcptimeo_up 0, a valid reading (exit 0).
+		 */
+		if (ctl_sysfs_read("version", buf, sizeof(buf)) < 0) {
+			fputs("# HELP tcptimeo_up 1 if the tcptimeo module is "
+			      "loaded.\n# TYPE tcptimeo_up gauge\n"
+			      "tcptimeo_up 0\n", stdout);
+			return EXIT_OK;
+		}
+		if (ctl_kernel_check() || ctl_kernel_list(&r, &n)) {
+			r = NULL;
+			n = 0;
+		}
 		ret = ctl_print_prometheus(stdout, r, n);
 		free(r);
 		return ret;
 	}
+	if ((ret = ctl_kernel_check()) || (ret = ctl_kernel_list(&r, &n)))
+		return ret;
 	snprintf(path, sizeof(path), "%s%s/stats", ctl_sysroot,
 		 TCPTIMEO_SYSFS_ROOT);
 	d = opendir(path);
@@ -472,51 +491,210 @@ static int cmd_save(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* Each command's --help: its synopsis and what it does. */
+static const struct {
+	const char *cmd, *alias, *text;
+	bool json;		/* takes -j (also given before the command) */
+} cmds[] = {
+	{ "add", NULL,
+	  "usage: tcptimeoctl add NAME [SELECTORS] [OPTIONS] [--disabled]\n"
+	  "Create rule NAME, enabled unless --disabled. It must set at least\n"
+	  "one option or be --audit. SELECTORS and OPTIONS: see below.\n", false },
+	{ "set", NULL,
+	  "usage: tcptimeoctl set NAME [SELECTORS] [OPTIONS]\n"
+	  "Change rule NAME in one atomic write; unnamed fields stay. A\n"
+	  "selector given as 'any' clears it; --no-keepalive, --no-audit.\n",
+	  false },
+	{ "del", "delete",
+	  "usage: tcptimeoctl del NAME...\nDelete the named rules.\n", false },
+	{ "enable", NULL,
+	  "usage: tcptimeoctl enable NAME...\nSwitch the named rules on.\n",
+	  false },
+	{ "disable", NULL,
+	  "usage: tcptimeoctl disable NAME...\nSwitch the named rules off; "
+	  "they stay configured.\n", false },
+	{ "list", "ls",
+	  "usage: tcptimeoctl list [-j]\nAll rules in evaluation order "
+	  "(priority, then name), durations with units.\n", true },
+	{ "show", NULL,
+	  "usage: tcptimeoctl show NAME [-j]\nOne rule with its counters.\n",
+	  true },
+	{ "stats", NULL,
+	  "usage: tcptimeoctl stats [-j | --prometheus]\nGlobal switches and "
+	  "counters, and per rule. --prometheus: node-exporter\ntextfile "
+	  "format; with the module not loaded it prints tcptimeo_up 0.\n",
+	  true },
+	{ "apply", NULL,
+	  "usage: tcptimeoctl apply FILE|- [--dry-run] [--existing] [-q]\n"
+	  "Make the live rules equal to FILE, all or nothing.\n"
+	  "  --dry-run, -n  print what would change; exit 0 in sync, 5 "
+	  "changes pending\n"
+	  "  --existing     then stamp the connections already open\n"
+	  "  -q, --quiet    print nothing on success\n", false },
+	{ "save", NULL,
+	  "usage: tcptimeoctl save\nPrint the live rules as a rules file "
+	  "(apply reads it back).\n", false },
+	{ "explain", NULL,
+	  "usage: tcptimeoctl explain --dir in|out --remote ADDR:PORT "
+	  "[--local-port P]\n"
+	  "         [--bound] [--cgroup PATH | --pid PID] [--netns NS] "
+	  "[--rules FILE] [-j]\n"
+	  "Which rule wins for such a connection and the values its socket "
+	  "gets.\n", true },
+	{ "check", NULL,
+	  "usage: tcptimeoctl check [FILE|-] [--strict]\n"
+	  "Lint the live rules or a rules file: errors (what apply refuses) "
+	  "exit 1;\nwarnings exit 0, or 1 with --strict; notes never fail.\n",
+	  false },
+	{ "sockets", NULL,
+	  "usage: tcptimeoctl sockets [-j] [--rule NAME|-]\n"
+	  "This network namespace's connections, their values and the rule "
+	  "matching\neach; --rule - shows those no rule matches.\n", true },
+	{ "abort-peer", NULL,
+	  "usage: tcptimeoctl abort-peer CIDR[,CIDR...] [--port LIST] "
+	  "[--dry-run]\n"
+	  "Abort the connections to dead peers now (ECONNABORTED), in every "
+	  "network\nnamespace; --dry-run lists them and changes nothing.\n",
+	  false },
+	{ "version", NULL,
+	  "usage: tcptimeoctl version [-j]   (also -V, --version)\n"
+	  "Print the versions of tcptimeoctl and of the loaded module; warn "
+	  "when they\ndiffer.\n", true },
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static int cmd_index(const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (!strcmp(cmd, cmds[i].cmd) ||
+		    (cmds[i].alias && !strcmp(cmd, cmds[i].alias)))
+			return (int)i;
+	return -1;
+}
+
+static int cmd_help(int k)
+{
+	fputs(cmds[k].text, stdout);
+	if (!strcmp(cmds[k].cmd, "add") || !strcmp(cmds[k].cmd, "set"))
+		fputs(strstr(usage_text, "\nselectors:") + 1, stdout);
+	return EXIT_OK;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	char mod[64];
+	int json = json_flag(argc, argv, 1);
+	bool have;
+
+	if (json < 0)
+		return EXIT_INPUT;
+	have = ctl_sysfs_read("version", mod, sizeof(mod)) >= 0;
+	if (json) {
+		printf("{\"cli\":");
+		json_str(stdout, TCPTIMEO_VERSION);
+		printf(",\"module\":");
+		if (have)
+			json_str(stdout, mod);
+		else
+			fputs("null", stdout);
+		printf("}\n");
+	} else {
+		printf("tcptimeoctl %s\nmodule %s\n", TCPTIMEO_VERSION,
+		       have ? mod : "not loaded");
+	}
+	ctl_version_warn();
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd, *root = getenv("TCPTIMEO_SYSROOT");
+	char **av, *dash_j = "-j";
+	int k, i, ac, json = 0, ret;
 
 	if (root)
 		ctl_sysroot = root;
-	if (argc < 2)
-		return usage(stderr, EXIT_INPUT);
-	cmd = argv[1];
-	argc--;
-	argv++;
-	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help"))
-		return usage(stdout, EXIT_OK);
-	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("tcptimeoctl %s\n", TCPTIMEO_VERSION);
-		return EXIT_OK;
+	/* global options before the command, as with ip(8) */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-j") || !strcmp(argv[i], "--json")) {
+			json = 1;
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			return usage(stdout, EXIT_OK);
+		} else if (!strcmp(argv[i], "-V") ||
+			   !strcmp(argv[i], "--version")) {
+			break;
+		} else {
+			ctl_err("unknown option '%s'; global options: -j, -V, "
+				"-h; see 'tcptimeoctl --help'", argv[i]);
+			return EXIT_INPUT;
+		}
 	}
+	if (i >= argc)
+		return usage(stderr, EXIT_INPUT);
+	cmd = argv[i];
+	if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version"))
+		cmd = "version";
+	else if (!strcmp(cmd, "help"))
+		return i + 1 < argc && cmd_index(argv[i + 1]) >= 0 ?
+		       cmd_help(cmd_index(argv[i + 1])) : usage(stdout, EXIT_OK);
+	k = cmd_index(cmd);
+	if (k < 0) {
+		ctl_err("unknown command '%s'; see 'tcptimeoctl --help'", cmd);
+		return EXIT_INPUT;
+	}
+	/* COMMAND --help, wherever it stands among the arguments */
+	for (ac = i + 1; ac < argc; ac++)
+		if (!strcmp(argv[ac], "--help") || !strcmp(argv[ac], "-h"))
+			return cmd_help(k);
+	if (json && !cmds[k].json) {
+		ctl_err("-j: '%s' has no JSON output; these do: list, show, "
+			"stats, explain, sockets, version", cmds[k].cmd);
+		return EXIT_INPUT;
+	}
+	/* the command sees argv[0] = its name, then its arguments (+ -j) */
+	ac = argc - i;
+	av = calloc((size_t)ac + 2, sizeof(*av));
+	if (!av) {
+		ctl_err("out of memory");
+		return EXIT_INPUT;
+	}
+	memcpy(av, argv + i, (size_t)ac * sizeof(*av));
+	if (json)
+		av[ac++] = dash_j;
+	cmd = cmds[k].cmd;
 	if (!strcmp(cmd, "add"))
-		return cmd_add(argc, argv);
-	if (!strcmp(cmd, "set"))
-		return cmd_set(argc, argv);
-	if (!strcmp(cmd, "del") || !strcmp(cmd, "delete"))
-		return cmd_del(argc, argv);
-	if (!strcmp(cmd, "enable"))
-		return cmd_enable(argc, argv, true);
-	if (!strcmp(cmd, "disable"))
-		return cmd_enable(argc, argv, false);
-	if (!strcmp(cmd, "list") || !strcmp(cmd, "ls"))
-		return cmd_list(argc, argv);
-	if (!strcmp(cmd, "show"))
-		return cmd_show(argc, argv);
-	if (!strcmp(cmd, "stats"))
-		return cmd_stats(argc, argv);
-	if (!strcmp(cmd, "apply"))
-		return cmd_apply(argc, argv);
-	if (!strcmp(cmd, "save"))
-		return cmd_save(argc, argv);
-	if (!strcmp(cmd, "explain"))
-		return cmd_explain(argc, argv);
-	if (!strcmp(cmd, "check"))
-		return cmd_check(argc, argv);
-	if (!strcmp(cmd, "sockets"))
-		return cmd_sockets(argc, argv);
-	if (!strcmp(cmd, "abort-peer"))
-		return cmd_abort_peer(argc, argv);
-	ctl_err("unknown command '%s'; see 'tcptimeoctl --help'", cmd);
-	return EXIT_INPUT;
+		ret = cmd_add(ac, av);
+	else if (!strcmp(cmd, "set"))
+		ret = cmd_set(ac, av);
+	else if (!strcmp(cmd, "del"))
+		ret = cmd_del(ac, av);
+	else if (!strcmp(cmd, "enable"))
+		ret = cmd_enable(ac, av, true);
+	else if (!strcmp(cmd, "disable"))
+		ret = cmd_enable(ac, av, false);
+	else if (!strcmp(cmd, "list"))
+		ret = cmd_list(ac, av);
+	else if (!strcmp(cmd, "show"))
+		ret = cmd_show(ac, av);
+	else if (!strcmp(cmd, "stats"))
+		ret = cmd_stats(ac, av);
+	else if (!strcmp(cmd, "apply"))
+		ret = cmd_apply(ac, av);
+	else if (!strcmp(cmd, "save"))
+		ret = cmd_save(ac, av);
+	else if (!strcmp(cmd, "explain"))
+		ret = cmd_explain(ac, av);
+	else if (!strcmp(cmd, "check"))
+		ret = cmd_check(ac, av);
+	else if (!strcmp(cmd, "sockets"))
+		ret = cmd_sockets(ac, av);
+	else if (!strcmp(cmd, "abort-peer"))
+		ret = cmd_abort_peer(ac, av);
+	else
+		ret = cmd_version(ac, av);
+	free(av);
+	return ret;
 }

@@ -121,10 +121,12 @@ void json_rule(FILE *f, const struct ctl_rule *r, bool counters)
 	fprintf(f, ",\"keepalive\":%s", r->opts.keepalive ? "true" : "false");
 	fprintf(f, ",\"keepidle\":%u,\"keepintvl\":%u,\"keepcnt\":%u",
 		r->opts.keepidle, r->opts.keepintvl, r->opts.keepcnt);
-	if (r->opts.user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO)
-		fputs(",\"user_timeout\":\"auto\"", f);
-	else
-		fprintf(f, ",\"user_timeout\":%u", r->opts.user_timeout);
+	/* one JSON type per key: auto is a flag of its own, not a string */
+	fprintf(f, ",\"user_timeout\":%u,\"user_timeout_auto\":%s",
+		r->opts.user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO ? 0 :
+		r->opts.user_timeout,
+		r->opts.user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO ?
+		"true" : "false");
 	fprintf(f, ",\"syn_retries\":%u", r->opts.syn_retries);
 	json_kv_str(f, "mode", tt_mode_name(r->opts.mode), true);
 	fprintf(f, ",\"audit\":%s", r->opts.audit ? "true" : "false");
