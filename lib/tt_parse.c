@@ -590,16 +590,29 @@ size_t tt_format_rule(char *buf, size_t size, const char *name, u32 priority,
 		tt_put_word_u32(&o, "netns", netns);
 	if (opts->keepalive)
 		tt_puts(&o, " keepalive");
-	if (opts->keepidle)
+	/*
+	 * Durations carry their unit: "user-timeout 10" was 10 ms where
+	 * "idle 10" is 10 s. The parser reads both forms back.
+	 */
+	if (opts->keepidle) {
 		tt_put_word_u32(&o, "idle", opts->keepidle);
-	if (opts->keepintvl)
+		tt_putc(&o, 's');
+	}
+	if (opts->keepintvl) {
 		tt_put_word_u32(&o, "intvl", opts->keepintvl);
+		tt_putc(&o, 's');
+	}
 	if (opts->keepcnt)
 		tt_put_word_u32(&o, "cnt", opts->keepcnt);
-	if (opts->user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO)
+	if (opts->user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO) {
 		tt_puts(&o, " user-timeout auto");
-	else if (opts->user_timeout)
+	} else if (opts->user_timeout % 1000 == 0 && opts->user_timeout) {
+		tt_put_word_u32(&o, "user-timeout", opts->user_timeout / 1000);
+		tt_putc(&o, 's');
+	} else if (opts->user_timeout) {
 		tt_put_word_u32(&o, "user-timeout", opts->user_timeout);
+		tt_puts(&o, "ms");
+	}
 	if (opts->syn_retries)
 		tt_put_word_u32(&o, "syn-retries", opts->syn_retries);
 	if (opts->mode != TCPTIMEO_MODE_FILL) {

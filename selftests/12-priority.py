@@ -251,8 +251,8 @@ def main(t):
               keepcnt=5, user_timeout="auto", syn_retries=3, mode="force"):
         t.eq(ttmod.live_rules(), [
             "full priority 7 dir in local-port 80,443 remote-port 1000-2000 "
-            f"remote-addr 10.0.0.0/8,fd00::/8 netns {my_ns} keepalive idle 11 "
-            "intvl 7 cnt 5 user-timeout auto syn-retries 3 force"],
+            f"remote-addr 10.0.0.0/8,fd00::/8 netns {my_ns} keepalive idle 11s "
+            "intvl 7s cnt 5 user-timeout auto syn-retries 3 force"],
             "sysfs rules renders a rule in the documented rules-file syntax")
 
     # global switch

@@ -94,7 +94,7 @@ CASES = {
     "enabled": ("0", "0", numeric(1)),
     # the whole rule in one write (last: it resets every other field)
     "line": ("dir in local-port 443,80 idle 2m",
-             "priority 1000 dir in local-port 80,443 idle 120",
+             "priority 1000 dir in local-port 80,443 idle 120s",
              [("bogus\n", EINVAL), ("idle\n", EINVAL), ("idle 7 idle 8\n", EINVAL),
               ("force clamp\n", EINVAL), ("idle 40000\n", ERANGE),
               ("priority 65536\n", ERANGE), ("user-timeout 2147483648\n", ERANGE),
@@ -222,8 +222,8 @@ def main(t):
          diag=f"{errname(err)} {r4.get('keepidle')} {ttmod.live_rules()}")
     # a live rule refuses a bad line whole: no field of it changes
     err = r4.try_set("line", "priority 5 dir in keepalive idle 32768\n")
-    t.ok(err == ERANGE and r4.get("line") == "priority 1000 dir any idle 33"
-         and ttmod.live_rules() == ["live priority 1000 dir any idle 33"],
+    t.ok(err == ERANGE and r4.get("line") == "priority 1000 dir any idle 33s"
+         and ttmod.live_rules() == ["live priority 1000 dir any idle 33s"],
          "live rule: line with idle 32768 -> ERANGE, nothing of it applied",
          diag=f"{errname(err)} {r4.get('line')} {ttmod.live_rules()}")
     r4.remove()

@@ -86,7 +86,7 @@ def main(t):
     save = saved_lines(ctl("save").stdout)
     t.ok(live == save == [f"gw priority 100 dir in local-port 8080,8443 remote-addr "
                           f"10.77.0.0/24,fd77::/64 cgroup {CG} netns {pair.srv.inode} "
-                          "keepalive idle 7 intvl 5 cnt 2 user-timeout auto syn-retries 4"],
+                          "keepalive idle 7s intvl 5s cnt 2 user-timeout auto syn-retries 4"],
          "the module's sysfs rules line and `save` print the same line",
          diag=f"sysfs {live}\nsave  {save}")
     j = ctl_json("show", "gw", "-j")

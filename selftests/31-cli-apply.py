@@ -32,9 +32,9 @@ from ctl import CTL, EXAMPLE, ctl, ctl_json, all_rules, show, sysfs_rules, saved
 PLAN = 22
 
 EXAMPLE_LINES = [
-    "istio-gateway priority 1000 dir in local-port 8080 keepalive idle 7 intvl 5 cnt 2 user-timeout auto",
-    "redis priority 1000 dir out remote-port 6379 keepalive idle 60 intvl 20 cnt 4",
-    "upstream-12345 priority 1000 dir out remote-port 12345 user-timeout 10000",
+    "istio-gateway priority 1000 dir in local-port 8080 keepalive idle 7s intvl 5s cnt 2 user-timeout auto",
+    "redis priority 1000 dir out remote-port 6379 keepalive idle 60s intvl 20s cnt 4",
+    "upstream-12345 priority 1000 dir out remote-port 12345 user-timeout 10s",
     "loadtest-vip priority 2000 dir out remote-addr 10.96.0.10/32 cgroup /loadtest keepalive "
     "idle 30 intvl 10 cnt 3 user-timeout auto syn-retries 3",
 ]
@@ -141,8 +141,8 @@ def main(t):
          "apply updates, creates (disabled) and deletes; redis untouched keeps its counter",
          diag=f"{show(p)}\n{r}")
     t.eq(sysfs_rules(), [
-        "istio-gateway priority 1000 dir in local-port 8080 keepalive idle 9 intvl 5 cnt 2 user-timeout auto",
-        "redis priority 1000 dir out remote-port 6379 keepalive idle 60 intvl 20 cnt 4"],
+        "istio-gateway priority 1000 dir in local-port 8080 keepalive idle 9s intvl 5s cnt 2 user-timeout auto",
+        "redis priority 1000 dir out remote-port 6379 keepalive idle 60s intvl 20s cnt 4"],
         "the live table holds the enabled rules of the file")
     save = ctl("save").stdout
     t.ok("spare priority 5 dir any remote-port 9000-9100 syn-retries 2 disabled" in save,

@@ -171,7 +171,7 @@ def main(t):
     ttmod.remove_all_rules()
     r = ttmod.Rule("l", enable=False)
     r.set("line", "dir out remote-port 9,7-8 idle 2m cnt 3 clamp")
-    t.eq(r.get("line"), "priority 1000 dir out remote-port 7-9 idle 120 "
+    t.eq(r.get("line"), "priority 1000 dir out remote-port 7-9 idle 120s "
          "cnt 3 clamp", "line reads back canonical")
     r.enable()
     ttmod.sysfs_set("hold", 30)
@@ -180,7 +180,7 @@ def main(t):
     held_live = ttmod.live_rules()
     left = int(ttmod.sysfs_get("hold"))
     ttmod.sysfs_set("commit", 1)
-    t.ok(held_live == ["l priority 1000 dir out remote-port 7-9 idle 120 "
+    t.ok(held_live == ["l priority 1000 dir out remote-port 7-9 idle 120s "
                        "cnt 3 clamp"] and 0 < left <= 30,
          f"during a hold (hold reads {left}) the live table is the old one",
          diag=f"{held_live}")

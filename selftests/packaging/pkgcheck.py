@@ -73,10 +73,13 @@ def parse_rule(line):
             r["cgroup"] = v
         elif k == "netns":
             r["netns"] = int(v)
-        elif k in ("idle", "intvl", "cnt", "syn-retries"):
+        elif k in ("idle", "intvl"):
+            r["opts"][k] = int(v.removesuffix("s"))      # "7s"
+        elif k in ("cnt", "syn-retries"):
             r["opts"][k.replace("-", "_")] = int(v)
-        elif k == "user-timeout":
-            r["opts"]["user_timeout"] = v if v == "auto" else int(v)
+        elif k == "user-timeout":                        # "auto", "10s", "1500ms"
+            r["opts"]["user_timeout"] = (v if v == "auto" else int(v[:-2]) if v.endswith("ms")
+                                         else int(v[:-1]) * 1000)
         else:
             raise ValueError(f"unknown word {k!r} in rule line: {line}")
     return r

@@ -134,9 +134,9 @@ def test_commands(tmp):
     ok(attrs == ["enabled", "line"],
        "add writes the whole rule in one line, then enabled", attrs)
     with open(os.path.join(rd, "istio-gateway/line")) as f:
-        ok(f.read() == "priority 1000 dir in local-port 8080 keepalive idle 7 "
-           "intvl 5 cnt 2 user-timeout auto\n",
-           "add writes the canonical line (7s -> 7)")
+        ok(f.read() == "priority 1000 dir in local-port 8080 keepalive idle 7s "
+           "intvl 5s cnt 2 user-timeout auto\n",
+           "add writes the canonical line, durations with units")
     p = run(root, "show", "istio-gateway", "-j")
     try:
         j = json.loads(p.stdout)
@@ -180,13 +180,13 @@ def test_commands(tmp):
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
     ok(p.returncode == 0 and changed == ["redis/line"] and
        after["redis/line"] == b"priority 1000 dir out remote-port 6379 "
-       b"remote-addr 10.0.0.0/8,fd00::/8 keepalive idle 120 intvl 20 cnt 4\n",
+       b"remote-addr 10.0.0.0/8,fd00::/8 keepalive idle 120s intvl 20s cnt 4\n",
        "set: one write of the whole line, the given words over the rule, canonical",
        f"{changed} {after.get('redis/line')} {p.stderr}")
     p = run(root, "set", "redis", "--remote-addr", "any", "--no-keepalive")
     after = snapshot(root)
     ok(p.returncode == 0 and after["redis/line"] == b"priority 1000 dir out "
-       b"remote-port 6379 idle 120 intvl 20 cnt 4\n",
+       b"remote-port 6379 idle 120s intvl 20s cnt 4\n",
        "set --remote-addr any clears, --no-keepalive", f"{after.get('redis/line')} {p.stderr}")
     p = run(root, "set", "nosuch", "--idle", "3")
     ok(p.returncode == 1 and "no rule named 'nosuch'" in p.stderr, "set of a missing rule: exit 1")
@@ -521,25 +521,76 @@ def test_check(tmp):
     p = run(root, "check", path)
     out = p.stdout
     expect = [
-        f"{path}:1: low: user-timeout 10000 ms is below idle + intvl * cnt = 60 + 20 * 4 = 140 s",
-        f"{path}:2: high: user-timeout 600000 ms is more than 3x idle + intvl * cnt = 20 s",
-        f"{path}:3: noidle: keepalive is on but idle is unset: the node's net.ipv4.tcp_keepalive_time gives {idle} s",
-        f"{path}:5: narrow: can never match: rule wide (priority 10) comes first",
-        f"{path}:7: cg2: can never match: rule cg1 (priority 30) comes first",
+        f"{path}:1: low: warning: user-timeout 10000 ms is below idle + intvl * cnt = 60 + 20 * 4 = 140 s",
+        f"{path}:2: high: warning: user-timeout 600000 ms is more than 3x idle + intvl * cnt = 20 s",
+        f"{path}:3: noidle: warning: keepalive is on but idle is unset: the node's net.ipv4.tcp_keepalive_time gives {idle} s",
+        f"{path}:5: narrow: warning: can never match: rule wide (priority 10) comes first",
+        f"{path}:7: cg2: warning: can never match: rule cg1 (priority 30) comes first",
         f"{path}:8: cg3: note: cgroup /a is not present on this node",
-        f"{path}:9: rule 'nothing' sets no option; valid: at least one of",
-        f"{path}:10: syn: syn-retries 2 cannot apply to outgoing connections",
-        f"{path}:11: auto: user-timeout auto with intvl cnt unset",
-        f"{path}:12: dir 'nowhere': invalid; valid: in, out or any",
+        f"{path}:9: error: rule 'nothing' sets no option; valid: at least one of",
+        f"{path}:10: syn: warning: syn-retries 2 cannot apply to outgoing connections",
+        f"{path}:11: auto: note: user-timeout auto with intvl cnt unset",
+        f"{path}:12: error: dir 'nowhere': invalid; valid: in, out or any",
+        "10 rules checked: 2 errors, 9 warnings, 2 notes",
     ]
     for e in expect:
-        ok(e in out, "check finds: " + e.split(": ", 1)[1][:70], out)
+        ok(e in out, "check finds: " + e.split(": ", 1)[-1][:70], out)
     ok(p.returncode == 1 and not any(l.startswith(f"{path}:4:") for l in out.splitlines()),
-       "check: exit 1 with findings; the clean rule 'wide' is not reported", out)
+       "check: exit 1 with errors; the clean rule 'wide' is not reported", out)
+
+    # issue 15.8: severities; errors are what apply refuses, nothing else
+    def chk(text, *args):
+        return run(root, "check", *args, "-", stdin=text)
+    ok_setup = "svc dir out remote-port 443 keepalive idle 10 intvl 5 cnt 3 user-timeout 10s\n"
+    p = chk(ok_setup)
+    ok(p.returncode == 0 and ": svc: warning: user-timeout 10000 ms is below" in p.stdout
+       and "1 rule checked: 1 warning" in p.stdout,
+       "keepalive 10/5/3 with user-timeout 10s: a warning, exit 0 (a valid setup)",
+       f"rc={p.returncode} {p.stdout}")
+    p = chk(ok_setup, "--strict")
+    ok(p.returncode == 1 and "--strict: warnings fail the check" in p.stderr,
+       "... and exit 1 with --strict", f"rc={p.returncode} {p.stdout} {p.stderr}")
+    p = chk("cg priority 45 cgroup /not-yet idle 5\n", "--strict")
+    ok(p.returncode == 0 and "cg: note: cgroup /not-yet is not present" in p.stdout
+       and "1 rule checked, no findings, 1 note" in p.stdout,
+       "a note (cgroup not present) passes even --strict", f"rc={p.returncode} {p.stdout}")
+    p = chk("bare dir out remote-port 80 user-timeout 10\n")
+    ok(p.returncode == 0 and "bare: warning: user-timeout 10 (a bare number: milliseconds) "
+       "is 10 ms" in p.stdout and "write user-timeout 10s" in p.stdout,
+       "a bare user-timeout below 1000: warned as milliseconds, with the fix", p.stdout)
+    p = chk("ms dir out remote-port 80 user-timeout 500ms\n")
+    ok(p.returncode == 0 and "ms: warning: user-timeout 500ms is 500 ms, under a second" in p.stdout,
+       "user-timeout 500ms: warned as under a second (not as bare)", p.stdout)
+    p = chk("s dir out remote-port 80 user-timeout 1000\n")
+    ok(p.returncode == 0 and "no findings" in p.stdout,
+       "user-timeout 1000 (one second): no warning", p.stdout)
+    open(os.path.join(root, "sys/fs/cgroup/afile"), "w").close()
+    cases = {
+        "clean": "a dir out remote-port 80 idle 5\n",
+        "parse error": "a dir sideways idle 5\n",
+        "duplicate": "a idle 5\na idle 6\n",
+        "cgroup is a file": "a cgroup /afile idle 5\n",
+        "cgroup absent": "a cgroup /later idle 5\n",
+        "sets nothing": "a dir in\n",
+        "warnings only": "a keepalive remote-port 5000\nb dir out remote-port 80 user-timeout 10\n",
+    }
+    for what, text in cases.items():
+        a = run(root, "apply", "--dry-run", "-", stdin=text)
+        c = chk(text)
+        ok((a.returncode == 1) == (c.returncode == 1) and c.returncode in (0, 1),
+           f"check and apply --dry-run agree on a file ({what}): "
+           f"apply {a.returncode}, check {c.returncode}",
+           f"apply: {a.stdout} {a.stderr}\ncheck: {c.stdout} {c.stderr}")
+    p = chk("a cgroup /afile idle 5\n")
+    ok(p.returncode == 1 and "<stdin>:1: error: cgroup '/afile': not a cgroup directory" in p.stdout,
+       "check: a cgroup path naming a file is an error, as apply says", p.stdout)
+    p = run(root, "check", "--bogus")
+    ok(p.returncode == 1 and "unexpected argument '--bogus'" in p.stderr,
+       "check --bogus: exit 1, with the usage", p.stderr)
     p = run(root, "add", "x", "--keepalive")
     p = run(root, "check")
-    ok(p.returncode == 1 and "x: keepalive is on but idle is unset" in p.stdout,
-       "check without FILE lints the live rules", p.stdout)
+    ok(p.returncode == 0 and "x: warning: keepalive is on but idle is unset" in p.stdout,
+       "check without FILE lints the live rules (a warning: exit 0)", p.stdout)
 
 
 def test_manpage(tmp):
@@ -955,6 +1006,17 @@ def test_conventions(tmp):
     j = json.loads(p.stdout) if p.returncode == 0 else {}
     ok(isinstance(j.get("user_timeout"), int) and j.get("user_timeout_auto") is True,
        "show -j: user_timeout is a number, auto its own boolean", p.stdout)
+    p = run(root, "add", "bare", "--dir", "out", "--user-timeout", "10")
+    with open(rules_dir(root) + "/bare/line") as f:
+        line = f.read()
+    ok(p.returncode == 0 and "warning: --user-timeout 10 is 10 ms (a bare number is "
+       "milliseconds); if seconds were meant, write 10s" in p.stderr
+       and line == "priority 1000 dir out user-timeout 10ms\n",
+       "add --user-timeout 10: warns that it is 10 ms; the line says 10ms", p.stderr + line)
+    p = run(root, "add", "unit", "--dir", "out", "--user-timeout", "10s", "--idle", "90")
+    ok(p.returncode == 0 and not p.stderr and
+       "unit  1000 enabled  out         0  idle 90s user-timeout 10s" in run(root, "list").stdout,
+       "add --user-timeout 10s: no warning; list prints the units", run(root, "list").stdout)
     p = run(root, "sockets", "--rule", "nosuch")
     ok(p.returncode == 1 and "--rule 'nosuch': no such rule" in p.stderr and not p.stdout,
        "sockets --rule NOSUCH: exit 1, no empty table", p.stdout + p.stderr)

@@ -422,7 +422,7 @@ static void test_format_rule(void)
 	n = tt_format_rule(buf, sizeof(buf), "istio-gateway", 1000, &s, NULL,
 			   0, &o);
 	unit_ok(!strcmp(buf, "istio-gateway priority 1000 dir in local-port "
-			"8080 keepalive idle 7 intvl 5 cnt 2 user-timeout auto") &&
+			"8080 keepalive idle 7s intvl 5s cnt 2 user-timeout auto") &&
 		n == strlen(buf), "format: the issue's istio-gateway line");
 	s = sel(TCPTIMEO_DIR_OUT, "1-2,5", "6379", "10.96.0.10/32,fd00::/8");
 	memset(&o, 0, sizeof(o));
@@ -434,7 +434,7 @@ static void test_format_rule(void)
 		       &o);
 	unit_ok(!strcmp(buf, "r priority 7 dir out local-port 1-2,5 "
 			"remote-port 6379 remote-addr 10.96.0.10/32,fd00::/8 "
-			"cgroup /loadtest netns 4026531840 user-timeout 10000 "
+			"cgroup /loadtest netns 4026531840 user-timeout 10s "
 			"syn-retries 3 clamp audit"),
 		"format: every selector, clamp and audit");
 	/* every truncation is NUL-terminated and stays inside the buffer */
@@ -466,11 +466,11 @@ static void test_rule_parse(void)
 		{ "", 0, 0, 0, "priority 1000 dir any" },
 		{ "  \t ", 0, 0, 0, "priority 1000 dir any" },
 		{ "dir in local-port 443,80 keepalive idle 2m intvl 5s cnt 2 user-timeout auto",
-		  0, 0, 0, "priority 1000 dir in local-port 80,443 keepalive idle 120 intvl 5 cnt 2 user-timeout auto" },
+		  0, 0, 0, "priority 1000 dir in local-port 80,443 keepalive idle 120s intvl 5s cnt 2 user-timeout auto" },
 		{ "remote-addr 10.0.0.0/8 user-timeout 10m", 0, 0, 0,
-		  "priority 1000 dir any remote-addr 10.0.0.0/8 user-timeout 600000" },
+		  "priority 1000 dir any remote-addr 10.0.0.0/8 user-timeout 600s" },
 		{ "cgroup /x user-timeout 5000 force priority 7", 0, 0, 0,
-		  "priority 7 dir any cgroup /x user-timeout 5000 force" },
+		  "priority 7 dir any cgroup /x user-timeout 5s force" },
 		{ "netns net:[4026532000] mode clamp audit remote-port any", 0, 0, 0,
 		  "priority 1000 dir any netns 4026532000 clamp audit" },
 		{ "netns 4026532000 cgroup any syn-retries 3", 0, 0, 0,

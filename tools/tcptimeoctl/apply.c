@@ -108,7 +108,7 @@ int ctl_cgroup_exists(const char *mnt, const char *cg)
  * path to a file is refused here, before anything changes, as the module
  * would refuse it.
  */
-static int check_cgroups(struct ctl_file *f, const char *shown)
+int ctl_file_cgroups(struct ctl_file *f, const char *shown, bool notes)
 {
 	char mnt[1024], msg[CTL_MSG_MAX], q[80];
 	size_t i;
@@ -127,7 +127,7 @@ static int check_cgroups(struct ctl_file *f, const char *shown)
 		if (e > 0)
 			continue;
 		if (!e) {
-			if (r->enabled)
+			if (r->enabled && notes)
 				fprintf(stderr, "%s:%d: note: rule %s: cgroup "
 					"'%s' is not present (under %.200s): "
 					"the rule matches nothing until it is "
@@ -155,7 +155,7 @@ static int check_cgroups(struct ctl_file *f, const char *shown)
 	return 0;
 }
 
-static int cmp_err(const void *a, const void *b)
+int ctl_err_order(const void *a, const void *b)
 {
 	const struct ctl_err *x = a, *y = b;
 
@@ -309,13 +309,13 @@ int cmd_apply(int argc, char **argv)
 	ret = ctl_file_load(&f, path, shown);
 	if (ret)
 		return ret;
-	if (check_cgroups(&f, shown)) {
+	if (ctl_file_cgroups(&f, shown, true)) {
 		ctl_file_free(&f);
 		ctl_err("out of memory");
 		return EXIT_INPUT;
 	}
 	if (f.nerr) {
-		qsort(f.errs, f.nerr, sizeof(f.errs[0]), cmp_err);
+		qsort(f.errs, f.nerr, sizeof(f.errs[0]), ctl_err_order);
 		for (i = 0; i < f.nerr; i++)
 			fprintf(stderr, "%s:%d: %s\n", shown, f.errs[i].line,
 				f.errs[i].msg);

@@ -11,7 +11,9 @@
  * - keepalive on without idle: the node's net.ipv4.tcp_keepalive_time
  *   (7200 s by default) decides when the first probe goes out.
  * - user-timeout auto computed from sysctls, syn-retries that cannot apply,
- *   rules that set nothing.
+ *   rules that set nothing, a user-timeout under a second ("10" is ms).
+ * - errors: everything apply --dry-run refuses (the parser's, a cgroup
+ *   path naming a file).
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -19,47 +21,32 @@
 
 #include "ctl.h"
 
-static size_t nfind, nnote;
+/*
+ * Severities, as a compiler's: an error is what apply refuses (exit 1); a
+ * warning is advice about a rule that works (exit 0, 1 with --strict); a
+ * note is about this node, not the rules (never fails: the same file is
+ * right on a node where the cgroup exists).
+ */
+enum sev { SEV_NOTE, SEV_WARN, SEV_ERR };
+static const char *const sev_tag[] = { "note", "warning", "error" };
+static size_t nsev[3];
 static const char *src;
 
-static void vreport(const struct ctl_rule *r, const char *tag,
-		    const char *fmt, va_list ap)
+static void report(const struct ctl_rule *r, enum sev s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void report(const struct ctl_rule *r, enum sev s, const char *fmt, ...)
 {
+	va_list ap;
+
 	if (src)
 		printf("%s:%d: ", src, r->line);
-	printf("%s: %s", r->name, tag);
+	printf("%s: %s: ", r->name, sev_tag[s]);
+	va_start(ap, fmt);
 	vprintf(fmt, ap);
+	va_end(ap);
 	putchar('\n');
-}
-
-static void finding(const struct ctl_rule *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void finding(const struct ctl_rule *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreport(r, "", fmt, ap);
-	va_end(ap);
-	nfind++;
-}
-
-/*
- * About this node, not the rules: printed, but check still passes (the
- * same file is right on a node where the cgroup exists).
- */
-static void note(const struct ctl_rule *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void note(const struct ctl_rule *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreport(r, "note: ", fmt, ap);
-	va_end(ap);
-	nnote++;
+	nsev[s]++;
 }
 
 static bool ports_cover(const struct tt_port_range *a, u8 na,
@@ -170,86 +157,122 @@ static void lint(const struct ctl_rule *r, size_t n, bool from_file)
 		if (!r[i].enabled)
 			continue;
 		if (!ctl_rule_sets_option(&r[i]))
-			finding(&r[i], "sets no option: connections it matches "
-				"are claimed by it and get nothing (rules after "
-				"it do not apply to them)");
+			report(&r[i], SEV_WARN, "sets no option: connections "
+			       "it matches are claimed by it and get nothing "
+			       "(rules after it do not apply to them)");
 		if (cgroup_absent(&r[i], from_file, mnt))
-			note(&r[i], "cgroup %s is not present on this node: "
-				"the rule matches nothing until it is created "
-				"(a unit or pod not started yet, or a typo?)",
-				r[i].cgroup);
+			report(&r[i], SEV_NOTE, "cgroup %s is not present on "
+			       "this node: the rule matches nothing until it "
+			       "is created (a unit or pod not started yet, or "
+			       "a typo?)", r[i].cgroup);
 		if (o->keepalive && !o->keepidle)
-			finding(&r[i], "keepalive is on but idle is unset: the "
-				"node's net.ipv4.tcp_keepalive_time gives %lu s "
-				"before the first probe%s", idle,
-				idle >= 7200 ? " (2 hours)" : "");
-		if (ka && o->user_timeout &&
+			report(&r[i], SEV_WARN, "keepalive is on but idle is "
+			       "unset: the node's net.ipv4.tcp_keepalive_time "
+			       "gives %lu s before the first probe%s", idle,
+			       idle >= 7200 ? " (2 hours)" : "");
+		/* "user-timeout 10" is 10 ms where "idle 10" is 10 s */
+		if (o->user_timeout && o->user_timeout < 1000)
+			report(&r[i], SEV_WARN, "user-timeout %u%s is %u ms, "
+			       "under a second: a connection with unacked data "
+			       "ends after %u ms; if seconds were meant, write "
+			       "user-timeout %us", o->user_timeout,
+			       r[i].uto_bare ? " (a bare number: milliseconds)"
+			       : "ms", o->user_timeout, o->user_timeout,
+			       o->user_timeout);
+		if (ka && o->user_timeout >= 1000 &&
 		    o->user_timeout != TCPTIMEO_USER_TIMEOUT_AUTO) {
 			if (o->user_timeout < total * 1000)
-				finding(&r[i], "user-timeout %u ms is below "
-					"idle + intvl * cnt = %lu + %lu * %lu = "
-					"%llu s: user-timeout ends the "
-					"connection before keepalive's probe "
-					"count can run out (keepcnt never "
-					"fires)", o->user_timeout, ei, ev, ec,
-					total);
+				report(&r[i], SEV_WARN, "user-timeout %u ms is "
+				       "below idle + intvl * cnt = %lu + %lu * "
+				       "%lu = %llu s: an idle connection to a "
+				       "dead peer ends at the first probe after "
+				       "%u ms, before keepcnt runs out",
+				       o->user_timeout, ei, ev, ec, total,
+				       o->user_timeout);
 			else if (o->user_timeout > total * 3000)
-				finding(&r[i], "user-timeout %u ms is more than "
-					"3x idle + intvl * cnt = %llu s: with "
-					"TCP_USER_TIMEOUT set the kernel ignores "
-					"keepcnt, so a dead idle peer is found "
-					"only after %u ms (consider "
-					"user-timeout auto)", o->user_timeout,
-					total, o->user_timeout);
+				report(&r[i], SEV_WARN, "user-timeout %u ms is "
+				       "more than 3x idle + intvl * cnt = %llu "
+				       "s: with TCP_USER_TIMEOUT set the kernel "
+				       "ignores keepcnt, so a dead idle peer is "
+				       "found only after %u ms (consider "
+				       "user-timeout auto)", o->user_timeout,
+				       total, o->user_timeout);
 		}
 		if (o->user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO &&
 		    (!o->keepidle || !o->keepintvl || !o->keepcnt))
-			finding(&r[i], "user-timeout auto with %s%s%s unset: "
-				"the node's sysctls make it (%lu + %lu * %lu) s "
-				"= %llu ms", !o->keepidle ? "idle " : "",
-				!o->keepintvl ? "intvl " : "",
-				!o->keepcnt ? "cnt" : "", ei, ev, ec,
-				total * 1000);
+			report(&r[i], SEV_NOTE, "user-timeout auto with %s%s%s"
+			       "unset: this node's sysctls make it (%lu + %lu * "
+			       "%lu) s = %llu ms", !o->keepidle ? "idle " : "",
+			       !o->keepintvl ? "intvl " : "",
+			       !o->keepcnt ? "cnt " : "", ei, ev, ec,
+			       total * 1000);
 		if (o->syn_retries && r[i].sel.n_lports &&
 		    (r[i].sel.dir & TCPTIMEO_DIR_OUT))
-			finding(&r[i], "syn-retries %u cannot apply to outgoing "
-				"connections whose application does not bind "
-				"the local port: with local-port the decision "
-				"waits until the connection is established "
-				"(docs/ABI.md, Semantics)", o->syn_retries);
+			report(&r[i], SEV_WARN, "syn-retries %u cannot apply to "
+			       "outgoing connections whose application does "
+			       "not bind the local port: with local-port the "
+			       "decision waits until the connection is "
+			       "established (docs/ABI.md, Semantics)",
+			       o->syn_retries);
 		for (j = 0; j < i; j++) {
 			if (!r[j].enabled || !covers(&r[j], &r[i]))
 				continue;
-			finding(&r[i], "can never match: rule %s (priority %u) "
-				"comes first in evaluation order and selects "
-				"every connection this one does", r[j].name,
-				r[j].priority);
+			report(&r[i], SEV_WARN, "can never match: rule %s "
+			       "(priority %u) comes first in evaluation order "
+			       "and selects every connection this one does",
+			       r[j].name, r[j].priority);
 			break;
 		}
 	}
 	(void)syn;
 }
 
+static void plural(size_t n, const char *what, bool *first)
+{
+	if (!n)
+		return;
+	printf("%s%zu %s%s", *first ? "" : ", ", n, what, n == 1 ? "" : "s");
+	*first = false;
+}
+
 int cmd_check(int argc, char **argv)
 {
+	const char *path = NULL;
 	struct ctl_rule *r = NULL;
+	bool strict = false, first = true;
 	struct ctl_file f;
 	size_t n = 0, i;
-	int ret;
+	int ret, k;
 
-	if (argc > 2) {
-		ctl_err("check: unexpected argument '%s'", argv[2]);
-		return EXIT_INPUT;
+	for (k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--strict")) {
+			strict = true;
+		} else if (!path && (argv[k][0] != '-' || !argv[k][1])) {
+			path = argv[k];
+		} else {
+			ctl_err("check: unexpected argument '%s'; usage: "
+				"tcptimeoctl check [FILE|-] [--strict]",
+				argv[k]);
+			return EXIT_INPUT;
+		}
 	}
-	if (argc == 2) {
-		src = strcmp(argv[1], "-") ? argv[1] : "<stdin>";
-		ret = ctl_file_load(&f, argv[1], src);
+	if (path) {
+		src = strcmp(path, "-") ? path : "<stdin>";
+		ret = ctl_file_load(&f, path, src);
 		if (ret)
 			return ret;
+		/* what apply --dry-run refuses, found the way it finds it */
+		if (ctl_file_cgroups(&f, src, false)) {
+			ctl_file_free(&f);
+			ctl_err("out of memory");
+			return EXIT_INPUT;
+		}
+		if (f.nerr)
+			qsort(f.errs, f.nerr, sizeof(f.errs[0]), ctl_err_order);
 		for (i = 0; i < f.nerr; i++)
-			printf("%s:%d: %s\n", src, f.errs[i].line,
+			printf("%s:%d: error: %s\n", src, f.errs[i].line,
 			       f.errs[i].msg);
-		nfind += f.nerr;
+		nsev[SEV_ERR] += f.nerr;
 		r = f.rules;
 		n = f.n;
 		f.rules = NULL;
@@ -260,18 +283,26 @@ int cmd_check(int argc, char **argv)
 		if ((ret = ctl_kernel_check()) || (ret = ctl_kernel_list(&r, &n)))
 			return ret;
 	}
-	lint(r, n, argc == 2);
+	lint(r, n, path != NULL);
 	free(r);
-	if (nfind) {
-		fprintf(stderr, "%s: %zu finding%s\n", ctl_prog, nfind,
-			nfind == 1 ? "" : "s");
+	/* "3 rules checked, no findings[, 1 note]" or "...: 1 error, ..." */
+	printf("%zu rule%s checked", n, n == 1 ? "" : "s");
+	if (!nsev[SEV_ERR] && !nsev[SEV_WARN]) {
+		printf(", no findings");
+		first = false;
+	} else {
+		printf(": ");
+	}
+	plural(nsev[SEV_ERR], "error", &first);
+	plural(nsev[SEV_WARN], "warning", &first);
+	plural(nsev[SEV_NOTE], "note", &first);
+	putchar('\n');
+	if (nsev[SEV_ERR])
+		return EXIT_INPUT;
+	if (strict && nsev[SEV_WARN]) {
+		fprintf(stderr, "%s: --strict: warnings fail the check\n",
+			ctl_prog);
 		return EXIT_INPUT;
 	}
-	if (nnote)
-		printf("%zu rule%s checked, no findings, %zu note%s\n", n,
-		       n == 1 ? "" : "s", nnote, nnote == 1 ? "" : "s");
-	else
-		printf("%zu rule%s checked, no findings\n", n,
-		       n == 1 ? "" : "s");
 	return EXIT_OK;
 }

@@ -64,6 +64,7 @@ struct ctl_rule {
 	bool enabled;
 	u32 given;		/* bit per enum ctl_field named by the input */
 	int line;		/* rules file: line number */
+	bool uto_bare;		/* user-timeout given as a bare number (ms) */
 	/* read back from the kernel only */
 	unsigned long long matched, timeouts_idle, timeouts_busy;
 	bool netns_gone;	/* netns_state "gone": its namespace died */
@@ -170,6 +171,13 @@ int ctl_read_file(const char *path, char **buf, size_t *len);	/* "-": stdin */
  * EXIT_OK, or an exit code after saying why. The contents' errors are
  * left in f->errs for the caller. */
 int ctl_file_load(struct ctl_file *f, const char *path, const char *shown);
+/*
+ * apply.c: what the module would refuse of a loaded file's cgroups (a
+ * path naming a file) goes into f->errs; with @notes, an absent cgroup is
+ * a note on stderr. 0, or -1 out of memory.
+ */
+int ctl_file_cgroups(struct ctl_file *f, const char *shown, bool notes);
+int ctl_err_order(const void *a, const void *b);	/* by line, for qsort */
 int ctl_errno_exit(int err);
 
 /* out.c */

@@ -70,8 +70,8 @@ static const char usage_text[] =
 "           --user-timeout MS|auto  --syn-retries N\n"
 "           --force | --clamp | --fill (or --mode MODE)  --audit\n"
 "           set only: --no-keepalive --no-audit; any selector 'any' clears it\n"
-"durations: --idle/--intvl 7, 7s, 2m, 1h; --user-timeout 10000, 10000ms,\n"
-"           10s, 2m\n"
+"durations: --idle/--intvl 7, 7s, 2m, 1h (bare: seconds); --user-timeout\n"
+"           10000, 10000ms, 10s, 2m (bare: MILLIseconds, 10 is 10 ms)\n"
 "exit codes: 0 ok, 1 bad input, 2 module not loaded, 3 permission,\n"
 "            5 apply --dry-run: changes pending\n";
 
@@ -127,6 +127,12 @@ static int parse_rule_args(struct ctl_rule *r, enum ctl_ctx ctx, int argc,
 		ctl_err("%s", msg);
 		return EXIT_INPUT;
 	}
+	if (r->uto_bare && r->opts.user_timeout &&
+	    r->opts.user_timeout < 1000)
+		ctl_warn("--user-timeout %u is %u ms (a bare number is "
+			 "milliseconds); if seconds were meant, write %us",
+			 r->opts.user_timeout, r->opts.user_timeout,
+			 r->opts.user_timeout);
 	return EXIT_OK;
 }
 

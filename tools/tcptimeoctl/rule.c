@@ -227,6 +227,8 @@ int ctl_rule_word(struct ctl_rule *r, enum ctl_ctx ctx, const char *word,
 			memcpy(r->cgroup, sp.cgroup, sp.cgroup_len + 1);
 		r->enabled = !sp.disabled;
 		r->given = sp.given;
+		if (!strcmp(word, "user-timeout") && val)
+			r->uto_bare = val[strspn(val, "0123456789")] == '\0';
 		return used;
 	}
 	fw = e.field < TT_F_NFIELDS ? ctl_fields[e.field].word : "";
