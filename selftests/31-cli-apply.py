@@ -11,6 +11,7 @@
 - a refusal by the module half-way (found only by the kernel) is undone:
   the previous rules are restored
 - create / update / delete so that live rules equal the file; --dry-run
+  exits 5 while changes are pending (0 in sync, see 'save | apply -');
   changes nothing; disabled rules survive save | apply -
 - 500 rules: apply, save | apply -, apply of an empty file, timed
 """
@@ -29,14 +30,14 @@ from netns import Pair                                # noqa: E402
 from peer import Agent                                # noqa: E402
 from ctl import CTL, EXAMPLE, ctl, ctl_json, all_rules, show, sysfs_rules, saved_lines  # noqa: E402
 
-PLAN = 22
+PLAN = 23
 
 EXAMPLE_LINES = [
     "istio-gateway priority 1000 dir in local-port 8080 keepalive idle 7s intvl 5s cnt 2 user-timeout auto",
     "redis priority 1000 dir out remote-port 6379 keepalive idle 60s intvl 20s cnt 4",
     "upstream-12345 priority 1000 dir out remote-port 12345 user-timeout 10s",
     "loadtest-vip priority 2000 dir out remote-addr 10.96.0.10/32 cgroup /loadtest keepalive "
-    "idle 30 intvl 10 cnt 3 user-timeout auto syn-retries 3",
+    "idle 30s intvl 10s cnt 3 user-timeout auto syn-retries 3",
 ]
 
 
@@ -75,6 +76,9 @@ def main(t):
     p = ctl("apply", EXAMPLE)
     t.ok(p.returncode == 0 and "4 unchanged" in p.stdout and all_rules(counters=True) == snap,
          "applying the same file again changes nothing", diag=show(p))
+    p = ctl("apply", "--dry-run", EXAMPLE)
+    t.ok(p.returncode == 0 and "4 unchanged" in p.stdout,
+         "apply --dry-run of the file the live rules equal: exit 0 (in sync)", diag=show(p))
 
     # ---- atomicity: refused as a whole ----
     with open(EXAMPLE) as f:
@@ -127,12 +131,13 @@ def main(t):
            "spare priority 5 dir any remote-port 9000-9100 syn-retries 2 disabled\n")
     path = write("new.conf", new)
     p = ctl("apply", "--dry-run", path)
-    t.ok(p.returncode == 0 and all_rules(counters=True) == snap and
+    t.ok(p.returncode == 5 and all_rules(counters=True) == snap and
          "update istio-gateway: idle 7 -> 9" in p.stdout and
          "create spare: spare priority 5 dir any remote-port 9000-9100 syn-retries 2 disabled" in p.stdout and
          "delete upstream-12345:" in p.stdout and "delete loadtest-vip:" in p.stdout and
          "dry run, nothing changed: 1 to create, 1 to update, 2 to delete, 1 unchanged" in p.stdout,
-         "apply --dry-run prints the plan and changes nothing", diag=show(p))
+         "apply --dry-run prints the plan, changes nothing, exits 5 (changes pending)",
+         diag=show(p))
     p = ctl("apply", path)
     r = all_rules(counters=True)
     t.ok(p.returncode == 0 and sorted(r) == ["istio-gateway", "redis", "spare"] and

@@ -2,8 +2,8 @@
 # timeout: 180
 """tcptimeoctl's incident commands against the real module: exit codes.
 
-- module not loaded: sockets, abort-peer, stats --prometheus, apply
-  --existing exit 2 and say modprobe tcptimeo
+- module not loaded: sockets, abort-peer, apply --existing exit 2 and say
+  modprobe tcptimeo; stats --prometheus prints tcptimeo_up 0 (exit 0)
 - loaded, no rules: stats --prometheus is valid exposition format with
   every counter of stats/ (value equal to the sysfs file) and each switch;
   sockets -j is a JSON list; apply --existing of an empty file stamps 0
@@ -21,7 +21,7 @@ import ttmod                                          # noqa: E402
 import privs                                          # noqa: E402
 import incident as inc                                # noqa: E402
 
-PLAN = 8
+PLAN = 9
 EMPTY = os.path.abspath("empty.conf")
 
 
@@ -38,16 +38,22 @@ def main(t):
     if ttmod.loaded():
         ttmod.unload()
     ttmod.ensure_configfs()
-    cmds = (["sockets"], ["abort-peer", "10.0.0.1"], ["stats", "--prometheus"],
-            ["apply", EMPTY, "--existing"])
+    cmds = (["sockets"], ["abort-peer", "10.0.0.1"], ["apply", EMPTY, "--existing"])
     ps = [inc.ctl(*c) for c in cmds]
     t.ok(all(p.returncode == 2 and "modprobe tcptimeo" in p.stderr for p in ps),
-         "module not loaded: sockets, abort-peer, stats --prometheus, apply "
-         "--existing exit 2 naming modprobe", diag="\n".join(inc.show(p) for p in ps))
+         "module not loaded: sockets, abort-peer, apply --existing exit 2 naming "
+         "modprobe", diag="\n".join(inc.show(p) for p in ps))
+    # issue 15.3: a textfile collector must read "down", not stale numbers
+    p = inc.ctl("stats", "--prometheus")
+    m, err = inc.prometheus_or_error(p.stdout)
+    t.ok(p.returncode == 0 and err is None and m == {("tcptimeo_up", ()): 0.0},
+         "module not loaded: stats --prometheus prints tcptimeo_up 0 alone, exit 0",
+         diag=f"{err}\n{inc.show(p)}")
     ttmod.load()
     p = inc.ctl("stats", "--prometheus")
     m, err = inc.prometheus_or_error(p.stdout)
-    t.ok(p.returncode == 0 and err is None, "stats --prometheus: valid exposition format",
+    t.ok(p.returncode == 0 and err is None and m.get(("tcptimeo_up", ())) == 1.0,
+         "stats --prometheus: valid exposition format, tcptimeo_up 1",
          diag=f"{err}\n{p.stdout}")
     files = sorted(os.listdir(ttmod.SYSFS + "/stats"))
     want = {(f"tcptimeo_{f}_total", ()): float(inc.stat(f)) for f in files}
