@@ -112,6 +112,45 @@ for (const { where, obj } of byKind("DaemonSet")) {
   report(tolAll, `${where}: tolerates every taint (operator Exists, no key/effect)`, JSON.stringify(pod.tolerations));
   report(pod.automountServiceAccountToken === false && !pod.serviceAccountName,
     `${where}: RBAC-free (no service account token, default service account)`, JSON.stringify({ a: pod.automountServiceAccountToken, sa: pod.serviceAccountName }));
+  // The API server refuses privileged with allowPrivilegeEscalation false,
+  // and (1.30+) an AppArmor annotation that disagrees with the field.
+  const ann = spec.template?.metadata?.annotations || {};
+  const apParse = (s) => s === "unconfined" ? "Unconfined" : s === "runtime/default" ? "RuntimeDefault" : s?.startsWith("localhost/") ? `Localhost:${s.slice(10)}` : s;
+  const apField = (p) => p && (p.type === "Localhost" ? `Localhost:${p.localhostProfile}` : p.type);
+  for (const c of all) {
+    const sc = c.securityContext || {};
+    report(!(sc.privileged === true && sc.allowPrivilegeEscalation === false),
+      `${where}: ${c.name}: not privileged with allowPrivilegeEscalation false (the API refuses it)`, JSON.stringify(sc));
+    const a = ann[`container.apparmor.security.beta.kubernetes.io/${c.name}`];
+    const f = apField(sc.appArmorProfile || pod.securityContext?.appArmorProfile);
+    report(!a || !f || apParse(a) === f, `${where}: ${c.name}: AppArmor annotation and appArmorProfile agree`, `annotation ${a}, field ${f}`);
+    // What this DaemonSet needs: a container that writes the module's
+    // files under /sys must not run under the runtime's default AppArmor
+    // profile (deny /sys/[^f]*/** w) or as SELinux container_t, on
+    // Kubernetes before 1.30 (annotation) and after (field).
+    const writesSys = sc.privileged === true || (c.volumeMounts || []).some((m) => m.mountPath.startsWith("/sys/") && !m.readOnly);
+    if (writesSys) {
+      report(f === "Unconfined" && apParse(a) === "Unconfined" && sc.seLinuxOptions?.type === "spc_t",
+        `${where}: ${c.name} writes /sys: AppArmor unconfined (appArmorProfile and the pre-1.30 annotation), SELinux spc_t`,
+        `appArmorProfile ${f}, annotation ${a}, seLinuxOptions ${JSON.stringify(sc.seLinuxOptions)}`);
+    }
+  }
+  for (const c of pod.containers || []) {
+    report(!!c.readinessProbe, `${where}: ${c.name}: has a readinessProbe`, "no readinessProbe");
+    const env = Object.fromEntries((c.env || []).map((e) => [e.name, e.value]));
+    const dir = env.TCPTIMEO_STATE_DIR;
+    if (!dir) continue;
+    const mnt = (c.volumeMounts || []).find((m) => m.mountPath === dir);
+    const vol = (pod.volumes || []).find((v) => v.name === mnt?.name);
+    const shared = (pod.initContainers || []).every((i) => !(i.env || []).some((e) => e.name === "TCPTIMEO_STATE_DIR") ||
+      (i.volumeMounts || []).some((m) => m.name === mnt?.name && m.mountPath === (i.env.find((e) => e.name === "TCPTIMEO_STATE_DIR").value)));
+    report(!!vol?.emptyDir && !mnt.readOnly && shared,
+      `${where}: ${c.name}: TCPTIMEO_STATE_DIR ${dir} is a writable emptyDir, shared with the init container`, JSON.stringify({ mnt, vol }));
+  }
+  const terms = pod.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms || [];
+  const archs = [pod.nodeSelector?.["kubernetes.io/arch"], ...terms.flatMap((t) => (t.matchExpressions || []).filter((e) => e.key === "kubernetes.io/arch" && e.operator === "In").flatMap((e) => e.values))].filter(Boolean);
+  report(archs.length === 0 || (archs.includes("amd64") && archs.includes("arm64") && !pod.nodeSelector?.["kubernetes.io/arch"]),
+    `${where}: schedules on amd64 and arm64 nodes`, `arch constraints: ${archs.join(",")}`);
   for (const v of pod.volumes || []) {
     if (!v.configMap) continue;
     const cm = byKind("ConfigMap").find((d) => d.obj.metadata.name === v.configMap.name && d.obj.metadata.namespace === obj.metadata.namespace);
