@@ -64,7 +64,7 @@ else not_ok "tcptimeoctl --version warns on a version mismatch"; echo "$out" | d
 # A connection opened before the rules exist, then the rules without
 # --existing: it stays unstamped until the upgrade's apply --existing.
 python3 "$here/packaging/k8s/conn.py" 127.0.0.5 6379 "$work/conn" & cpid=$!
-poll 10 test -s "$work/conn"
+poll 30 test -s "$work/conn"
 "$ctl" apply -q "$rules"
 sleep 0.3
 pre=$(cat "$work/conn")
@@ -93,7 +93,7 @@ else not_ok "the rules removed for the upgrade were saved"; diag < "$state/rules
 if [ -n "$gap" ] && [ "$gap" -le "$wall" ]; then
 	ok "the policy gap is printed: $gap ms without rules, within node-init's $wall ms"
 else not_ok "the policy gap is measured and printed (gap '$gap', node-init took $wall ms)"; fi
-if poll 5 grep -q 'keepalive=1 idle=60' "$work/conn"; then
+if poll 30 grep -q 'keepalive=1 idle=60' "$work/conn"; then
 	ok "apply --existing after the upgrade: a connection opened before went from '$pre' to '$(cat "$work/conn")'"
 else not_ok "the upgrade's apply stamps open connections: '$pre' -> '$(cat "$work/conn")'"; fi
 kill "$cpid"; wait "$cpid" 2>/dev/null

@@ -33,7 +33,7 @@ TEXTFILE_DIR=${TCPTIMEO_TEXTFILE_DIR:-}
 SYSFS=/sys/kernel/tcptimeo
 
 if [ "${1:-}" = --ready ]; then
-	if ! read -r ts state detail < "$STATE/status" 2>/dev/null; then
+	if ! read -r ts state detail 2>/dev/null < "$STATE/status"; then
 		echo "no status yet"; exit 1
 	fi
 	age=$(($(date +%s) - ts))
@@ -47,8 +47,7 @@ trap 'log "stopping"; exit 0' TERM INT
 
 # put FILE: standard input to FILE, atomically (same directory, rename).
 put() {
-	cat > "$(dirname "$1")/.$(basename "$1").$$" &&
-		mv -f "$(dirname "$1")/.$(basename "$1").$$" "$1"
+	cat > "${1%/*}/.${1##*/}.$$" && mv -f "${1%/*}/.${1##*/}.$$" "$1"
 }
 
 insync=0 failures=0 instance='' existing='' said='' repeats=0
