@@ -3,7 +3,9 @@
 # Host check: the operator guide's rules are real. Every ```rules block of
 # docs/operator-guide.md is a line of docs/examples/rules.conf (and the
 # other way round), and `tcptimeoctl check` lints them clean. The guide's
-# internal links resolve.
+# internal links resolve. The docs' facts hold (docs-facts.py): the
+# guide's contents list its sections, its rules' arithmetic, its
+# Kubernetes addressing, no ClusterIP called a node, no "this machine".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -49,4 +51,7 @@ while IFS= read -r l; do
 	esac
 done < <(grep -oE '\]\([^)]+\)' "$guide" | sed -E 's/^\]\((.*)\)$/\1/')
 if [ -z "$bad" ]; then ok "$guide: every link resolves"; else not_ok "$guide: every link resolves"; echo "broken:$bad" | diag; fi
+
+# What the docs state is what their own numbers give (docs-facts.py).
+tap_from_cmd python3 "$here/docs-facts.py" "$src"
 tap_done

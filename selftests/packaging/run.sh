@@ -1,16 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Run the packaging checks and print one summary line.
-#   run.sh host      version, man pages, docs, Kubernetes manifests, .deb + lintian
+#   run.sh host      version, man pages, docs, Kubernetes manifests, .deb + lintian,
+#                    the paths the docs name against the .debs
 #   run.sh install   DKMS and .deb installs on the host, observed in the VM
 #   run.sh all       both
 # Each check prints TAP; the last line is "N passed, N failed[, N skipped]".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 case ${1:-host} in
-host) checks="check-version check-man check-docs check-k8s check-deb" ;;
+host) checks="check-version check-man check-docs check-k8s check-deb check-doc-paths" ;;
 install) checks="install-flow" ;;
-all) checks="check-version check-man check-docs check-k8s check-deb install-flow" ;;
+all) checks="check-version check-man check-docs check-k8s check-deb check-doc-paths install-flow" ;;
 *) echo "usage: $0 host|install|all" >&2; exit 2 ;;
 esac
 pass=0 fail=0 skipped=0 crashed=0
