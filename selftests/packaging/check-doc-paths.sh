@@ -36,6 +36,7 @@ allow=(
 	'/usr/local/sbin/'            # the install from the source tree, not the packages
 	'/usr/lib/libkeepalive.so'    # libkeepalive0, the benchmark's comparison
 	'/var/lib/prometheus/node-exporter*' # node exporter's textfile directory
+	'/var/lib/node_exporter/textfile_collector*' # the same, as node-exporter's Helm chart/DaemonSets name it
 	'/opt/tcptimeo/*'             # inside the DaemonSet image (deploy/kubernetes/Dockerfile), not the node
 )
 
