@@ -497,75 +497,88 @@ static int cmd_save(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int cmd_enable_on(int argc, char **argv)
+{
+	return cmd_enable(argc, argv, true);
+}
+
+static int cmd_disable(int argc, char **argv)
+{
+	return cmd_enable(argc, argv, false);
+}
+
+static int cmd_version(int argc, char **argv);
+
 /* Each command's --help: its synopsis and what it does. */
 static const struct {
 	const char *cmd, *alias, *text;
 	bool json;		/* takes -j (also given before the command) */
+	int (*run)(int argc, char **argv);	/* argv[0] is the command */
 } cmds[] = {
 	{ "add", NULL,
 	  "usage: tcptimeoctl add NAME [SELECTORS] [OPTIONS] [--disabled]\n"
 	  "Create rule NAME, enabled unless --disabled. It must set at least\n"
-	  "one option or be --audit. SELECTORS and OPTIONS: see below.\n", false },
+	  "one option or be --audit. SELECTORS and OPTIONS: see below.\n", false, cmd_add },
 	{ "set", NULL,
 	  "usage: tcptimeoctl set NAME [SELECTORS] [OPTIONS]\n"
 	  "Change rule NAME in one atomic write; unnamed fields stay. A\n"
 	  "selector given as 'any' clears it; --no-keepalive, --no-audit.\n",
-	  false },
+	  false, cmd_set },
 	{ "del", "delete",
-	  "usage: tcptimeoctl del NAME...\nDelete the named rules.\n", false },
+	  "usage: tcptimeoctl del NAME...\nDelete the named rules.\n", false, cmd_del },
 	{ "enable", NULL,
 	  "usage: tcptimeoctl enable NAME...\nSwitch the named rules on.\n",
-	  false },
+	  false, cmd_enable_on },
 	{ "disable", NULL,
 	  "usage: tcptimeoctl disable NAME...\nSwitch the named rules off; "
-	  "they stay configured.\n", false },
+	  "they stay configured.\n", false, cmd_disable },
 	{ "list", "ls",
 	  "usage: tcptimeoctl list [-j]\nAll rules in evaluation order "
-	  "(priority, then name), durations with units.\n", true },
+	  "(priority, then name), durations with units.\n", true, cmd_list },
 	{ "show", NULL,
 	  "usage: tcptimeoctl show NAME [-j]\nOne rule with its counters.\n",
-	  true },
+	  true, cmd_show },
 	{ "stats", NULL,
 	  "usage: tcptimeoctl stats [-j | --prometheus]\nGlobal switches and "
 	  "counters, and per rule. --prometheus: node-exporter\ntextfile "
 	  "format; with the module not loaded it prints tcptimeo_up 0.\n",
-	  true },
+	  true, cmd_stats },
 	{ "apply", NULL,
 	  "usage: tcptimeoctl apply FILE|- [--dry-run] [--existing] [-q]\n"
 	  "Make the live rules equal to FILE, all or nothing.\n"
 	  "  --dry-run, -n  print what would change; exit 0 in sync, 5 "
 	  "changes pending\n"
 	  "  --existing     then stamp the connections already open\n"
-	  "  -q, --quiet    print nothing on success\n", false },
+	  "  -q, --quiet    print nothing on success\n", false, cmd_apply },
 	{ "save", NULL,
 	  "usage: tcptimeoctl save\nPrint the live rules as a rules file "
-	  "(apply reads it back).\n", false },
+	  "(apply reads it back).\n", false, cmd_save },
 	{ "explain", NULL,
 	  "usage: tcptimeoctl explain --dir in|out --remote ADDR:PORT "
 	  "[--local-port P]\n"
 	  "         [--bound] [--cgroup PATH | --pid PID] [--netns NS] "
 	  "[--rules FILE] [-j]\n"
 	  "Which rule wins for such a connection and the values its socket "
-	  "gets.\n", true },
+	  "gets.\n", true, cmd_explain },
 	{ "check", NULL,
 	  "usage: tcptimeoctl check [FILE|-] [--strict]\n"
 	  "Lint the live rules or a rules file: errors (what apply refuses) "
 	  "exit 1;\nwarnings exit 0, or 1 with --strict; notes never fail.\n",
-	  false },
+	  false, cmd_check },
 	{ "sockets", NULL,
 	  "usage: tcptimeoctl sockets [-j] [--rule NAME|-]\n"
 	  "This network namespace's connections, their values and the rule "
-	  "matching\neach; --rule - shows those no rule matches.\n", true },
+	  "matching\neach; --rule - shows those no rule matches.\n", true, cmd_sockets },
 	{ "abort-peer", NULL,
 	  "usage: tcptimeoctl abort-peer CIDR[,CIDR...] [--port LIST] "
 	  "[--dry-run]\n"
 	  "Abort the connections to dead peers now (ECONNABORTED), in every "
 	  "network\nnamespace; --dry-run lists them and changes nothing.\n",
-	  false },
+	  false, cmd_abort_peer },
 	{ "version", NULL,
 	  "usage: tcptimeoctl version [-j]   (also -V, --version)\n"
 	  "Print the versions of tcptimeoctl and of the loaded module; warn "
-	  "when they\ndiffer.\n", true },
+	  "when they\ndiffer.\n", true, cmd_version },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -670,37 +683,7 @@ int main(int argc, char **argv)
 	memcpy(av, argv + i, (size_t)ac * sizeof(*av));
 	if (json)
 		av[ac++] = dash_j;
-	cmd = cmds[k].cmd;
-	if (!strcmp(cmd, "add"))
-		ret = cmd_add(ac, av);
-	else if (!strcmp(cmd, "set"))
-		ret = cmd_set(ac, av);
-	else if (!strcmp(cmd, "del"))
-		ret = cmd_del(ac, av);
-	else if (!strcmp(cmd, "enable"))
-		ret = cmd_enable(ac, av, true);
-	else if (!strcmp(cmd, "disable"))
-		ret = cmd_enable(ac, av, false);
-	else if (!strcmp(cmd, "list"))
-		ret = cmd_list(ac, av);
-	else if (!strcmp(cmd, "show"))
-		ret = cmd_show(ac, av);
-	else if (!strcmp(cmd, "stats"))
-		ret = cmd_stats(ac, av);
-	else if (!strcmp(cmd, "apply"))
-		ret = cmd_apply(ac, av);
-	else if (!strcmp(cmd, "save"))
-		ret = cmd_save(ac, av);
-	else if (!strcmp(cmd, "explain"))
-		ret = cmd_explain(ac, av);
-	else if (!strcmp(cmd, "check"))
-		ret = cmd_check(ac, av);
-	else if (!strcmp(cmd, "sockets"))
-		ret = cmd_sockets(ac, av);
-	else if (!strcmp(cmd, "abort-peer"))
-		ret = cmd_abort_peer(ac, av);
-	else
-		ret = cmd_version(ac, av);
+	ret = cmds[k].run(ac, av);
 	free(av);
 	return ret;
 }
