@@ -8,7 +8,8 @@ loads the module, creates three rules, flaps them (enable/disable,
 rewrites of live rules, priority changes), waits until the live rules
 have stamped churn connections (`matched` > 0), removes the rules and
 unloads. Every cycle must load, stamp and unload; the churn must never
-see an error; the kernel must log no warning.
+see an error; the kernel must log no warning. TCPTIMEO_LOAD_CYCLES
+(default 20) runs more cycles, to hunt a rare race.
 """
 import os
 import sys
@@ -21,7 +22,7 @@ from netns import Netns                               # noqa: E402
 from peer import Agent                                # noqa: E402
 from deadline import poll                             # noqa: E402
 
-CYCLES = 20
+CYCLES = int(os.environ.get("TCPTIMEO_LOAD_CYCLES", "20"))
 P4, P6 = 7981, 7982
 PLAN = CYCLES + 2
 

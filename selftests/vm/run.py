@@ -272,7 +272,8 @@ class Run:
     def qemu_cmd(self):
         smp = self.info.get("SMP") or "2"
         accel = "tcg,thread=" + (self.info.get("TCG") or "multi")
-        append = ("console=ttyS0 quiet panic=1 log_buf_len=8M "
+        append = ("console=ttyS0 loglevel=5 panic=1 log_buf_len=8M "
+                  "softlockup_all_cpu_backtrace=1 softlockup_panic=1 "
                   "rdinit=/init mitigations=off")
         return [
             "qemu-system-x86_64", "-accel", accel, "-cpu", "max",
