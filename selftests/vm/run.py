@@ -531,9 +531,19 @@ def run_kernel(kver, tests, mode="tests"):
             total.passed += 1
         return total, run
 
-    for t in tests:
-        stem = stem_of(t)
-        if stem not in counted:
+    # A VM that stopped before its last test (a test wedged the guest, or
+    # it panicked) is booted once more for the tests it never started, so
+    # that one hang costs one test, not the rest of the kernel's suite.
+    boot_tests, resumed = tests, False
+    while True:
+        pending = [t for t in boot_tests if stem_of(t) not in counted
+                   and stem_of(t) != run.current
+                   and not os.path.exists(os.path.join(run.dir, stem_of(t) + ".tap"))]
+        resume = bool(run.why and pending and not resumed)
+        for t in boot_tests:
+            stem = stem_of(t)
+            if stem in counted or (resume and t in pending):
+                continue
             c, why = judge_test(run, stem)
             if stem != run.current and not os.path.exists(os.path.join(run.dir, stem + ".tap")):
                 why = ["not run: the VM stopped before it"]
@@ -542,8 +552,33 @@ def run_kernel(kver, tests, mode="tests"):
             counted[stem] = (c, why)
             for w in why:
                 out(f"not ok - {kver} {stem}: {w}")
-        total.add(counted[stem][0])
+        total.failed += judge_boot(run)
+        if not resume:
+            break
+        out(f"# {kver}: the VM stopped ({run.why}); booting again for the "
+            f"{len(pending)} test(s) it did not start")
+        boot_tests, resumed = pending, True
+        run = Run(kver, pending, mode, 1)
+        run.boot(on_end)
+        if not run.started:
+            for t in pending:
+                counted[stem_of(t)] = (Count(), [])
+                counted[stem_of(t)][0].failed = 1
+                out(f"not ok - {kver} {stem_of(t)}: not run: the VM stopped "
+                    f"before it, and the boot for the rest did not start ({run.why})")
+            total.failed += 1
+            break
 
+    for t in tests:
+        total.add(counted[stem_of(t)][0])
+    out(f"# {kver}: {total.line()}; boot {run.boot_s or 0:.1f} s, whole VM run "
+        f"{run.total_s:.0f} s; logs in {os.path.relpath(run.dir, TOP)}/")
+    return total, run
+
+
+def judge_boot(run):
+    """What one boot's kernel log, kmemleak and end say; failures counted."""
+    kver, failed = run.kver, 0
     problems = run.kernel_problems()
     for stem, lines in problems.items():
         where = stem or "boot or between tests"
@@ -554,25 +589,23 @@ def run_kernel(kver, tests, mode="tests"):
         out("#   the first report in full:")
         for line in run.report_after(lines[0]):
             out(f"#   | {line}")
-        total.failed += 1
+        failed += 1
     leaks, text = run.kmemleak()
     if leaks:
         out(f"not ok - {kver}: kmemleak: {leaks} unreferenced object(s) after "
             f"the tests (see {run.dir}/kmemleak.txt)")
         for line in text.splitlines()[:40]:
             out(f"#   {line}")
-        total.failed += 1
+        failed += 1
     elif os.path.exists(os.path.join(run.dir, "kmemleak.txt")):
         out(f"# {kver}: kmemleak: no unreferenced object after the tests")
     if run.why:
         out(f"not ok - {kver}: {run.why}")
-        total.failed += 1
+        failed += 1
     elif run.panicked:
         out(f"not ok - {kver}: the guest panicked")
-        total.failed += 1
-    out(f"# {kver}: {total.line()}; boot {run.boot_s:.1f} s, whole VM run "
-        f"{run.total_s:.0f} s; logs in {os.path.relpath(run.dir, TOP)}/")
-    return total, run
+        failed += 1
+    return failed
 
 
 def run_logged(name, cmd, log, prefix=""):
