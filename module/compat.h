@@ -27,6 +27,18 @@ static inline bool tt_sk_under_cgroup(const struct sock *sk,
 #endif
 }
 
+/* The socket's cgroup (v2), or NULL where sockets carry none. */
+static inline struct cgroup *tt_sk_cgroup(const struct sock *sk)
+{
+#ifdef CONFIG_SOCK_CGROUP_DATA
+	struct sock_cgroup_data *skcd = (struct sock_cgroup_data *)&sk->sk_cgrp_data;
+
+	return sock_cgroup_ptr(skcd);
+#else
+	return NULL;
+#endif
+}
+
 static inline u64 tt_sk_cgroup_id(const struct sock *sk)
 {
 #ifdef CONFIG_SOCK_CGROUP_DATA

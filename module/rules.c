@@ -13,13 +13,9 @@
  * out, so that a writer that died can never freeze policy).
  *
  * Scanning a table costs the probe O(n), so the probe normally uses the
- * table's index: a slot per (rule, port) for the port that names a
- * service (the local port of accepted connections, the remote port of
- * connected ones) in a hash table sized to the slots, plus a wildcard
- * list of rules that select no such port or too many. A lookup evaluates
- * only the rules of its exact port and the wildcard rules before them. A
- * worker builds the index of the newest table once after a burst of
- * writes (at least every TT_REBUILD_MAX_WAIT), without holding up
+ * table's index (index.c), whose cost does not grow with the number of
+ * rules. A worker builds the index of the newest table once after a burst
+ * of writes (at least every TT_REBUILD_MAX_WAIT), without holding up
  * writers, and attaches it to that table; until then the probe scans the
  * table itself. An index belongs to one table and never goes stale.
  */
@@ -27,7 +23,6 @@
 
 #include <linux/cgroup.h>
 #include <linux/debugfs.h>
-#include <linux/hash.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -37,30 +32,11 @@
 #include "compat.h"
 #include "tcptimeo.h"
 
-#define TT_MIN_HASH_BITS	8
-#define TT_MAX_HASH_BITS	16
-#define TT_SMALL_PORTS		64	/* rules selecting more are wildcards */
-#define TT_ANY_PORT		U32_MAX	/* a wildcard slot's port */
 /* A burst of writes is indexed once, TT_REBUILD_DELAY after its last
  * write, but the index is never more than TT_REBUILD_MAX_WAIT behind.
  */
 #define TT_REBUILD_DELAY	(HZ / 20 ? HZ / 20 : 1)
 #define TT_REBUILD_MAX_WAIT	HZ
-
-enum { TT_IDX_IN, TT_IDX_OUT, TT_IDX_DIRS };
-
-struct tt_slot {
-	const struct tt_rule *rule;
-	u32 port;			/* the port it indexes, or TT_ANY_PORT */
-	u32 rank;			/* position in evaluation order */
-};
-
-struct tt_index {
-	u32 nrules;
-	u8 bits;			/* 2^bits port buckets per direction */
-	struct tt_slot *slots;
-	u32 *start;			/* per direction: see tt_start() */
-};
 
 /* What readers use: immutable once published. */
 struct tt_table {
@@ -252,15 +228,6 @@ static void tt_order_insert(struct tt_rule *rule)
 	rb_insert_color(&rule->node, &tt_order);
 }
 
-static void tt_index_free(struct tt_index *idx)
-{
-	if (!idx)
-		return;
-	kvfree(idx->slots);
-	kvfree(idx->start);
-	kfree(idx);
-}
-
 static void tt_table_free_fn(struct work_struct *work)
 {
 	struct tt_table *t = container_of(to_rcu_work(work), struct tt_table,
@@ -444,140 +411,6 @@ static void tt_hold_expired(struct work_struct *work)
 	mutex_unlock(&tt_cfg_mutex);
 }
 
-static u32 tt_bucket(u32 port, u8 bits)
-{
-	return hash_32(port, bits);
-}
-
-/*
- * Direction @d's bucket bounds: bucket b (the wildcard list is bucket
- * 2^bits) is slots[start[b] .. start[b + 1]).
- */
-static u32 *tt_start(const struct tt_index *idx, int d)
-{
-	return idx->start + d * (BIT(idx->bits) + 3);
-}
-
-/*
- * The port ranges that index @rule in direction @d, in *@r: their number,
- * 0 if the rule belongs in the wildcard list, -1 if not in @d at all;
- * *@nports: how many ports they hold (the rule's slots), if any.
- */
-static int tt_rule_ports(const struct tt_rule *rule, int d,
-			 const struct tt_port_range **r, u32 *nports)
-{
-	const struct tt_sel *s = &rule->cfg.sel;
-	u8 n = d == TT_IDX_IN ? s->n_lports : s->n_rports;
-	u32 total = 0;
-	u8 i;
-
-	if (!(s->dir & (d == TT_IDX_IN ? TCPTIMEO_DIR_IN : TCPTIMEO_DIR_OUT)))
-		return -1;
-	*r = d == TT_IDX_IN ? s->lports : s->rports;
-	for (i = 0; i < n; i++)
-		total += (*r)[i].hi - (*r)[i].lo + 1;
-	*nports = total;
-	return total > TT_SMALL_PORTS ? 0 : n;
-}
-
-/*
- * A counting sort in two passes over the rules: the first counts bucket
- * b's slots in start[b + 2]; after the prefix sums start[b + 1] is bucket
- * b's first slot, and the second pass advances it to the bucket's end,
- * which is where bucket b + 1 starts.
- */
-static void tt_index_slot(struct tt_index *idx, int d, u32 b, u32 port,
-			  u32 rank, const struct tt_rule *rule, bool fill)
-{
-	u32 *start = tt_start(idx, d);
-	struct tt_slot *s;
-
-	if (!fill) {
-		start[b + 2]++;
-		return;
-	}
-	s = &idx->slots[start[b + 1]++];
-	s->rule = rule;
-	s->port = port;
-	s->rank = rank;
-}
-
-/* One slot per selected port in its bucket, or one wildcard slot. */
-static void tt_index_add(struct tt_index *idx, const struct tt_rule *rule,
-			 u32 rank, bool fill)
-{
-	const struct tt_port_range *r;
-	u32 nb = BIT(idx->bits), p, nports;
-	int d, n, i;
-
-	for (d = 0; d < TT_IDX_DIRS; d++) {
-		n = tt_rule_ports(rule, d, &r, &nports);
-		if (!n)
-			tt_index_slot(idx, d, nb, TT_ANY_PORT, rank, rule, fill);
-		for (i = 0; i < n; i++)
-			for (p = r[i].lo; p <= r[i].hi; p++)
-				tt_index_slot(idx, d, tt_bucket(p, idx->bits),
-					      p, rank, rule, fill);
-	}
-}
-
-/*
- * Index the rules of table @t. Runs in the worker without tt_cfg_mutex:
- * the table and its rules never change.
- */
-static struct tt_index *tt_index_build(const struct tt_table *t)
-{
-	u32 i, b, nb, nports, base = 0, ports[TT_IDX_DIRS] = { 0, 0 };
-	struct tt_rule *const *rules = t->rules;
-	const struct tt_port_range *r;
-	struct tt_index *idx;
-	u32 n = t->n;
-	u32 *start;
-	int d;
-
-	idx = kzalloc(sizeof(*idx), GFP_KERNEL);
-	if (!idx)
-		return NULL;
-	idx->nrules = n;
-	for (i = 0; i < n; i++)
-		for (d = 0; d < TT_IDX_DIRS; d++)
-			if (tt_rule_ports(rules[i], d, &r, &nports) > 0)
-				ports[d] += nports;
-	/*
-	 * About one exact-port slot per bucket, in 2^8 .. 2^16 buckets
-	 * (fls(n - 1) is order_base_2(n) without 7.x's minmax expansion,
-	 * which sparse finds too long).
-	 */
-	nb = ports[0] > ports[1] ? ports[0] : ports[1];
-	idx->bits = nb > BIT(TT_MIN_HASH_BITS) ? fls(nb - 1) : TT_MIN_HASH_BITS;
-	if (idx->bits > TT_MAX_HASH_BITS)
-		idx->bits = TT_MAX_HASH_BITS;
-	nb = BIT(idx->bits);
-	idx->start = kvcalloc(TT_IDX_DIRS * (nb + 3), sizeof(u32), GFP_KERNEL);
-	if (!idx->start)
-		goto fail;
-	for (i = 0; i < n; i++)
-		tt_index_add(idx, rules[i], i, false);
-	for (d = 0; d < TT_IDX_DIRS; d++) {
-		start = tt_start(idx, d);
-		start[0] = base;
-		start[1] = base;
-		for (b = 2; b < nb + 3; b++)
-			start[b] += start[b - 1];
-		base = start[nb + 2];
-	}
-	idx->slots = kvmalloc_array(base ? base : 1, sizeof(*idx->slots),
-				    GFP_KERNEL);
-	if (!idx->slots)
-		goto fail;
-	for (i = 0; i < n; i++)
-		tt_index_add(idx, rules[i], i, true);
-	return idx;
-fail:
-	tt_index_free(idx);
-	return NULL;
-}
-
 /*
  * Index the newest table (a reference on it, taken under the mutex),
  * without the mutex so that writers are never held up by a build, and
@@ -600,7 +433,7 @@ static void tt_rebuild_fn(struct work_struct *work)
 	refcount_inc(&t->ref);
 	mutex_unlock(&tt_cfg_mutex);
 
-	idx = tt_index_build(t);
+	idx = tt_index_build(t->rules, t->n);
 
 	mutex_lock(&tt_cfg_mutex);
 	if (!idx)		/* the table still serves every lookup */
@@ -615,9 +448,8 @@ static void tt_rebuild_fn(struct work_struct *work)
  * The probe's view of one rule: the shared selectors, then what only the
  * kernel knows (network namespace, cgroup).
  */
-static enum tt_verdict tt_rule_eval(const struct tt_rule *rule,
-				    const struct tt_tuple *t,
-				    const struct sock *sk)
+enum tt_verdict tt_rule_eval(const struct tt_rule *rule,
+			     const struct tt_tuple *t, const struct sock *sk)
 {
 	enum tt_verdict v = tt_sel_match(&rule->cfg.sel, t);
 
@@ -629,44 +461,6 @@ static enum tt_verdict tt_rule_eval(const struct tt_rule *rule,
 	    (!rule->cgrp || !tt_sk_under_cgroup(sk, rule->cgrp)))
 		return TT_NOMATCH;
 	return v;
-}
-
-static const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
-					     const struct tt_tuple *t,
-					     const struct sock *sk,
-					     enum tt_verdict *verdict)
-{
-	int d = t->dir == TCPTIMEO_DIR_IN ? TT_IDX_IN : TT_IDX_OUT;
-	u32 port = d == TT_IDX_IN ? t->lport : t->rport;
-	const u32 *start = tt_start(idx, d);
-	u32 b = tt_bucket(port, idx->bits), wild = BIT(idx->bits);
-	const struct tt_slot *s, *end, *best = NULL;
-	enum tt_verdict v;
-
-	/* First match among the rules that select this very port ... */
-	end = idx->slots + start[b + 1];
-	for (s = idx->slots + start[b]; s < end; s++) {
-		if (s->port != port)
-			continue;
-		v = tt_rule_eval(s->rule, t, sk);
-		if (v != TT_NOMATCH) {
-			best = s;
-			*verdict = v;
-			break;
-		}
-	}
-	/* ... unless a wildcard rule comes earlier in the order. */
-	end = idx->slots + start[wild + 1];
-	for (s = idx->slots + start[wild];
-	     s < end && (!best || s->rank < best->rank); s++) {
-		v = tt_rule_eval(s->rule, t, sk);
-		if (v != TT_NOMATCH) {
-			best = s;
-			*verdict = v;
-			break;
-		}
-	}
-	return best ? best->rule : NULL;
 }
 
 /*
@@ -762,12 +556,10 @@ ssize_t tt_rules_read(char *buf, loff_t off, size_t count)
  * debugfs tcptimeo/index: the probe's index, for tests and for the curious
  * (not ABI). "current 1" once it reflects every write.
  */
-static int tt_index_show(struct seq_file *m, void *v)
+static int tt_index_debug_show(struct seq_file *m, void *v)
 {
 	const struct tt_index *idx = NULL;
 	const struct tt_table *t;
-	const u32 *start;
-	int d;
 
 	rcu_read_lock();
 	t = rcu_dereference(tt_table);
@@ -775,21 +567,13 @@ static int tt_index_show(struct seq_file *m, void *v)
 		idx = rcu_dereference(t->index);
 	seq_printf(m, "current %d\n", !t || idx);
 	if (idx) {
-		seq_printf(m, "rules %u\nbuckets %lu\nout_local_ports %d\n",
-			   idx->nrules, BIT(idx->bits), t->out_lports);
-		for (d = 0; d < TT_IDX_DIRS; d++) {
-			start = tt_start(idx, d);
-			seq_printf(m, "%s port_slots %u wildcard_slots %u\n",
-				   d == TT_IDX_IN ? "in" : "out",
-				   start[BIT(idx->bits)] - start[0],
-				   start[BIT(idx->bits) + 1] -
-				   start[BIT(idx->bits)]);
-		}
+		seq_printf(m, "out_local_ports %d\n", t->out_lports);
+		tt_index_show(m, idx);
 	}
 	rcu_read_unlock();
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(tt_index);
+DEFINE_SHOW_ATTRIBUTE(tt_index_debug);
 
 int tt_rules_init(void)
 {
@@ -800,7 +584,7 @@ int tt_rules_init(void)
 	INIT_DELAYED_WORK(&tt_hold_work, tt_hold_expired);
 	/* Optional: without debugfs these are error pointers, ignored. */
 	tt_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("index", 0400, tt_debugfs, NULL, &tt_index_fops);
+	debugfs_create_file("index", 0400, tt_debugfs, NULL, &tt_index_debug_fops);
 	return 0;
 }
 

@@ -4,7 +4,8 @@
  *
  *   main.c      init/exit, wires the parts together
  *   hook.c      the inet_sock_set_state probe: which transitions matter
- *   rules.c     compiled rules, the live ordered list, the port index
+ *   rules.c     compiled rules, the live ordered list
+ *   index.c     the lookup index: a tuple space search over the selectors
  *   stamp.c     writes options onto one socket (fill, force, clamp)
  *   walk.c      existing sockets: apply_existing, abort_peers
  *   sockopt.c   the application's later setsockopt(): force, clamp, auto
@@ -156,6 +157,21 @@ ssize_t tt_rules_read(char *buf, loff_t off, size_t count);
 struct cgroup *tt_cgroup_lookup(const char *path);
 void tt_cfg_free(struct tt_rule_cfg *cfg);
 int tt_cfg_copy(struct tt_rule_cfg *dst, const struct tt_rule_cfg *src);
+
+enum tt_verdict tt_rule_eval(const struct tt_rule *rule,
+			     const struct tt_tuple *t, const struct sock *sk);
+
+/* index.c */
+enum { TT_IDX_IN, TT_IDX_OUT, TT_IDX_DIRS };
+struct seq_file;
+struct tt_index;
+struct tt_index *tt_index_build(struct tt_rule *const *rules, u32 n);
+void tt_index_free(struct tt_index *idx);
+const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
+				      const struct tt_tuple *t,
+				      const struct sock *sk,
+				      enum tt_verdict *verdict);
+void tt_index_show(struct seq_file *m, const struct tt_index *idx);
 
 /* stamp.c */
 #define TT_STAMP_REARM		BIT(0)	/* the keepalive timer may run */

@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
 # timeout: 180
 """Evaluation order: priority, ties by name, disabled rules, no merging,
-the port index against wildcard rules, the two decision moments of an
+the index against wildcard rules, the two decision moments of an
 outgoing connection, and the global switch.
+
+The index (module/index.c) files each rule under one selector: a block
+of ports, a CIDR of one prefix length, a cgroup or a netns. Two random
+models check it against a plain first-match walk: ports only, then every
+selector at once (both families, both directions, bound source ports
+and addresses, the client in a cgroup below the root).
 
 Each rule sets a distinct keepidle; the value getsockopt(TCP_KEEPIDLE)
 shows in the owning process names the rule that won.
 """
+import ipaddress
 import os
 import random
 import sys
@@ -17,9 +24,10 @@ import ttmod                                          # noqa: E402
 from ttmod import Rule                                # noqa: E402
 from netns import Pair                                # noqa: E402
 from peer import Agent, listen_all, kernel_defaults, connect_pair  # noqa: E402
+import cgroup as cg                                   # noqa: E402
 
 PORTS = [7501, 7502, 7503, 7504, 7505, 7506, 7650, 7720]
-PLAN = 35
+PLAN = 43
 
 
 def main(t):
@@ -199,13 +207,19 @@ def main(t):
             rules.append(Rule(name, **attrs))
             model.append((prio, name.encode(), d, lp, rp, 3000 + i))
         info = ttmod.wait_index()
-        # the module merges overlapping ranges: count each port once
-        slots = sum(len(ports_of(rp)) for _, _, d, _, rp, _ in model
-                    if d in ("out", "any") and rp and rp != "7000-7999")
-        t.ok(info["rules"] == 300 and info["out"]["port_slots"] == slots
-             and info["buckets"] >= 256 and info["buckets"] >= slots // 2,
-             "300 rules: the index has one slot per selected port, in a "
-             "table sized to the slots", diag=f"{info}, want {slots} out slots")
+        # a rule is a wildcard only where it selects nothing usable: out
+        # rules are filed by remote port (a range as blocks), in rules by
+        # local or remote port
+        wild_out = sum(1 for m in model if m[2] in ("out", "any") and not m[4])
+        wild_in = sum(1 for m in model
+                      if m[2] in ("in", "any") and not m[3] and not m[4])
+        t.ok(info["rules"] == 300 and info["out"]["wildcards"] == wild_out
+             and info["in"]["wildcards"] == wild_in
+             and info["buckets"] >= 256
+             and info["buckets"] >= info["in"]["slots"] // 2,
+             "300 rules: only the rules without a port are wildcards; port "
+             "ranges (7000-7999 too) are blocks in a table sized to the slots",
+             diag=f"{info}, want wildcards in {wild_in} out {wild_out}")
         against_model("300 random rules, the index")
         # move the last rule first: the index is stale until rebuilt
         last = max(model)
@@ -221,6 +235,8 @@ def main(t):
     finally:
         for r in rules:
             r.remove()
+
+    shapes_model(t, pair, cli, srv, dflt)
 
     # outgoing: decided at connect() or, for local_ports rules on an
     # unbound socket, once established
@@ -274,6 +290,168 @@ def main(t):
     cli.close_agent()
     srv.close_agent()
     pair.delete()
+
+
+SHAPE_PORTS = [7801, 7802, 7803, 7840]
+SRC_BASE = 45000                # source ports, one per connection
+ROUNDS = 6
+RULES_PER_ROUND = 60
+
+
+def shapes_model(t, pair, cli, srv, dflt):
+    """Every selector shape at once against a first-match model."""
+    rnd = random.Random(1912)
+    cg.ensure_mounted()
+    cg.remove("/tt12")
+    cg.create("/tt12/a")
+    cg.create("/tt12/b")
+    cg.move(cli.pid, "/tt12/a")
+    ls = listen_all(srv, SHAPE_PORTS, (4, 6))
+    nsid = {"cli": pair.cli.inode, "srv": pair.srv.inode}
+    cgs = {"cli": "/tt12/a", "srv": "/"}
+    addrs = [a for side in ("cli", "srv") for f in (4, 6)
+             for a in pair.ADDRS[side][f]]
+    src = [SRC_BASE]
+
+    def ports_text(near):
+        parts = []
+        for _ in range(rnd.randint(1, 2)):
+            lo = rnd.choice(near) - rnd.choice([0, 0, 1, 5, 40])
+            hi = lo + rnd.choice([0, 0, 1, 3, 80, 700])
+            parts.append(f"{lo}-{min(hi, 65535)}" if hi > lo else str(lo))
+        return ",".join(parts)
+
+    def cidrs_text():
+        parts = []
+        for _ in range(rnd.randint(1, 2)):
+            a = ipaddress.ip_address(rnd.choice(addrs))
+            plen = rnd.randint(0, a.max_prefixlen)
+            if rnd.random() < 0.3:
+                plen = a.max_prefixlen
+            parts.append(str(ipaddress.ip_network(f"{a}/{plen}", strict=False)))
+        return ",".join(parts)
+
+    def rand_rule(i):
+        d = rnd.choice(["in", "out", "any"])
+        r = {"priority": rnd.randint(0, 1000), "direction": d,
+             "keepidle": 5000 + i}
+        near = SHAPE_PORTS + [SRC_BASE + 10 * rnd.randint(0, 3)]
+        for attr, p in (("local_ports", 0.4), ("remote_ports", 0.4),
+                        ("remote_addrs", 0.5), ("cgroup", 0.4),
+                        ("netns", 0.4)):
+            if rnd.random() >= p:
+                continue
+            if attr.endswith("ports"):
+                r[attr] = ports_text(near)
+            elif attr == "remote_addrs":
+                r[attr] = cidrs_text()
+            elif attr == "cgroup":
+                r[attr] = rnd.choice(["/tt12", "/tt12/a", "/tt12/b", "/"])
+            else:
+                r[attr] = nsid[rnd.choice(["cli", "srv"])]
+        return r
+
+    def in_ports(text, port):
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            if int(lo) <= port <= int(hi or lo):
+                return True
+        return False
+
+    def in_cgroup(rule_cg, sock_cg):
+        return rule_cg == "/" or sock_cg == rule_cg or \
+            sock_cg.startswith(rule_cg + "/")
+
+    def matches(r, side, lport, rport, raddr):
+        d = "out" if side == "cli" else "in"
+        if r["direction"] not in (d, "any"):
+            return False
+        if "local_ports" in r and not in_ports(r["local_ports"], lport):
+            return False
+        if "remote_ports" in r and not in_ports(r["remote_ports"], rport):
+            return False
+        if "remote_addrs" in r and not any(
+                ipaddress.ip_address(raddr) in ipaddress.ip_network(c)
+                for c in r["remote_addrs"].split(",")):
+            return False
+        if "cgroup" in r and not in_cgroup(r["cgroup"], cgs[side]):
+            return False
+        if "netns" in r and r["netns"] != nsid[side]:
+            return False
+        return True
+
+    def want(rules, side, lport, rport, raddr):
+        for name, r in sorted(rules.items(),
+                              key=lambda kv: (kv[1]["priority"], kv[0].encode())):
+            if matches(r, side, lport, rport, raddr):
+                return r["keepidle"]
+        return dflt["keepidle"]
+
+    def against(rules, what):
+        bad, won, names = [], 0, set()
+        for k in range(16):
+            fam = (4, 6)[k % 2]
+            caddr = pair.ADDRS["cli"][fam][(k // 2) % 2]
+            saddr = pair.ADDRS["srv"][fam][(k // 4) % 2]
+            dport = SHAPE_PORTS[k % len(SHAPE_PORTS)]
+            sport = src[0] + rnd.choice([0, 10, 20, 30]) + k % 10
+            src[0] += 40
+            c, a = connect_pair(cli, srv, ls[(fam, dport)], fam, saddr, dport,
+                                bind=(caddr, sport))
+            got = (c["opts"]["keepidle"], a["opts"]["keepidle"])
+            exp = (want(rules, "cli", sport, dport, saddr),
+                   want(rules, "srv", dport, sport, caddr))
+            won += sum(1 for v in exp if v != dflt["keepidle"])
+            names |= {v for v in exp if v != dflt["keepidle"]}
+            if got != exp:
+                bad.append(f"{caddr}:{sport}->{saddr}:{dport} got {got} "
+                           f"want {exp}")
+        t.ok(not bad, f"{what}: both ends' winners are the model's for 16 "
+             "connections (v4/v6, bound source ports and addresses)",
+             diag="; ".join(bad[:6]))
+        t.diag(f"{what}: a rule won {won} of 32 decisions, "
+               f"{len(names)} distinct")
+        return names
+
+    made, rules, shapes, winners = [], {}, set(), set()
+
+    def clear():
+        for r in made:
+            r.remove()
+        made.clear()
+        rules.clear()
+
+    try:
+        for rnd_i in range(ROUNDS):
+            clear()
+            for i in range(RULES_PER_ROUND):
+                r = rand_rule(i)
+                name = f"sh{i:03d}"
+                made.append(Rule(name, **r))
+                rules[name] = r
+            info = ttmod.wait_index()
+            shapes |= set(info.get("in-shapes", []) + info.get("out-shapes", []))
+            winners |= against(rules, f"round {rnd_i + 1}: {RULES_PER_ROUND} "
+                               "random rules, the index")
+        kinds = {s.split("/")[0] for s in shapes}
+        t.ok({"local-port", "remote-port", "remote-addr4", "remote-addr6",
+              "cgroup", "netns"} <= kinds and len(shapes) > 20,
+             f"the rounds used {len(shapes)} shapes of every kind and "
+             f"{len(winners)} distinct winners", diag=f"{sorted(shapes)}")
+        first = min(rules, key=lambda n: (rules[n]["priority"], n.encode()))
+        last = max(rules, key=lambda n: (rules[n]["priority"], n.encode()))
+        made[int(last[2:])].set("priority", 0)
+        rules[last]["priority"] = 0
+        made[int(first[2:])].remove()
+        del rules[first]
+        ttmod.wait_index()
+        against(rules, "after a priority change and a remove, the index")
+    finally:
+        clear()
+        for lid in ls.values():
+            srv.close(lid)
+        cg.move(cli.pid, "/")
+        cg.remove("/tt12")
 
 
 Tap.run(main, PLAN)

@@ -273,15 +273,20 @@ INDEX = "/sys/kernel/debug/tcptimeo/index"
 
 
 def index_info():
-    """debugfs tcptimeo/index (not ABI): {"current": 1, "buckets": 256,
-    "in": {"port_slots": .., "wildcard_slots": ..}, "out": {..}, ..}."""
+    """debugfs tcptimeo/index (not ABI): {"current": 1, "rules": 3,
+    "buckets": 256, "bytes": 4200, "in": {"slots": .., "wildcards": ..,
+    "shapes": ..}, "out": {..}, "in-shapes": ["local-port/0", ..], ..}."""
     info = {}
     for line in read(INDEX).splitlines():
         w = line.split()
-        if len(w) == 2:
+        if not w:
+            continue
+        if w[0].endswith("-shapes"):
+            info[w[0]] = w[1:]
+        elif len(w) == 2:
             info[w[0]] = int(w[1])
-        elif len(w) == 5:
-            info[w[0]] = {w[1]: int(w[2]), w[3]: int(w[4])}
+        else:
+            info[w[0]] = {k: int(v) for k, v in zip(w[1::2], w[2::2])}
     return info
 
 

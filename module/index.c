@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcptimeo: the rule index, a tuple space search.
+ *
+ * A lookup must find the first rule, in evaluation order, that matches a
+ * connection, at a cost that does not grow with the number of rules. Each
+ * rule is filed, per direction, under one of its selectors: the one that
+ * gives it the fewest slots. A selector value becomes a key of a "shape":
+ *
+ *   local-port/k, remote-port/k   a block of 2^k ports (a port range is cut
+ *                                 into aligned blocks: at most 2 per bit)
+ *   remote-addr4/p, remote-addr6/p  a CIDR of prefix length p
+ *   cgroup                        the rule's cgroup
+ *   netns                         the namespace's inode number
+ *
+ * All keys of both directions share one hash table (bucket = hash of
+ * direction, shape and key), whose buckets hold their slots in evaluation
+ * order. A rule without a usable selector in a direction is a wildcard
+ * there. A lookup computes, for every shape present in its direction, the
+ * connection's key (for cgroups: its cgroup and each ancestor) and probes
+ * that one bucket, then the wildcard list, keeping the best rank: a bucket
+ * is left at the first slot that cannot beat the best so far. The cost
+ * grows with the number of distinct shapes, never with the number of rules.
+ *
+ * The remote port of an outgoing connection is its service port; its
+ * local port may not be known when the rule is decided (TT_NEED_LPORT), so
+ * outgoing rules are never filed under their local ports.
+ *
+ * An index is built for one immutable table (rules.c) in process context
+ * and read under RCU, in any context, with no allocation and no lock.
+ */
+#include <linux/bitmap.h>
+#include <linux/jhash.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <net/net_namespace.h>
+#include <net/sock.h>
+
+#include "compat.h"
+#include "tcptimeo.h"
+
+#define TT_MIN_HASH_BITS	8
+#define TT_MAX_HASH_BITS	20
+
+/* The shapes, numbered: a port field's blocks, prefix lengths, the rest. */
+enum {
+	TT_SH_SPORT = 0,			/* + k, 0..16 */
+	TT_SH_OPORT = TT_SH_SPORT + 17,		/* + k, 0..16 */
+	TT_SH_ADDR4 = TT_SH_OPORT + 17,		/* + p, 0..32 */
+	TT_SH_ADDR6 = TT_SH_ADDR4 + 33,		/* + p, 0..128 */
+	TT_SH_CGROUP = TT_SH_ADDR6 + 129,
+	TT_SH_NETNS,
+	TT_SH_MAX,
+};
+
+struct tt_slot {
+	const struct tt_rule *rule;
+	u32 rank;			/* position in evaluation order */
+	u32 key;			/* hash of direction, shape and key */
+};
+
+struct tt_index_dir {
+	u16 nshapes;
+	u8 shapes[TT_SH_MAX];		/* the shapes present, ascending */
+	u32 slots;			/* slots in buckets */
+};
+
+struct tt_index {
+	u32 nrules;
+	u8 bits;			/* 2^bits buckets */
+	u32 *start;			/* bin b is slots[start[b] .. start[b + 1]) */
+	struct tt_slot *slots;
+	size_t bytes;
+	struct tt_index_dir dir[TT_IDX_DIRS];
+};
+
+/* The bins: 2^bits buckets, then each direction's wildcard list. */
+static u32 tt_wild_bin(const struct tt_index *idx, int d)
+{
+	return BIT(idx->bits) + d;
+}
+
+static u32 tt_key(int d, u8 shape, u32 a, u32 b)
+{
+	return jhash_3words(a, b, shape, d);
+}
+
+static u32 tt_port_key(int d, u8 shape, u8 k, u16 port)
+{
+	return tt_key(d, shape + k, port >> k, 0);
+}
+
+/* @addr masked to @plen bits, as the rules store their CIDRs. */
+static u32 tt_addr_key(int d, u8 family, u8 plen, const u8 *addr)
+{
+	u32 w[4] = { 0, 0, 0, 0 };
+	u8 *b = (u8 *)w;
+	u8 full = plen / 8, rest = plen % 8;
+	u8 shape = family == 4 ? TT_SH_ADDR4 : TT_SH_ADDR6;
+
+	memcpy(b, addr, full);
+	if (rest)
+		b[full] = addr[full] & (u8)(0xff << (8 - rest));
+	return jhash2(w, family == 4 ? 1 : 4, ((u32)(shape + plen) << 8) | d);
+}
+
+static u32 tt_ptr_key(int d, u8 shape, const void *p)
+{
+	u64 v = (unsigned long)p;
+
+	return tt_key(d, shape, (u32)v, (u32)(v >> 32));
+}
+
+/* How many aligned blocks cover the ranges; *@kmask: the block sizes. */
+static u32 tt_port_blocks(const struct tt_port_range *r, u8 n, u32 *kmask)
+{
+	u32 lo, hi, cnt = 0;
+	u8 i, k;
+
+	for (i = 0; i < n; i++) {
+		for (lo = r[i].lo, hi = r[i].hi; lo <= hi; lo += BIT(k)) {
+			for (k = 16; k; k--)
+				if (!(lo & (BIT(k) - 1)) && lo + BIT(k) - 1 <= hi)
+					break;
+			*kmask |= BIT(k);
+			cnt++;
+		}
+	}
+	return cnt;
+}
+
+enum tt_pick { TT_PICK_NONE, TT_PICK_SPORT, TT_PICK_OPORT, TT_PICK_ADDR,
+	       TT_PICK_CGROUP, TT_PICK_NETNS };
+
+/* Which selector files @rule in direction @d: the one with fewest slots. */
+static enum tt_pick tt_rule_pick(const struct tt_rule *rule, int d)
+{
+	const struct tt_sel *s = &rule->cfg.sel;
+	enum tt_pick pick = TT_PICK_NONE;
+	u32 best = U32_MAX, n, km = 0;
+
+	if (d == TT_IDX_IN && s->n_lports) {
+		best = tt_port_blocks(s->lports, s->n_lports, &km);
+		pick = TT_PICK_SPORT;
+	}
+	if (s->n_rports) {
+		n = tt_port_blocks(s->rports, s->n_rports, &km);
+		if (n < best) {
+			best = n;
+			pick = d == TT_IDX_IN ? TT_PICK_OPORT : TT_PICK_SPORT;
+		}
+	}
+	if (s->n_addrs && s->n_addrs < best) {
+		best = s->n_addrs;
+		pick = TT_PICK_ADDR;
+	}
+	if (rule->cfg.cgroup_path && best > 1) {
+		best = 1;
+		pick = TT_PICK_CGROUP;
+	}
+	if (rule->cfg.netns && best > 1)
+		pick = TT_PICK_NETNS;
+	return pick;
+}
+
+struct tt_fill {
+	struct tt_index *idx;
+	unsigned long *present;		/* per direction, counting pass only */
+	bool fill;
+};
+
+static void tt_put(struct tt_fill *f, int d, u32 bin, u8 shape, u32 key,
+		   const struct tt_rule *rule, u32 rank)
+{
+	struct tt_index *idx = f->idx;
+	struct tt_slot *s;
+
+	if (!f->fill) {
+		idx->start[bin + 2]++;
+		if (bin < BIT(idx->bits)) {
+			__set_bit(shape, f->present + d * BITS_TO_LONGS(TT_SH_MAX));
+			idx->dir[d].slots++;
+		}
+		return;
+	}
+	s = &idx->slots[idx->start[bin + 1]++];
+	s->rule = rule;
+	s->rank = rank;
+	s->key = key;
+}
+
+static void tt_put_key(struct tt_fill *f, int d, u8 shape, u32 key,
+		       const struct tt_rule *rule, u32 rank)
+{
+	tt_put(f, d, key & (BIT(f->idx->bits) - 1), shape, key, rule, rank);
+}
+
+static void tt_put_ports(struct tt_fill *f, int d, u8 shape,
+			 const struct tt_port_range *r, u8 n,
+			 const struct tt_rule *rule, u32 rank)
+{
+	u32 lo, hi;
+	u8 i, k;
+
+	for (i = 0; i < n; i++) {
+		for (lo = r[i].lo, hi = r[i].hi; lo <= hi; lo += BIT(k)) {
+			for (k = 16; k; k--)
+				if (!(lo & (BIT(k) - 1)) && lo + BIT(k) - 1 <= hi)
+					break;
+			tt_put_key(f, d, shape + k,
+				   tt_port_key(d, shape, k, lo), rule, rank);
+		}
+	}
+}
+
+/* @rule's slots in both directions (none: it can match nothing). */
+static void tt_index_add(struct tt_fill *f, const struct tt_rule *rule,
+			 u32 rank)
+{
+	const struct tt_sel *s = &rule->cfg.sel;
+	const struct tt_cidr *c;
+	int d;
+	u8 i;
+
+	/* a cgroup that does not exist (yet): the rule is recompiled */
+	if (rule->cfg.cgroup_path && !rule->cgrp)
+		return;
+	for (d = 0; d < TT_IDX_DIRS; d++) {
+		if (!(s->dir & (d == TT_IDX_IN ? TCPTIMEO_DIR_IN :
+						 TCPTIMEO_DIR_OUT)))
+			continue;
+		switch (tt_rule_pick(rule, d)) {
+		case TT_PICK_SPORT:
+			if (d == TT_IDX_IN)
+				tt_put_ports(f, d, TT_SH_SPORT, s->lports,
+					     s->n_lports, rule, rank);
+			else
+				tt_put_ports(f, d, TT_SH_SPORT, s->rports,
+					     s->n_rports, rule, rank);
+			break;
+		case TT_PICK_OPORT:
+			tt_put_ports(f, d, TT_SH_OPORT, s->rports, s->n_rports,
+				     rule, rank);
+			break;
+		case TT_PICK_ADDR:
+			for (i = 0; i < s->n_addrs; i++) {
+				c = &s->addrs[i];
+				tt_put_key(f, d, (c->family == 4 ? TT_SH_ADDR4 :
+						  TT_SH_ADDR6) + c->plen,
+					   tt_addr_key(d, c->family, c->plen,
+						       c->addr), rule, rank);
+			}
+			break;
+		case TT_PICK_CGROUP:
+			tt_put_key(f, d, TT_SH_CGROUP,
+				   tt_ptr_key(d, TT_SH_CGROUP, rule->cgrp),
+				   rule, rank);
+			break;
+		case TT_PICK_NETNS:
+			tt_put_key(f, d, TT_SH_NETNS,
+				   tt_key(d, TT_SH_NETNS, rule->cfg.netns, 0),
+				   rule, rank);
+			break;
+		default:
+			tt_put(f, d, tt_wild_bin(f->idx, d), 0, 0, rule, rank);
+		}
+	}
+}
+
+void tt_index_free(struct tt_index *idx)
+{
+	if (!idx)
+		return;
+	kvfree(idx->slots);
+	kvfree(idx->start);
+	kfree(idx);
+}
+
+/* Upper bound of the slots @rule takes, to size the hash table. */
+static u32 tt_rule_slots(const struct tt_rule *rule)
+{
+	const struct tt_sel *s = &rule->cfg.sel;
+	u32 km = 0;
+
+	return tt_port_blocks(s->lports, s->n_lports, &km) +
+	       tt_port_blocks(s->rports, s->n_rports, &km) + s->n_addrs + 2;
+}
+
+/*
+ * Index @n rules in evaluation order: a counting sort in two passes, the
+ * first counts bin b's slots in start[b + 2]; after the prefix sums
+ * start[b + 1] is bin b's first slot, and the second pass advances it to
+ * the bin's end, where bin b + 1 starts. Process context, GFP_KERNEL.
+ */
+struct tt_index *tt_index_build(struct tt_rule *const *rules, u32 n)
+{
+	unsigned long present[TT_IDX_DIRS * BITS_TO_LONGS(TT_SH_MAX)] = { 0 };
+	struct tt_fill f = { .present = present };
+	struct tt_index *idx;
+	u32 i, nbins, total = 0;
+	u64 want = 0;
+	unsigned int sh;
+	int d;
+
+	idx = kzalloc(sizeof(*idx), GFP_KERNEL);
+	if (!idx)
+		return NULL;
+	f.idx = idx;
+	idx->nrules = n;
+	for (i = 0; i < n; i++)
+		want += tt_rule_slots(rules[i]);
+	/* about one slot per bucket (fls(): order_base_2 without minmax) */
+	idx->bits = want > BIT(TT_MIN_HASH_BITS) ? fls64(want - 1) :
+						   TT_MIN_HASH_BITS;
+	if (idx->bits > TT_MAX_HASH_BITS)
+		idx->bits = TT_MAX_HASH_BITS;
+	nbins = BIT(idx->bits) + TT_IDX_DIRS;
+	idx->start = kvcalloc(nbins + 2, sizeof(u32), GFP_KERNEL);
+	if (!idx->start)
+		goto fail;
+	for (i = 0; i < n; i++)
+		tt_index_add(&f, rules[i], i);
+	for (i = 2; i < nbins + 2; i++)
+		idx->start[i] += idx->start[i - 1];
+	total = idx->start[nbins + 1];
+	idx->slots = kvmalloc_array(total ? total : 1, sizeof(*idx->slots),
+				    GFP_KERNEL);
+	if (!idx->slots)
+		goto fail;
+	f.fill = true;
+	for (i = 0; i < n; i++)
+		tt_index_add(&f, rules[i], i);
+	for (d = 0; d < TT_IDX_DIRS; d++)
+		for_each_set_bit(sh, present + d * BITS_TO_LONGS(TT_SH_MAX),
+				 TT_SH_MAX)
+			idx->dir[d].shapes[idx->dir[d].nshapes++] = sh;
+	idx->bytes = sizeof(*idx) + (nbins + 2) * sizeof(u32) +
+		     total * sizeof(*idx->slots);
+	return idx;
+fail:
+	tt_index_free(idx);
+	return NULL;
+}
+
+struct tt_probe {
+	const struct tt_tuple *t;
+	const struct sock *sk;
+	const struct tt_slot *best;
+	u32 best_rank;
+	enum tt_verdict verdict;
+};
+
+/* The first slot of bin @bin with @key that matches, if it beats the best. */
+static void tt_probe_bin(const struct tt_index *idx, struct tt_probe *p,
+			 u32 bin, bool any_key, u32 key)
+{
+	const struct tt_slot *s = idx->slots + idx->start[bin];
+	const struct tt_slot *end = idx->slots + idx->start[bin + 1];
+	enum tt_verdict v;
+
+	for (; s < end && s->rank < p->best_rank; s++) {
+		if (!any_key && s->key != key)
+			continue;
+		v = tt_rule_eval(s->rule, p->t, p->sk);
+		if (v != TT_NOMATCH) {
+			p->best = s;
+			p->best_rank = s->rank;
+			p->verdict = v;
+			return;
+		}
+	}
+}
+
+static void tt_probe_key(const struct tt_index *idx, struct tt_probe *p,
+			 u32 key)
+{
+	tt_probe_bin(idx, p, key & (BIT(idx->bits) - 1), false, key);
+}
+
+/* Probe the buckets of @sk's cgroup and of each of its ancestors. */
+static void tt_probe_cgroups(const struct tt_index *idx, struct tt_probe *p,
+			     int d)
+{
+	struct cgroup *cg;
+
+	for (cg = tt_sk_cgroup(p->sk); cg; cg = cgroup_parent(cg))
+		tt_probe_key(idx, p, tt_ptr_key(d, TT_SH_CGROUP, cg));
+}
+
+/*
+ * The first rule in evaluation order that matches @t (or might, once the
+ * local port is known: *verdict == TT_NEED_LPORT). Caller holds RCU; any
+ * context.
+ */
+const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
+				      const struct tt_tuple *t,
+				      const struct sock *sk,
+				      enum tt_verdict *verdict)
+{
+	int d = t->dir == TCPTIMEO_DIR_IN ? TT_IDX_IN : TT_IDX_OUT;
+	const struct tt_index_dir *di = &idx->dir[d];
+	u16 sport = d == TT_IDX_IN ? t->lport : t->rport;
+	struct tt_probe p = { .t = t, .sk = sk, .best_rank = U32_MAX };
+	u16 i;
+	u8 sh;
+
+	for (i = 0; i < di->nshapes; i++) {
+		sh = di->shapes[i];
+		if (sh < TT_SH_OPORT)
+			tt_probe_key(idx, &p, tt_port_key(d, TT_SH_SPORT,
+							  sh - TT_SH_SPORT,
+							  sport));
+		else if (sh < TT_SH_ADDR4)
+			tt_probe_key(idx, &p, tt_port_key(d, TT_SH_OPORT,
+							  sh - TT_SH_OPORT,
+							  t->rport));
+		else if (sh < TT_SH_ADDR6 && t->family == 4)
+			tt_probe_key(idx, &p, tt_addr_key(d, 4,
+							  sh - TT_SH_ADDR4,
+							  t->raddr));
+		else if (sh >= TT_SH_ADDR6 && sh < TT_SH_CGROUP &&
+			 t->family == 6)
+			tt_probe_key(idx, &p, tt_addr_key(d, 6,
+							  sh - TT_SH_ADDR6,
+							  t->raddr));
+		else if (sh == TT_SH_CGROUP)
+			tt_probe_cgroups(idx, &p, d);
+		else if (sh == TT_SH_NETNS)
+			tt_probe_key(idx, &p, tt_key(d, TT_SH_NETNS,
+						     sock_net(sk)->ns.inum, 0));
+	}
+	tt_probe_bin(idx, &p, tt_wild_bin(idx, d), true, 0);
+	*verdict = p.best ? p.verdict : TT_NOMATCH;
+	return p.best ? p.best->rule : NULL;
+}
+
+static const char *const tt_field_names[] = {
+	"local-port", "remote-port", "remote-addr4", "remote-addr6",
+};
+
+static void tt_shape_name(struct seq_file *m, int d, u8 sh)
+{
+	u8 sport = d == TT_IDX_IN ? 0 : 1;
+
+	if (sh < TT_SH_OPORT)
+		seq_printf(m, " %s/%u", tt_field_names[sport], sh - TT_SH_SPORT);
+	else if (sh < TT_SH_ADDR4)
+		seq_printf(m, " %s/%u", tt_field_names[!sport], sh - TT_SH_OPORT);
+	else if (sh < TT_SH_ADDR6)
+		seq_printf(m, " %s/%u", tt_field_names[2], sh - TT_SH_ADDR4);
+	else if (sh < TT_SH_CGROUP)
+		seq_printf(m, " %s/%u", tt_field_names[3], sh - TT_SH_ADDR6);
+	else
+		seq_puts(m, sh == TT_SH_CGROUP ? " cgroup" : " netns");
+}
+
+/* debugfs (not ABI): the index's sizes and, per direction, its shapes. */
+void tt_index_show(struct seq_file *m, const struct tt_index *idx)
+{
+	const struct tt_index_dir *di;
+	u32 w;
+	int d;
+	u16 i;
+
+	seq_printf(m, "rules %u\nbuckets %lu\nbytes %zu\n", idx->nrules,
+		   BIT(idx->bits), idx->bytes);
+	for (d = 0; d < TT_IDX_DIRS; d++) {
+		di = &idx->dir[d];
+		w = tt_wild_bin(idx, d);
+		seq_printf(m, "%s slots %u wildcards %u shapes %u\n",
+			   d == TT_IDX_IN ? "in" : "out", di->slots,
+			   idx->start[w + 1] - idx->start[w], di->nshapes);
+	}
+	for (d = 0; d < TT_IDX_DIRS; d++) {
+		di = &idx->dir[d];
+		seq_printf(m, "%s-shapes", d == TT_IDX_IN ? "in" : "out");
+		for (i = 0; i < di->nshapes; i++)
+			tt_shape_name(m, d, di->shapes[i]);
+		seq_putc(m, '\n');
+	}
+}
