@@ -22,9 +22,15 @@
  * is left at the first slot that cannot beat the best so far. The cost
  * grows with the number of distinct shapes, never with the number of rules.
  *
- * The remote port of an outgoing connection is its service port; its
- * local port may not be known when the rule is decided (TT_NEED_LPORT), so
- * outgoing rules are never filed under their local ports.
+ * The local port of an outgoing connection may not be known yet when it is
+ * decided at connect() (tt_tuple.lport_known false); a rule that selects
+ * it then answers TT_NEED_LPORT, and the decision is taken again once the
+ * connection is established. So an outgoing rule is filed under its local
+ * ports only when it has no other selector, and is also listed, in rank
+ * order, in its direction's "deferred" bin: a lookup that does not know
+ * the local port walks that bin instead of the local-port buckets, and
+ * stops at the first rule whose other selectors match (for a rule with
+ * none, the first rule of the bin).
  *
  * An index is built for one immutable table (rules.c) in process context
  * and read under RCU, in any context, with no allocation and no lock.
@@ -43,7 +49,11 @@
 #define TT_MIN_HASH_BITS	8
 #define TT_MAX_HASH_BITS	20
 
-/* The shapes, numbered: a port field's blocks, prefix lengths, the rest. */
+/*
+ * The shapes, numbered: a port field's blocks, prefix lengths, the rest.
+ * SPORT is the service port (local for accepted connections, remote for
+ * connected ones), OPORT the other one.
+ */
 enum {
 	TT_SH_SPORT = 0,			/* + k, 0..16 */
 	TT_SH_OPORT = TT_SH_SPORT + 17,		/* + k, 0..16 */
@@ -75,10 +85,17 @@ struct tt_index {
 	struct tt_index_dir dir[TT_IDX_DIRS];
 };
 
-/* The bins: 2^bits buckets, then each direction's wildcard list. */
+/* The bins: 2^bits buckets, each direction's wildcards, the deferred. */
+#define TT_NBINS(bits)		(BIT(bits) + TT_IDX_DIRS + 1)
+
 static u32 tt_wild_bin(const struct tt_index *idx, int d)
 {
 	return BIT(idx->bits) + d;
+}
+
+static u32 tt_deferred_bin(const struct tt_index *idx)
+{
+	return BIT(idx->bits) + TT_IDX_DIRS;
 }
 
 static u32 tt_key(int d, u8 shape, u32 a, u32 b)
@@ -133,7 +150,10 @@ static u32 tt_port_blocks(const struct tt_port_range *r, u8 n, u32 *kmask)
 enum tt_pick { TT_PICK_NONE, TT_PICK_SPORT, TT_PICK_OPORT, TT_PICK_ADDR,
 	       TT_PICK_CGROUP, TT_PICK_NETNS };
 
-/* Which selector files @rule in direction @d: the one with fewest slots. */
+/*
+ * Which selector files @rule in direction @d: the one with fewest slots,
+ * but an outgoing rule's local ports only when nothing else is there.
+ */
 static enum tt_pick tt_rule_pick(const struct tt_rule *rule, int d)
 {
 	const struct tt_sel *s = &rule->cfg.sel;
@@ -161,6 +181,8 @@ static enum tt_pick tt_rule_pick(const struct tt_rule *rule, int d)
 	}
 	if (rule->cfg.netns && best > 1)
 		pick = TT_PICK_NETNS;
+	if (pick == TT_PICK_NONE && d == TT_IDX_OUT && s->n_lports)
+		pick = TT_PICK_OPORT;
 	return pick;
 }
 
@@ -240,8 +262,14 @@ static void tt_index_add(struct tt_fill *f, const struct tt_rule *rule,
 					     s->n_rports, rule, rank);
 			break;
 		case TT_PICK_OPORT:
-			tt_put_ports(f, d, TT_SH_OPORT, s->rports, s->n_rports,
+			if (d == TT_IDX_IN) {
+				tt_put_ports(f, d, TT_SH_OPORT, s->rports,
+					     s->n_rports, rule, rank);
+				break;
+			}
+			tt_put_ports(f, d, TT_SH_OPORT, s->lports, s->n_lports,
 				     rule, rank);
+			tt_put(f, d, tt_deferred_bin(f->idx), 0, 0, rule, rank);
 			break;
 		case TT_PICK_ADDR:
 			for (i = 0; i < s->n_addrs; i++) {
@@ -315,7 +343,7 @@ struct tt_index *tt_index_build(struct tt_rule *const *rules, u32 n)
 						   TT_MIN_HASH_BITS;
 	if (idx->bits > TT_MAX_HASH_BITS)
 		idx->bits = TT_MAX_HASH_BITS;
-	nbins = BIT(idx->bits) + TT_IDX_DIRS;
+	nbins = TT_NBINS(idx->bits);
 	idx->start = kvcalloc(nbins + 2, sizeof(u32), GFP_KERNEL);
 	if (!idx->start)
 		goto fail;
@@ -349,7 +377,25 @@ struct tt_probe {
 	const struct tt_slot *best;
 	u32 best_rank;
 	enum tt_verdict verdict;
+	const u32 *skip;		/* ranks no longer live, ascending */
+	u32 nskip;
 };
+
+static bool tt_skipped(const struct tt_probe *p, u32 rank)
+{
+	u32 lo = 0, hi = p->nskip, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (p->skip[mid] == rank)
+			return true;
+		if (p->skip[mid] < rank)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
 
 /* The first slot of bin @bin with @key that matches, if it beats the best. */
 static void tt_probe_bin(const struct tt_index *idx, struct tt_probe *p,
@@ -361,6 +407,8 @@ static void tt_probe_bin(const struct tt_index *idx, struct tt_probe *p,
 
 	for (; s < end && s->rank < p->best_rank; s++) {
 		if (!any_key && s->key != key)
+			continue;
+		if (p->nskip && tt_skipped(p, s->rank))
 			continue;
 		v = tt_rule_eval(s->rule, p->t, p->sk);
 		if (v != TT_NOMATCH) {
@@ -390,46 +438,55 @@ static void tt_probe_cgroups(const struct tt_index *idx, struct tt_probe *p,
 
 /*
  * The first rule in evaluation order that matches @t (or might, once the
- * local port is known: *verdict == TT_NEED_LPORT). Caller holds RCU; any
- * context.
+ * local port is known: *verdict == TT_NEED_LPORT), passing over the
+ * @nskip ranks in @skip. Caller holds RCU; any context.
  */
 const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 				      const struct tt_tuple *t,
-				      const struct sock *sk,
-				      enum tt_verdict *verdict)
+				      const struct sock *sk, const u32 *skip,
+				      u32 nskip, enum tt_verdict *verdict)
 {
 	int d = t->dir == TCPTIMEO_DIR_IN ? TT_IDX_IN : TT_IDX_OUT;
 	const struct tt_index_dir *di = &idx->dir[d];
 	u16 sport = d == TT_IDX_IN ? t->lport : t->rport;
-	struct tt_probe p = { .t = t, .sk = sk, .best_rank = U32_MAX };
+	u16 oport = d == TT_IDX_IN ? t->rport : t->lport;
+	struct tt_probe p = { .t = t, .sk = sk, .best_rank = U32_MAX,
+			      .skip = skip, .nskip = nskip };
 	u16 i;
 	u8 sh;
 
 	for (i = 0; i < di->nshapes; i++) {
 		sh = di->shapes[i];
-		if (sh < TT_SH_OPORT)
+		if (sh < TT_SH_OPORT) {
 			tt_probe_key(idx, &p, tt_port_key(d, TT_SH_SPORT,
 							  sh - TT_SH_SPORT,
 							  sport));
-		else if (sh < TT_SH_ADDR4)
+		} else if (sh < TT_SH_ADDR4) {
+			/* not known: the deferred bin stands in (below) */
+			if (d == TT_IDX_OUT && !t->lport_known)
+				continue;
 			tt_probe_key(idx, &p, tt_port_key(d, TT_SH_OPORT,
 							  sh - TT_SH_OPORT,
-							  t->rport));
-		else if (sh < TT_SH_ADDR6 && t->family == 4)
-			tt_probe_key(idx, &p, tt_addr_key(d, 4,
-							  sh - TT_SH_ADDR4,
-							  t->raddr));
-		else if (sh >= TT_SH_ADDR6 && sh < TT_SH_CGROUP &&
-			 t->family == 6)
-			tt_probe_key(idx, &p, tt_addr_key(d, 6,
-							  sh - TT_SH_ADDR6,
-							  t->raddr));
-		else if (sh == TT_SH_CGROUP)
+							  oport));
+		} else if (sh < TT_SH_ADDR6) {
+			if (t->family == 4)
+				tt_probe_key(idx, &p,
+					     tt_addr_key(d, 4, sh - TT_SH_ADDR4,
+							 t->raddr));
+		} else if (sh < TT_SH_CGROUP) {
+			if (t->family == 6)
+				tt_probe_key(idx, &p,
+					     tt_addr_key(d, 6, sh - TT_SH_ADDR6,
+							 t->raddr));
+		} else if (sh == TT_SH_CGROUP) {
 			tt_probe_cgroups(idx, &p, d);
-		else if (sh == TT_SH_NETNS)
+		} else {
 			tt_probe_key(idx, &p, tt_key(d, TT_SH_NETNS,
 						     sock_net(sk)->ns.inum, 0));
+		}
 	}
+	if (d == TT_IDX_OUT && !t->lport_known)
+		tt_probe_bin(idx, &p, tt_deferred_bin(idx), true, 0);
 	tt_probe_bin(idx, &p, tt_wild_bin(idx, d), true, 0);
 	*verdict = p.best ? p.verdict : TT_NOMATCH;
 	return p.best ? p.best->rule : NULL;
@@ -472,6 +529,8 @@ void tt_index_show(struct seq_file *m, const struct tt_index *idx)
 			   d == TT_IDX_IN ? "in" : "out", di->slots,
 			   idx->start[w + 1] - idx->start[w], di->nshapes);
 	}
+	w = tt_deferred_bin(idx);
+	seq_printf(m, "out_deferred %u\n", idx->start[w + 1] - idx->start[w]);
 	for (d = 0; d < TT_IDX_DIRS; d++) {
 		di = &idx->dir[d];
 		seq_printf(m, "%s-shapes", d == TT_IDX_IN ? "in" : "out");

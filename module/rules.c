@@ -12,12 +12,17 @@
  * and go live together, in one swap, on commit (or when the hold runs
  * out, so that a writer that died can never freeze policy).
  *
- * Scanning a table costs the probe O(n), so the probe normally uses the
- * table's index (index.c), whose cost does not grow with the number of
- * rules. A worker builds the index of the newest table once after a burst
- * of writes (at least every TT_REBUILD_MAX_WAIT), without holding up
- * writers, and attaches it to that table; until then the probe scans the
- * table itself. An index belongs to one table and never goes stale.
+ * A table is a base and an overlay. The base is a snapshot of the rules in
+ * evaluation order with its index (index.c), whose lookup cost does not
+ * grow with the number of rules; tables share it by reference. The
+ * overlay is what changed since the base was taken: the live rules it
+ * lacks, in evaluation order, and the ranks of its rules that are no
+ * longer live; at most TT_OVERLAY_MAX of each. A write publishes the base
+ * with a new overlay, O(overlay); the worker takes a new base once after a
+ * burst of writes (at least every TT_REBUILD_MAX_WAIT), and so does a
+ * write whose overlay would outgrow TT_OVERLAY_MAX, so that a lookup never
+ * walks more than the overlay besides its index, and a write costs O(n)
+ * only once in TT_OVERLAY_MAX writes.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -32,36 +37,66 @@
 #include "compat.h"
 #include "tcptimeo.h"
 
-/* A burst of writes is indexed once, TT_REBUILD_DELAY after its last
- * write, but the index is never more than TT_REBUILD_MAX_WAIT behind.
+#define TT_OVERLAY_MAX		64
+/* A burst of writes gets a new base once, TT_REBUILD_DELAY after its last
+ * write, but the overlay is never more than TT_REBUILD_MAX_WAIT old.
  */
 #define TT_REBUILD_DELAY	(HZ / 20 ? HZ / 20 : 1)
 #define TT_REBUILD_MAX_WAIT	HZ
 
-/* What readers use: immutable once published. */
-struct tt_table {
-	refcount_t ref;			/* the published pointer, the worker */
+/* A snapshot of the live rules and their index; shared by tables. */
+struct tt_base {
+	refcount_t ref;			/* tables, and the writers' tt_wbase */
 	struct rcu_work free_work;
-	struct tt_index __rcu *index;	/* set once, by the worker */
-	bool out_lports;		/* an outgoing rule selects local ports */
+	struct tt_index *index;
 	u32 n;
 	struct tt_rule *rules[];	/* evaluation order, a reference each */
+};
+
+/* What readers use: immutable once published. */
+struct tt_table {
+	refcount_t ref;			/* the published pointer */
+	struct rcu_work free_work;
+	struct tt_base *base;		/* a reference; NULL: no base rule */
+	bool out_lports;		/* an outgoing rule selects local ports */
+	u32 n;				/* live rules */
+	u32 nadd;
+	u32 nrm;
+	struct tt_rule **add;		/* live, not in base: in order, a ref each */
+	u32 *rm;			/* ranks in base no longer live, ascending */
+	void *area[];			/* add, then rm */
 };
 
 struct workqueue_struct *tt_wq;
 
 static struct rb_root tt_order = RB_ROOT;	/* the rules to be live */
 static u32 tt_nlive;			/* rules in tt_order */
+static u32 tt_nout_lports;		/* of those, outgoing with local ports */
 static struct tt_table __rcu *tt_table;	/* NULL: no live rule */
 static unsigned long tt_pub_gen;	/* bumped at each publish */
 static bool tt_dirty;			/* tt_order differs from tt_table */
-static bool tt_rebuild_pending;		/* a change since the last build */
+static bool tt_rebuild_pending;		/* an overlay since the last base */
 static unsigned long tt_rebuild_deadline;	/* jiffies, if pending */
 static struct delayed_work tt_rebuild_work;
 static bool tt_held;			/* a hold is on: do not publish */
 static unsigned long tt_hold_until;	/* jiffies, if held */
 static struct delayed_work tt_hold_work;
 static struct dentry *tt_debugfs;
+
+/*
+ * The writers' base and overlay: tt_order is tt_wbase minus the ranks in
+ * tt_wrm plus the rules in tt_wadd, unless tt_wlost (the overlay outgrew
+ * TT_OVERLAY_MAX, or a hold is on): then the next publish takes a new base.
+ * A rule's base_rank is its rank in tt_wbase if its base_gen is
+ * tt_wbase_gen. All of it under tt_cfg_mutex.
+ */
+static struct tt_base *tt_wbase;
+static u32 tt_wbase_gen = 1;
+static struct tt_rule *tt_wadd[TT_OVERLAY_MAX];
+static u32 tt_nwadd;
+static u32 tt_wrm[TT_OVERLAY_MAX];
+static u32 tt_nwrm;
+static bool tt_wlost;
 
 /* Cached text of the sysfs "rules" file, rendered when tt_pub_gen moves. */
 static char *tt_text;
@@ -228,26 +263,44 @@ static void tt_order_insert(struct tt_rule *rule)
 	rb_insert_color(&rule->node, &tt_order);
 }
 
+static void tt_base_free_fn(struct work_struct *work)
+{
+	struct tt_base *b = container_of(to_rcu_work(work), struct tt_base,
+					 free_work);
+	u32 i;
+
+	tt_index_free(b->index);
+	for (i = 0; i < b->n; i++)
+		tt_rule_put(b->rules[i]);
+	kvfree(b);
+}
+
+/* The last reference: freed after a grace period, in process context. */
+static void tt_base_put(struct tt_base *b)
+{
+	if (b && refcount_dec_and_test(&b->ref))
+		queue_rcu_work(tt_wq, &b->free_work);
+}
+
 static void tt_table_free_fn(struct work_struct *work)
 {
 	struct tt_table *t = container_of(to_rcu_work(work), struct tt_table,
 					  free_work);
 	u32 i;
 
-	tt_index_free(rcu_dereference_protected(t->index, true));
-	for (i = 0; i < t->n; i++)
-		tt_rule_put(t->rules[i]);
+	for (i = 0; i < t->nadd; i++)
+		tt_rule_put(t->add[i]);
+	tt_base_put(t->base);
 	kvfree(t);
 }
 
-/* The last reference: freed after a grace period, in process context. */
 static void tt_table_put(struct tt_table *t)
 {
 	if (t && refcount_dec_and_test(&t->ref))
 		queue_rcu_work(tt_wq, &t->free_work);
 }
 
-/* Index the new table soon: once after a burst, at most MAX_WAIT late. */
+/* A new base soon: once after a burst, at most MAX_WAIT late. */
 static void tt_rebuild_soon(void)
 {
 	if (!tt_rebuild_pending) {
@@ -261,36 +314,79 @@ static void tt_rebuild_soon(void)
 }
 
 /*
+ * Take the rules of tt_order as the writers' new base, with its index:
+ * O(n), in the writer or the worker, under tt_cfg_mutex. On allocation
+ * failure nothing changes and -ENOMEM is returned.
+ */
+static int tt_rebase(void)
+{
+	struct tt_base *b = NULL;
+	struct rb_node *node;
+	u32 i = 0;
+
+	lockdep_assert_held(&tt_cfg_mutex);
+	if (tt_nlive) {
+		b = kvzalloc(struct_size(b, rules, tt_nlive), GFP_KERNEL);
+		if (!b)
+			return -ENOMEM;
+		for (node = rb_first(&tt_order); node; node = rb_next(node))
+			b->rules[i++] = rb_entry(node, struct tt_rule, node);
+		b->n = i;
+		b->index = tt_index_build(b->rules, b->n);
+		if (!b->index) {
+			kvfree(b);
+			return -ENOMEM;
+		}
+		refcount_set(&b->ref, 1);
+		INIT_RCU_WORK(&b->free_work, tt_base_free_fn);
+	}
+	tt_wbase_gen++;
+	for (i = 0; b && i < b->n; i++) {
+		refcount_inc(&b->rules[i]->ref);
+		b->rules[i]->base_rank = i;
+		b->rules[i]->base_gen = tt_wbase_gen;
+	}
+	tt_base_put(tt_wbase);
+	tt_wbase = b;
+	tt_nwadd = 0;
+	tt_nwrm = 0;
+	tt_wlost = false;
+	return 0;
+}
+
+/*
  * Make the rules of tt_order the table readers use, in one pointer swap.
  * On allocation failure the old table stays and the worker tries again.
  */
 static void tt_table_publish(void)
 {
 	struct tt_table *t = NULL, *old;
-	struct rb_node *node;
-	u32 n = 0;
+	u32 i;
 
 	lockdep_assert_held(&tt_cfg_mutex);
+	if (tt_wlost && tt_rebase())
+		goto retry;
 	if (tt_nlive) {
-		t = kvzalloc(struct_size(t, rules, tt_nlive), GFP_KERNEL);
-		if (!t) {
-			tt_dirty = true;
-			queue_delayed_work(tt_wq, &tt_rebuild_work, HZ);
-			return;
-		}
+		t = kvzalloc(struct_size(t, area, tt_nwadd) +
+			     tt_nwrm * sizeof(u32), GFP_KERNEL);
+		if (!t)
+			goto retry;
 		refcount_set(&t->ref, 1);
 		INIT_RCU_WORK(&t->free_work, tt_table_free_fn);
-		for (node = rb_first(&tt_order); node; node = rb_next(node)) {
-			struct tt_rule *rule = rb_entry(node, struct tt_rule,
-							node);
-
-			refcount_inc(&rule->ref);
-			t->rules[n++] = rule;
-			if ((rule->cfg.sel.dir & TCPTIMEO_DIR_OUT) &&
-			    rule->cfg.sel.n_lports)
-				t->out_lports = true;
+		t->n = tt_nlive;
+		t->out_lports = tt_nout_lports;
+		t->base = tt_wbase;
+		if (t->base)
+			refcount_inc(&t->base->ref);
+		t->add = (struct tt_rule **)t->area;
+		t->nadd = tt_nwadd;
+		for (i = 0; i < tt_nwadd; i++) {
+			refcount_inc(&tt_wadd[i]->ref);
+			t->add[i] = tt_wadd[i];
 		}
-		t->n = n;
+		t->rm = (u32 *)(t->add + tt_nwadd);
+		t->nrm = tt_nwrm;
+		memcpy(t->rm, tt_wrm, tt_nwrm * sizeof(u32));
 	}
 	old = rcu_dereference_protected(tt_table,
 					lockdep_is_held(&tt_cfg_mutex));
@@ -298,8 +394,74 @@ static void tt_table_publish(void)
 	tt_pub_gen++;
 	tt_dirty = false;
 	tt_table_put(old);
-	if (t)
+	if (tt_nwadd || tt_nwrm)
 		tt_rebuild_soon();
+	return;
+retry:
+	tt_dirty = true;
+	queue_delayed_work(tt_wq, &tt_rebuild_work, HZ);
+}
+
+static bool tt_rule_out_lports(const struct tt_rule *rule)
+{
+	return (rule->cfg.sel.dir & TCPTIMEO_DIR_OUT) && rule->cfg.sel.n_lports;
+}
+
+/* Where @rule goes in tt_wadd, by evaluation order. */
+static u32 tt_wadd_pos(const struct tt_rule *rule)
+{
+	u32 lo = 0, hi = tt_nwadd, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (tt_rule_order(tt_wadd[mid], rule) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void tt_overlay_add(struct tt_rule *rule)
+{
+	u32 i;
+
+	if (tt_wlost || tt_held || tt_nwadd == TT_OVERLAY_MAX) {
+		tt_wlost = true;
+		return;
+	}
+	i = tt_wadd_pos(rule);
+	memmove(&tt_wadd[i + 1], &tt_wadd[i],
+		(tt_nwadd - i) * sizeof(tt_wadd[0]));
+	tt_wadd[i] = rule;
+	tt_nwadd++;
+}
+
+static void tt_overlay_del(struct tt_rule *rule)
+{
+	u32 i;
+
+	if (tt_wlost || tt_held)
+		goto lost;
+	if (rule->base_gen != tt_wbase_gen) {
+		/* not in the base: in the overlay */
+		i = tt_wadd_pos(rule);
+		if (WARN_ON_ONCE(i == tt_nwadd || tt_wadd[i] != rule))
+			goto lost;
+		memmove(&tt_wadd[i], &tt_wadd[i + 1],
+			(tt_nwadd - i - 1) * sizeof(tt_wadd[0]));
+		tt_nwadd--;
+		return;
+	}
+	if (tt_nwrm == TT_OVERLAY_MAX)
+		goto lost;
+	for (i = tt_nwrm; i && tt_wrm[i - 1] > rule->base_rank; i--)
+		tt_wrm[i] = tt_wrm[i - 1];
+	tt_wrm[i] = rule->base_rank;
+	tt_nwrm++;
+	return;
+lost:
+	tt_wlost = true;
 }
 
 /* After a change of tt_order: publish it, unless a hold is on. */
@@ -311,12 +473,27 @@ static void tt_rules_changed(void)
 		tt_table_publish();
 }
 
+static void tt_order_add(struct tt_rule *rule)
+{
+	tt_order_insert(rule);
+	tt_nlive++;
+	tt_nout_lports += tt_rule_out_lports(rule);
+	tt_overlay_add(rule);
+}
+
+static void tt_order_del(struct tt_rule *rule)
+{
+	rb_erase(&rule->node, &tt_order);
+	tt_nlive--;
+	tt_nout_lports -= tt_rule_out_lports(rule);
+	tt_overlay_del(rule);
+}
+
 /* The table takes over the caller's reference. */
 void tt_rules_insert(struct tt_rule *rule)
 {
 	lockdep_assert_held(&tt_cfg_mutex);
-	tt_order_insert(rule);
-	tt_nlive++;
+	tt_order_add(rule);
 	tt_rules_changed();
 }
 
@@ -324,12 +501,8 @@ void tt_rules_insert(struct tt_rule *rule)
 void tt_rules_replace(struct tt_rule *old, struct tt_rule *new)
 {
 	lockdep_assert_held(&tt_cfg_mutex);
-	if (!tt_rule_order(old, new)) {
-		rb_replace_node(&old->node, &new->node, &tt_order);
-	} else {
-		rb_erase(&old->node, &tt_order);
-		tt_order_insert(new);
-	}
+	tt_order_del(old);
+	tt_order_add(new);
 	tt_rules_changed();
 	tt_rule_put(old);
 }
@@ -337,8 +510,7 @@ void tt_rules_replace(struct tt_rule *old, struct tt_rule *new)
 void tt_rules_remove(struct tt_rule *rule)
 {
 	lockdep_assert_held(&tt_cfg_mutex);
-	rb_erase(&rule->node, &tt_order);
-	tt_nlive--;
+	tt_order_del(rule);
 	tt_rules_changed();
 	tt_rule_put(rule);
 }
@@ -412,36 +584,19 @@ static void tt_hold_expired(struct work_struct *work)
 }
 
 /*
- * Index the newest table (a reference on it, taken under the mutex),
- * without the mutex so that writers are never held up by a build, and
- * attach the index to it. Also retries a publish that had no memory.
+ * After a burst of writes: a new base for the rules of tt_order, published
+ * with an empty overlay. Also retries a publish that had no memory.
  */
 static void tt_rebuild_fn(struct work_struct *work)
 {
-	struct tt_index *idx;
-	struct tt_table *t;
-
 	mutex_lock(&tt_cfg_mutex);
 	tt_rebuild_pending = false;
-	if (tt_dirty && !tt_held)
+	if (!tt_held && (tt_dirty || tt_nwadd || tt_nwrm || tt_wlost ||
+			 (tt_wbase && tt_wbase->n != tt_nlive))) {
+		tt_wlost = true;
 		tt_table_publish();
-	t = rcu_dereference_protected(tt_table, lockdep_is_held(&tt_cfg_mutex));
-	if (!t || rcu_access_pointer(t->index)) {
-		mutex_unlock(&tt_cfg_mutex);
-		return;
 	}
-	refcount_inc(&t->ref);
 	mutex_unlock(&tt_cfg_mutex);
-
-	idx = tt_index_build(t->rules, t->n);
-
-	mutex_lock(&tt_cfg_mutex);
-	if (!idx)		/* the table still serves every lookup */
-		queue_delayed_work(tt_wq, &tt_rebuild_work, HZ);
-	else
-		rcu_assign_pointer(t->index, idx);
-	mutex_unlock(&tt_cfg_mutex);
-	tt_table_put(t);
 }
 
 /*
@@ -477,28 +632,35 @@ bool tt_rules_may_defer(void)
 /*
  * First rule, in evaluation order, that matches @t (or might, once the
  * local port is known: *verdict == TT_NEED_LPORT), in the one table
- * published now. Caller holds RCU.
+ * published now: the best of the base's index (less the rules no longer
+ * live) and the overlay's first match. Caller holds RCU; any context.
  */
 const struct tt_rule *tt_rules_lookup(const struct tt_tuple *t,
 				      const struct sock *sk,
 				      enum tt_verdict *verdict)
 {
 	const struct tt_table *tab = rcu_dereference(tt_table);
-	const struct tt_index *idx;
+	const struct tt_rule *best = NULL, *r;
+	enum tt_verdict v;
 	u32 i;
 
 	*verdict = TT_NOMATCH;
 	if (!tab)
 		return NULL;
-	idx = rcu_dereference(tab->index);
-	if (likely(idx))
-		return tt_index_lookup(idx, t, sk, verdict);
-	for (i = 0; i < tab->n; i++) {
-		*verdict = tt_rule_eval(tab->rules[i], t, sk);
-		if (*verdict != TT_NOMATCH)
-			return tab->rules[i];
+	if (tab->base)
+		best = tt_index_lookup(tab->base->index, t, sk, tab->rm,
+				       tab->nrm, verdict);
+	for (i = 0; i < tab->nadd; i++) {
+		r = tab->add[i];
+		if (best && tt_rule_order(r, best) > 0)
+			break;
+		v = tt_rule_eval(r, t, sk);
+		if (v != TT_NOMATCH) {
+			*verdict = v;
+			return r;
+		}
 	}
-	return NULL;
+	return best;
 }
 
 static size_t tt_rule_line(char *buf, size_t size, const struct tt_rule *rule)
@@ -509,8 +671,30 @@ static size_t tt_rule_line(char *buf, size_t size, const struct tt_rule *rule)
 			      cfg->cgroup_path, cfg->netns, &cfg->opts);
 }
 
+/* The live rules of @t in evaluation order into @out (t->n of them). */
+static void tt_table_rules(const struct tt_table *t,
+			   const struct tt_rule **out)
+{
+	u32 nb = t->base ? t->base->n : 0, b = 0, a = 0, rm = 0, n = 0;
+	struct tt_rule *const *base = t->base ? t->base->rules : NULL;
+
+	while (b < nb || a < t->nadd) {
+		if (b < nb && rm < t->nrm && t->rm[rm] == b) {
+			b++;
+			rm++;
+		} else if (b < nb && (a == t->nadd ||
+				      tt_rule_order(base[b], t->add[a]) < 0)) {
+			out[n++] = base[b++];
+		} else {
+			out[n++] = t->add[a++];
+		}
+	}
+	WARN_ON_ONCE(n != t->n);
+}
+
 static int tt_text_render(void)
 {
+	const struct tt_rule **rules = NULL;
 	const struct tt_table *t;
 	size_t len = 0, n;
 	char *text;
@@ -518,17 +702,26 @@ static int tt_text_render(void)
 
 	t = rcu_dereference_protected(tt_table, lockdep_is_held(&tt_cfg_mutex));
 	cnt = t ? t->n : 0;
+	if (cnt) {
+		rules = kvmalloc_array(cnt, sizeof(*rules), GFP_KERNEL);
+		if (!rules)
+			return -ENOMEM;
+		tt_table_rules(t, rules);
+	}
 	for (i = 0; i < cnt; i++)
-		len += tt_rule_line(NULL, 0, t->rules[i]) + 1;
+		len += tt_rule_line(NULL, 0, rules[i]) + 1;
 	text = kvmalloc(len + 1, GFP_KERNEL);
-	if (!text)
+	if (!text) {
+		kvfree(rules);
 		return -ENOMEM;
+	}
 	len = 0;
 	for (i = 0; i < cnt; i++) {
-		n = tt_rule_line(text + len, SIZE_MAX - len, t->rules[i]);
+		n = tt_rule_line(text + len, SIZE_MAX - len, rules[i]);
 		len += n;
 		text[len++] = '\n';
 	}
+	kvfree(rules);
 	kvfree(tt_text);
 	tt_text = text;
 	tt_text_len = len;
@@ -554,21 +747,21 @@ ssize_t tt_rules_read(char *buf, loff_t off, size_t count)
 
 /*
  * debugfs tcptimeo/index: the probe's index, for tests and for the curious
- * (not ABI). "current 1" once it reflects every write.
+ * (not ABI). "current 1" once the base holds every live rule (an empty
+ * overlay).
  */
 static int tt_index_debug_show(struct seq_file *m, void *v)
 {
-	const struct tt_index *idx = NULL;
 	const struct tt_table *t;
 
 	rcu_read_lock();
 	t = rcu_dereference(tt_table);
-	if (t)
-		idx = rcu_dereference(t->index);
-	seq_printf(m, "current %d\n", !t || idx);
-	if (idx) {
-		seq_printf(m, "out_local_ports %d\n", t->out_lports);
-		tt_index_show(m, idx);
+	seq_printf(m, "current %d\n", !t || (!t->nadd && !t->nrm));
+	if (t) {
+		seq_printf(m, "out_local_ports %d\noverlay_added %u\noverlay_removed %u\n",
+			   t->out_lports, t->nadd, t->nrm);
+		if (t->base)
+			tt_index_show(m, t->base->index);
 	}
 	rcu_read_unlock();
 	return 0;
@@ -599,6 +792,8 @@ void tt_rules_exit(void)
 	t = rcu_dereference_protected(tt_table, true);
 	RCU_INIT_POINTER(tt_table, NULL);
 	tt_table_put(t);
+	tt_base_put(tt_wbase);
+	tt_wbase = NULL;
 	/* Callbacks may queue table frees; those may queue rule frees. */
 	rcu_barrier();
 	destroy_workqueue(tt_wq);

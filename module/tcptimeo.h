@@ -87,6 +87,8 @@ struct tt_rule {
 	 */
 	struct cgroup *cgrp;
 	struct tt_counter *ctr;
+	u32 base_rank;			/* rules.c, under tt_cfg_mutex */
+	u32 base_gen;
 	struct tt_rule_cfg cfg;
 };
 
@@ -169,8 +171,8 @@ struct tt_index *tt_index_build(struct tt_rule *const *rules, u32 n);
 void tt_index_free(struct tt_index *idx);
 const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 				      const struct tt_tuple *t,
-				      const struct sock *sk,
-				      enum tt_verdict *verdict);
+				      const struct sock *sk, const u32 *skip,
+				      u32 nskip, enum tt_verdict *verdict);
 void tt_index_show(struct seq_file *m, const struct tt_index *idx);
 
 /* stamp.c */
