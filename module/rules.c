@@ -37,7 +37,7 @@
 #include "compat.h"
 #include "tcptimeo.h"
 
-#define TT_OVERLAY_MAX		64
+#define TT_OVERLAY_MAX		256
 /* A burst of writes gets a new base once, TT_REBUILD_DELAY after its last
  * write, but the overlay is never more than TT_REBUILD_MAX_WAIT old.
  */
