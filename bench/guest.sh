@@ -28,6 +28,12 @@
 #               case of fill, which an application meets once per value
 #   modforce    the matching rule in mode force: every TCP_KEEPIDLE call
 #               is put back (a task_work per call)
+# Then the rule-shape matrix (loopback connections/s, same boot): no
+# module (sbase), the matching rule alone (s1), and BENCH_NRULES-1
+# non-matching rules of each shape in BENCH_SHAPES (bench/ttrules.c
+# --shape) with the matching rule last, measured once the index holds
+# them all; then "burst": the mix written one rule at a time and measured
+# BENCH_BURST_WAIT (0.5) s after the last write, whatever the index did.
 # Each: connections/s over loopback and over a veth pair between two
 # network namespaces (ttbench crr); bulk throughput (ttbench bulk) for
 # base, mod1 and mod10k. Then the rule-apply times (configfs burst, and
@@ -44,6 +50,8 @@
 #   BENCH_CONFIGS "base mod0 mod1 mod10k bpf libka app"
 #   BENCH_MIN_SHARE 0.9  BENCH_RETRIES 4 (see measure_one)
 #   BENCH_SSO_CONFIGS "base mod0 mod1 modforce" (empty: no setsockopt phase)
+#   BENCH_SHAPES "svc rport-any lport-out cidr4 cidr6 cgroup netns mix"
+#                (smoke: "mix"; empty: no shape phase)  BENCH_SHAPE_REPS 3
 set -uo pipefail
 src=${BENCH_SRC:?} out=${BENCH_OUT:?} ko=${BENCH_KO:?}
 bin=${BENCH_BIN:-$src/build/bench}
@@ -51,9 +59,12 @@ ctl=${BENCH_CTL:-}
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
 	d_reps=1 d_secs=0.5 d_warm=0.2 d_nrules=200 d_bulk=$((64 << 20))
 	d_bulk_reps=1 d_sizes="100 1000" d_apply_reps=1
+	d_shapes="mix" d_shape_reps=1
 else
 	d_reps=6 d_secs=3 d_warm=0.5 d_nrules=10000 d_bulk=$((1 << 30))
 	d_bulk_reps=5 d_sizes="1000 10000" d_apply_reps=2
+	d_shapes="svc rport-any lport-out cidr4 cidr6 cgroup netns mix"
+	d_shape_reps=3
 fi
 reps=${BENCH_REPS:-$d_reps}
 secs=${BENCH_SECONDS:-$d_secs}
@@ -66,6 +77,9 @@ apply_sizes=${BENCH_APPLY_SIZES-$d_sizes}	# empty: no apply/memory phase
 apply_reps=${BENCH_APPLY_REPS:-$d_apply_reps}
 configs=${BENCH_CONFIGS:-base mod0 mod1 mod10k bpf libka app}
 sso_configs=${BENCH_SSO_CONFIGS-base mod0 mod1 modforce}
+shapes=${BENCH_SHAPES-$d_shapes}
+shape_reps=${BENCH_SHAPE_REPS:-$d_shape_reps}
+burst_wait=${BENCH_BURST_WAIT:-0.5}
 bulk_configs=${BENCH_BULK_CONFIGS:-base mod1 mod10k}
 min_share=${BENCH_MIN_SHARE:-0.9}
 retries=${BENCH_RETRIES:-4}
@@ -371,6 +385,67 @@ measure_sockopt() {
 	done
 }
 
+# Until debugfs tcptimeo/index says the index holds every live rule.
+index_current() {
+	local i
+	for i in $(seq 1 600); do
+		grep -qx 'current 1' /sys/kernel/debug/tcptimeo/index 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "the index did not catch up in 30 s"
+}
+
+shape_crr() {		# CONFIG ROUND
+	measure_one shape "$1" lo "$2" "$crr_limit" "$bin/ttbench" crr \
+		--addr 127.0.0.1 --port 5201 "${host_cpu[@]}" --clients "$clients" \
+		--seconds "$secs" --warmup "$warm"
+}
+
+measure_shapes() {
+	local r sh i res order ids=()
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	for i in 1 2 3 4 5 6 7 8; do
+		ip netns add "ttb-shape$i" || fail "ip netns add ttb-shape$i"
+		ids+=("$(stat -L -c %i "/run/netns/ttb-shape$i")")
+	done
+	export TTRULES_NETNS="${ids[*]}"
+	"$bin/ttrules" cgroups --random $((nrules - 1)) || fail "ttrules cgroups"
+	for r in $(seq 0 $((shape_reps - 1))); do
+		say "shape round $((r + 1))/$shape_reps"
+		order=$shapes
+		[ $((r % 2)) = 0 ] || order=$(tr ' ' '\n' <<<"$shapes" | tac | tr '\n' ' ')
+		shape_crr sbase "$r"
+		mod_load || return 1
+		"$bin/ttrules" create --match >/dev/null || fail "ttrules create --match"
+		index_current
+		# not recorded: the first run after insmod pays for QEMU
+		# translating the module's code (s1 came out 10-25 % low)
+		run_tt "$crr_limit" warmup-s1 "$bin/ttbench" crr --addr 127.0.0.1 \
+			--port 5201 --seconds "$secs" --warmup "$warm" >/dev/null
+		shape_crr s1 "$r"
+		for sh in $order; do
+			res=$("$bin/ttrules" create --disabled --shape "$sh" --random $((nrules - 1)) --seed "$r") ||
+				fail "ttrules create --shape $sh"
+			"$bin/ttrules" enable --prefix r >/dev/null || fail "ttrules enable"
+			index_current
+			emit "{\"kind\":\"shape_index\",\"config\":\"shape-$sh\",\"round\":$r,\"index\":\"$(tr '\n' ';' </sys/kernel/debug/tcptimeo/index)\"}"
+			shape_crr "shape-$sh" "$r"
+			rules_clear --prefix r
+		done
+		# a burst written one rule at a time (each enabled as it is made)
+		res=$("$bin/ttrules" create --shape mix --random $((nrules - 1)) --seed "$r") ||
+			fail "ttrules create (burst)"
+		emit "{\"kind\":\"shape_burst\",\"round\":$r,\"result\":${res:-null}}"
+		sleep "$burst_wait"
+		shape_crr burst "$r"
+		rules_clear
+		mod_unload
+	done
+	rmdir /sys/fs/cgroup/ttshape/c* /sys/fs/cgroup/ttshape 2>/dev/null
+	for i in 1 2 3 4 5 6 7 8; do ip netns del "ttb-shape$i"; done
+	unset TTRULES_NETNS
+}
+
 meminfo() {		# "Slab SReclaimable SUnreclaim VmallocUsed Percpu" in kB
 	awk '/^(Slab|SReclaimable|SUnreclaim|VmallocUsed|Percpu):/ {v[$1] = $2}
 	     END {print v["Slab:"], v["SReclaimable:"], v["SUnreclaim:"], v["VmallocUsed:"], v["Percpu:"]}' /proc/meminfo
@@ -463,6 +538,7 @@ main() {
 		if [ $((r % 2)) = 0 ]; then round_forward "$r"; else round_reverse "$r"; fi
 	done
 	[ -n "${sso_configs// /}" ] && measure_sockopt
+	[ -n "${shapes// /}" ] && measure_shapes
 	[ -n "${apply_sizes// /}" ] && mod_load && {
 		n=${apply_sizes##* }
 		measure_memory "$n"

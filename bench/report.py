@@ -98,7 +98,7 @@ def slab_growth(before, after, top=8):
 def summarize(recs):
     meta = next((r for r in recs if r.get("kind") == "meta"), {})
     s = {"meta": meta, "crr": {}, "bulk": {}, "sso": {}, "apply": {},
-         "memory": None,
+         "shape": {}, "shape_index": {}, "memory": None,
          "errors": [r.get("what") for r in recs if r.get("kind") == "error"],
          "skipped": {r["config"]: r["reason"] for r in recs
                      if r.get("kind") == "skip"}}
@@ -159,6 +159,17 @@ def summarize(recs):
         elif r.get("kind") == "round_create" and r.get("result"):
             key = f'configfs/round-create/{r["result"]["rules"]}'
             s["apply"].setdefault(key, []).append(r["result"]["seconds"])
+        elif r.get("kind") == "shape" and r.get("result"):
+            res = r["result"]
+            e = s["shape"].setdefault(r["config"], {"values": [], "cpu": []})
+            e["values"].append(res["rate"])
+            if res.get("per_host_cpu_s") is not None:
+                e["cpu"].append(res["per_host_cpu_s"])
+                by_round.setdefault(("shape_cpu", r["config"], "lo"), {})[r["round"]] = res["per_host_cpu_s"]
+            by_round.setdefault(("shape", r["config"], "lo"), {})[r["round"]] = res["rate"]
+        elif r.get("kind") == "shape_index":
+            s["shape_index"][r["config"]] = dict(
+                kv.split(" ", 1) for kv in r["index"].split(";") if " " in kv)
         elif r.get("kind") == "memory":
             s["memory"] = r
     for c, paths in s["crr"].items():
@@ -184,6 +195,11 @@ def summarize(recs):
             b = s["sso"].get("base", {}).get(o)
             e["ratio"] = e["median"] / b["median"] if b and b.get("median") else None
             e["paired_ratio"] = paired(by_round, "sso", c, o, "base")
+    for c, e in s["shape"].items():
+        e.update(stats(e["values"]))
+        e["vs_one"] = paired(by_round, "shape", c, "lo", "s1")
+        e["vs_base"] = paired(by_round, "shape", c, "lo", "sbase")
+        e["cpu_vs_one"] = paired(by_round, "shape_cpu", c, "lo", "s1")
     s["by_round"] = {f"{m}/{c}/{p}": v for (m, c, p), v in by_round.items()}
     s["apply"] = {k: stats(v) for k, v in s["apply"].items()}
     s["targets"] = targets(s, by_round)
@@ -406,6 +422,8 @@ def markdown(s, png_name):
                 L.append(f'| {SSO_CONFIGS[c]} | {o} | {fmt_int(e["median"])} '
                          f'({fmt_int(e["min"])}–{fmt_int(e["max"])}) | '
                          f'{e["ns_per_call"]:.0f} | {r} |')
+    if s["shape"]:
+        L += shape_table(s)
     if s["targets"]:
         L += ["", "**Targets** (ratios of medians; paired in parentheses):", "",
               "| target | wall clock | holds | per host CPU-s | holds |",
@@ -415,6 +433,52 @@ def markdown(s, png_name):
     if s["errors"]:
         L += ["", "Errors during the run:", ""] + [f"- {e}" for e in s["errors"]]
     return "\n".join(L) + "\n"
+
+
+SHAPE_LABELS = {
+    "sbase": "no module", "s1": "the matching rule alone",
+    "shape-svc": "+ random service-port rules (ports, CIDRs; as mod10k)",
+    "shape-rport-any": "+ `dir any remote-port P`",
+    "shape-lport-out": "+ `dir out local-port P`",
+    "shape-cidr4": "+ `dir any remote-addr` IPv4 CIDR",
+    "shape-cidr6": "+ `dir any remote-addr` IPv6 CIDR",
+    "shape-cgroup": "+ `dir any cgroup /ttshape/cN` (present)",
+    "shape-netns": "+ `dir any netns N` (8 namespaces)",
+    "shape-mix": "+ all seven shapes, in turn",
+    "burst": "the mix, 0.5 s after a burst of one-rule writes",
+}
+
+
+def shape_table(s):
+    n = s["meta"].get("nrules", "?")
+    L = ["", f"**Rule shapes** (loopback connections/s; {n} - 1 non-matching "
+         "rules of one shape plus the matching rule, last; measured once "
+         "the index holds them, except the burst row). Ratios are paired: "
+         "the median over rounds of the ratio within the round.", "",
+         "| rule set | conn/s, median (min–max) | × no module | × 1 rule | "
+         "per host CPU-s × 1 rule | index (shapes in/out, bytes) |",
+         "|---|---:|---:|---:|---:|---|"]
+    for c in SHAPE_LABELS:
+        e = s["shape"].get(c)
+        if not e:
+            continue
+        ix = s["shape_index"].get(c, {})
+        shapes = ""
+        if ix:
+            ins = ix.get("in", "").split()
+            outs = ix.get("out", "").split()
+            d_in = dict(zip(ins[::2], ins[1::2]))
+            d_out = dict(zip(outs[::2], outs[1::2]))
+            shapes = (f'{d_in.get("shapes", "?")}/{d_out.get("shapes", "?")}, '
+                      f'{fmt_int(int(ix.get("bytes", 0)))} B')
+
+        def r(v):
+            return "–" if v is None else f"{v:.3f}"
+        L.append(f'| {SHAPE_LABELS[c]} | {fmt_int(e["median"])} '
+                 f'({fmt_int(e["min"])}–{fmt_int(e["max"])}) | '
+                 f'{r(e.get("vs_base"))} | {r(e.get("vs_one"))} | '
+                 f'{r(e.get("cpu_vs_one"))} | {shapes} |')
+    return L
 
 
 SSO_CONFIGS = {"base": "no module", "mod0": "module, no rule",

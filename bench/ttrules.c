@@ -28,6 +28,19 @@
  *   options    keepalive with random idle/intvl/cnt, half with a
  *              user_timeout above idle + intvl * cnt, half of those
  *              without local_ports with syn_retries.
+ *
+ * --shape S: instead, N rules of one selector shape, none matching the
+ * benchmark's traffic (the rule-shape matrix of docs/performance.md):
+ *   svc       the random rules above (the default)
+ *   rport-any dir any remote-port P: distinct single ports 1-32767 (below
+ *             the clients' ephemeral ports), never 5200-5299
+ *   lport-out dir out local-port P, the same ports
+ *   cidr4     dir any remote-addr: one random IPv4 CIDR, as above
+ *   cidr6     dir any remote-addr: one random IPv6 CIDR, as above
+ *   cgroup    dir any cgroup /ttshape/cNNNNN (ttrules cgroups N makes them)
+ *   netns     dir any netns: one of the namespaces named in $TTRULES_NETNS
+ *             (inode numbers, space-separated; none of them the benchmark's)
+ *   mix       each rule one of the seven shapes above, in turn
  * The matching rule: priority 65535, direction any, remote_addrs
  * 127.0.0.0/8,10.200.0.0/16,::1/128, keepalive 1, keepidle 10,
  * keepintvl 5, keepcnt 3, user_timeout 30000, syn_retries 3 (mode fill).
@@ -55,7 +68,8 @@ struct rule {
 	char name[33];
 	unsigned priority;
 	const char *dir;
-	char lports[128], rports[128], addrs[512];
+	char lports[128], rports[128], addrs[512], cgroup[64];
+	unsigned long netns;
 	int keepalive, keepidle, keepintvl, keepcnt, syn_retries;
 	unsigned user_timeout;
 };
@@ -198,6 +212,54 @@ static void gen_random(struct rule *r, int idx)
 	r->syn_retries = r->lports[0] || rnd() % 2 ? 0 : rnd_in(1, 10);
 }
 
+/* The I-th port of 1-32767 without 5200-5299. */
+static unsigned int shape_port(int i)
+{
+	unsigned int p = 1 + (unsigned int)i % 32667;
+
+	return p >= 5200 ? p + 100 : p;
+}
+
+static const char *const shapes[] = {
+	"svc", "rport-any", "lport-out", "cidr4", "cidr6", "cgroup", "netns",
+};
+#define NSHAPES ((int)(sizeof(shapes) / sizeof(shapes[0])))
+static int shape;		/* an index into shapes[], or NSHAPES: mix */
+static unsigned long netns_ids[64];
+static int n_netns;
+
+static void gen_shape(struct rule *r, int idx)
+{
+	int sh = shape == NSHAPES ? idx % NSHAPES : shape;
+
+	gen_random(r, idx);
+	if (!sh)
+		return;
+	r->dir = "any";
+	r->lports[0] = r->rports[0] = r->addrs[0] = 0;
+	r->syn_retries = 0;
+	switch (sh) {
+	case 1:
+		snprintf(r->rports, sizeof(r->rports), "%u", shape_port(idx));
+		break;
+	case 2:
+		r->dir = "out";
+		snprintf(r->lports, sizeof(r->lports), "%u", shape_port(idx));
+		break;
+	case 3:
+		gen_v4(r->addrs, sizeof(r->addrs));
+		break;
+	case 4:
+		gen_v6(r->addrs, sizeof(r->addrs));
+		break;
+	case 5:
+		snprintf(r->cgroup, sizeof(r->cgroup), "/ttshape/c%05d", idx);
+		break;
+	default:
+		r->netns = n_netns ? netns_ids[idx % n_netns] : 0;
+	}
+}
+
 static void gen_match(struct rule *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -275,6 +337,10 @@ static int create(const struct rule *r)
 		err |= put(dir, "remote_ports", r->rports);
 	if (r->addrs[0])
 		err |= put(dir, "remote_addrs", r->addrs);
+	if (r->cgroup[0])
+		err |= put(dir, "cgroup", r->cgroup);
+	if (r->netns)
+		err |= put_u(dir, "netns", r->netns);
 	if (r->keepalive)
 		err |= put(dir, "keepalive", "1");
 	if (r->keepidle)
@@ -367,6 +433,38 @@ static int for_each_rule(const char *op, const char *prefix)
 	return errs != 0;
 }
 
+static int shape_of(const char *name)
+{
+	int i;
+
+	if (!strcmp(name, "mix"))
+		return NSHAPES;
+	for (i = 0; i < NSHAPES; i++)
+		if (!strcmp(name, shapes[i]))
+			return i;
+	fprintf(stderr, "ttrules: --shape %s: one of svc rport-any lport-out "
+		"cidr4 cidr6 cgroup netns mix\n", name);
+	exit(2);
+}
+
+/* ttrules cgroups N: /ttshape/c00000 ... for --shape cgroup */
+static int make_cgroups(int n)
+{
+	char path[128];
+	int i;
+
+	mkdir("/sys/fs/cgroup/ttshape", 0755);
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/sys/fs/cgroup/ttshape/c%05d", i);
+		if (mkdir(path, 0755) && errno != EEXIST) {
+			fprintf(stderr, "ttrules: mkdir %s: %s\n", path,
+				strerror(errno));
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int nrandom = 0, match = 0, i, errs = 0;
@@ -396,10 +494,22 @@ int main(int argc, char **argv)
 			root = argv[++i];
 		else if (!strcmp(argv[i], "--prefix"))
 			prefix = argv[++i];
+		else if (!strcmp(argv[i], "--shape"))
+			shape = shape_of(argv[++i]);
 		else
 			goto usage;
 	}
 	rng = seed * 0x9e3779b97f4a7c15ULL + 1;
+	if (getenv("TTRULES_NETNS")) {
+		char *list = strdup(getenv("TTRULES_NETNS")), *tok, *save;
+
+		for (tok = strtok_r(list, " ", &save); tok && n_netns < 64;
+		     tok = strtok_r(NULL, " ", &save))
+			netns_ids[n_netns++] = strtoul(tok, NULL, 10);
+		free(list);
+	}
+	if (!strcmp(cmd, "cgroups"))
+		return make_cgroups(nrandom);
 
 	if (!strcmp(cmd, "clear") || !strcmp(cmd, "enable"))
 		return for_each_rule(cmd, prefix);
@@ -422,7 +532,7 @@ int main(int argc, char **argv)
 	tenth = t0;
 	for (i = 0; i < nrandom + match; i++) {
 		if (i < nrandom)
-			gen_random(&r, i);
+			gen_shape(&r, i);
 		else
 			gen_match(&r);
 		if (create(&r))
@@ -442,7 +552,8 @@ int main(int argc, char **argv)
 	return errs != 0;
 usage:
 	fprintf(stderr, "usage: ttrules create|file [--random N] [--match] "
-		"[--disabled] [--far] [--seed S] [--root DIR]\n"
-		"       ttrules clear|enable [--prefix P] [--root DIR]\n");
+		"[--disabled] [--far] [--shape S] [--seed S] [--root DIR]\n"
+		"       ttrules clear|enable [--prefix P] [--root DIR]\n"
+		"       ttrules cgroups --random N\n");
 	return 2;
 }
