@@ -129,21 +129,27 @@ static u32 tt_ptr_key(int d, u8 shape, const void *p)
 	return tt_key(d, shape, (u32)v, (u32)(v >> 32));
 }
 
-/* How many aligned blocks cover the ranges; *@kmask: the block sizes. */
-static u32 tt_port_blocks(const struct tt_port_range *r, u8 n, u32 *kmask)
+/* The largest aligned block of 2^k ports that starts at @lo, within @hi. */
+static u8 tt_block_bits(u32 lo, u32 hi)
 {
-	u32 lo, hi, cnt = 0;
-	u8 i, k;
+	u8 k;
 
-	for (i = 0; i < n; i++) {
-		for (lo = r[i].lo, hi = r[i].hi; lo <= hi; lo += BIT(k)) {
-			for (k = 16; k; k--)
-				if (!(lo & (BIT(k) - 1)) && lo + BIT(k) - 1 <= hi)
-					break;
-			*kmask |= BIT(k);
+	for (k = 16; k; k--)
+		if (!(lo & (BIT(k) - 1)) && lo + BIT(k) - 1 <= hi)
+			break;
+	return k;
+}
+
+/* How many aligned blocks cover the ranges. */
+static u32 tt_port_blocks(const struct tt_port_range *r, u8 n)
+{
+	u32 lo, cnt = 0;
+	u8 i;
+
+	for (i = 0; i < n; i++)
+		for (lo = r[i].lo; lo <= r[i].hi;
+		     lo += BIT(tt_block_bits(lo, r[i].hi)))
 			cnt++;
-		}
-	}
 	return cnt;
 }
 
@@ -158,14 +164,14 @@ static enum tt_pick tt_rule_pick(const struct tt_rule *rule, int d)
 {
 	const struct tt_sel *s = &rule->cfg.sel;
 	enum tt_pick pick = TT_PICK_NONE;
-	u32 best = U32_MAX, n, km = 0;
+	u32 best = U32_MAX, n;
 
 	if (d == TT_IDX_IN && s->n_lports) {
-		best = tt_port_blocks(s->lports, s->n_lports, &km);
+		best = tt_port_blocks(s->lports, s->n_lports);
 		pick = TT_PICK_SPORT;
 	}
 	if (s->n_rports) {
-		n = tt_port_blocks(s->rports, s->n_rports, &km);
+		n = tt_port_blocks(s->rports, s->n_rports);
 		if (n < best) {
 			best = n;
 			pick = d == TT_IDX_IN ? TT_PICK_OPORT : TT_PICK_SPORT;
@@ -222,14 +228,12 @@ static void tt_put_ports(struct tt_fill *f, int d, u8 shape,
 			 const struct tt_port_range *r, u8 n,
 			 const struct tt_rule *rule, u32 rank)
 {
-	u32 lo, hi;
+	u32 lo;
 	u8 i, k;
 
 	for (i = 0; i < n; i++) {
-		for (lo = r[i].lo, hi = r[i].hi; lo <= hi; lo += BIT(k)) {
-			for (k = 16; k; k--)
-				if (!(lo & (BIT(k) - 1)) && lo + BIT(k) - 1 <= hi)
-					break;
+		for (lo = r[i].lo; lo <= r[i].hi; lo += BIT(k)) {
+			k = tt_block_bits(lo, r[i].hi);
 			tt_put_key(f, d, shape + k,
 				   tt_port_key(d, shape, k, lo), rule, rank);
 		}
@@ -309,10 +313,9 @@ void tt_index_free(struct tt_index *idx)
 static u32 tt_rule_slots(const struct tt_rule *rule)
 {
 	const struct tt_sel *s = &rule->cfg.sel;
-	u32 km = 0;
 
-	return tt_port_blocks(s->lports, s->n_lports, &km) +
-	       tt_port_blocks(s->rports, s->n_rports, &km) + s->n_addrs + 2;
+	return tt_port_blocks(s->lports, s->n_lports) +
+	       tt_port_blocks(s->rports, s->n_rports) + s->n_addrs + 2;
 }
 
 /*
