@@ -13,6 +13,15 @@
  *   cgroup                        the rule's cgroup
  *   netns                         the namespace's inode number
  *
+ * A lookup probes every shape present, so the shapes are coarse: a block
+ * is filed under the aligned block of 2^k' ports that holds it, k' = k
+ * rounded up to a multiple of TT_PORT_STRIDE, and a CIDR under its prefix
+ * of p' bits, p' = p rounded down to a multiple of TT_ADDR4_STRIDE or
+ * TT_ADDR6_STRIDE. A bucket may then hold a rule that the connection's key
+ * does not satisfy; the full evaluation of each candidate (tt_rule_eval)
+ * tells, as it does for hash collisions. Without it, random prefixes and
+ * ranges made 148 shapes out of 10,000 rules, and a lookup computed 35.
+ *
  * All keys of both directions share one hash table (bucket = hash of
  * direction, shape and key), whose buckets hold their slots in evaluation
  * order. A rule without a usable selector in a direction is a wildcard
@@ -37,6 +46,7 @@
  */
 #include <linux/bitmap.h>
 #include <linux/jhash.h>
+#include <linux/kernel.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -48,6 +58,11 @@
 
 #define TT_MIN_HASH_BITS	8
 #define TT_MAX_HASH_BITS	20
+
+/* The shapes' granularity: at most 5 port, 5 IPv4 and 9 IPv6 shapes. */
+#define TT_PORT_STRIDE		4
+#define TT_ADDR4_STRIDE		8
+#define TT_ADDR6_STRIDE		16
 
 /*
  * The shapes, numbered: a port field's blocks, prefix lengths, the rest.
@@ -106,6 +121,18 @@ static u32 tt_key(int d, u8 shape, u32 a, u32 b)
 static u32 tt_port_key(int d, u8 shape, u8 k, u16 port)
 {
 	return tt_key(d, shape + k, port >> k, 0);
+}
+
+/* The prefix length a CIDR of @plen bits is filed under. */
+static u8 tt_addr_shape_len(u8 family, u8 plen)
+{
+	return rounddown(plen, family == 4 ? TT_ADDR4_STRIDE : TT_ADDR6_STRIDE);
+}
+
+/* The block size (bits) a block of 2^@k ports is filed under. */
+static u8 tt_port_shape_bits(u8 k)
+{
+	return roundup(k, TT_PORT_STRIDE);
 }
 
 /* @addr masked to @plen bits, as the rules store their CIDRs. */
@@ -228,14 +255,20 @@ static void tt_put_ports(struct tt_fill *f, int d, u8 shape,
 			 const struct tt_port_range *r, u8 n,
 			 const struct tt_rule *rule, u32 rank)
 {
-	u32 lo;
-	u8 i, k;
+	u32 lo, key, last = 0;
+	u8 i, k, ks, last_ks = U8_MAX;
 
 	for (i = 0; i < n; i++) {
 		for (lo = r[i].lo; lo <= r[i].hi; lo += BIT(k)) {
 			k = tt_block_bits(lo, r[i].hi);
-			tt_put_key(f, d, shape + k,
-				   tt_port_key(d, shape, k, lo), rule, rank);
+			ks = tt_port_shape_bits(k);
+			key = tt_port_key(d, shape, ks, lo);
+			/* neighbouring blocks often share the coarser one */
+			if (ks == last_ks && key == last)
+				continue;
+			tt_put_key(f, d, shape + ks, key, rule, rank);
+			last_ks = ks;
+			last = key;
 		}
 	}
 }
@@ -247,7 +280,7 @@ static void tt_index_add(struct tt_fill *f, const struct tt_rule *rule,
 	const struct tt_sel *s = &rule->cfg.sel;
 	const struct tt_cidr *c;
 	int d;
-	u8 i;
+	u8 i, plen;
 
 	/* a cgroup that does not exist (yet): the rule is recompiled */
 	if (rule->cfg.cgroup_path && !rule->cgrp)
@@ -278,9 +311,10 @@ static void tt_index_add(struct tt_fill *f, const struct tt_rule *rule,
 		case TT_PICK_ADDR:
 			for (i = 0; i < s->n_addrs; i++) {
 				c = &s->addrs[i];
+				plen = tt_addr_shape_len(c->family, c->plen);
 				tt_put_key(f, d, (c->family == 4 ? TT_SH_ADDR4 :
-						  TT_SH_ADDR6) + c->plen,
-					   tt_addr_key(d, c->family, c->plen,
+						  TT_SH_ADDR6) + plen,
+					   tt_addr_key(d, c->family, plen,
 						       c->addr), rule, rank);
 			}
 			break;

@@ -5,7 +5,9 @@ the index against wildcard rules, the two decision moments of an
 outgoing connection, and the global switch.
 
 The index (module/index.c) files each rule under one selector: a block
-of ports, a CIDR of one prefix length, a cgroup or a netns. Two random
+of ports, a CIDR of one prefix length, a cgroup or a netns, the blocks
+and prefixes coarsened to a few shapes (so a bucket also holds rules the
+connection's key does not satisfy, which the model catches). Two random
 models check it against a plain first-match walk: ports only, then every
 selector at once (both families, both directions, bound source ports
 and addresses, the client in a cgroup below the root).
@@ -27,7 +29,7 @@ from peer import Agent, listen_all, kernel_defaults, connect_pair  # noqa: E402
 import cgroup as cg                                   # noqa: E402
 
 PORTS = [7501, 7502, 7503, 7504, 7505, 7506, 7650, 7720]
-PLAN = 45
+PLAN = 46
 OVERLAY_MAX = 256               # module/rules.c TT_OVERLAY_MAX
 
 
@@ -456,6 +458,16 @@ def shapes_model(t, pair, cli, srv, dflt):
               "cgroup", "netns"} <= kinds and len(shapes) > 20,
              f"the rounds used {len(shapes)} shapes of every kind and "
              f"{len(winners)} distinct winners", diag=f"{sorted(shapes)}")
+        # a lookup probes every shape: they are coarse (module/index.c,
+        # TT_*_STRIDE), so random ranges and prefixes cannot multiply them
+        step = {"local-port": 4, "remote-port": 4, "remote-addr4": 8,
+                "remote-addr6": 16}
+        off = sorted(s for s in shapes if "/" in s and
+                     int(s.split("/")[1]) % step[s.split("/")[0]])
+        t.ok(not off and len(shapes) <= 26,
+             f"every shape is coarse: blocks of 2^4j ports, prefixes of 8j "
+             f"(IPv4) and 16j (IPv6) bits ({len(shapes)} of at most 26)",
+             diag=f"off the grid: {off}")
         first = min(rules, key=lambda n: (rules[n]["priority"], n.encode()))
         last = max(rules, key=lambda n: (rules[n]["priority"], n.encode()))
         made[int(last[2:])].set("priority", 0)
