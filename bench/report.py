@@ -152,6 +152,9 @@ def summarize(recs):
         elif r.get("kind") == "apply" and r.get("result"):
             key = f'{r["tool"]}/{r["op"]}/{r["rules"]}'
             s["apply"].setdefault(key, []).append(r["result"]["seconds"])
+            if r["result"].get("mkdir_seconds") is not None:
+                s.setdefault("apply_mkdir", {}).setdefault(key, []).append(
+                    (r["result"]["seconds"], r["result"]["mkdir_seconds"]))
             if r["result"].get("tenths"):
                 s.setdefault("apply_detail", {}).setdefault(key, []).append(
                     {"mkdir_seconds": r["result"].get("mkdir_seconds"),
@@ -261,6 +264,20 @@ def targets(s, by_round):
                       "holds": bool(a) and b / a <= f})
             t.append({"target": f"{tool}: {hi:,} rules < 5 s", "rate": b,
                       "unit": "s", "holds": b < 5})
+            pa, pb = a / lo, b / hi
+            t.append({"target": f"{tool}: per rule at {hi:,} ≤ 2 × at {lo:,}",
+                      "rate": pb / pa if pa else None, "unit": "×",
+                      "holds": bool(pa) and pb / pa <= 2})
+            mk = s.get("apply_mkdir", {})
+            ma = mk.get(f"{tool}/create/{lo}")
+            mb = mk.get(f"{tool}/create/{hi}")
+            if ma and mb:
+                ra = statistics.median(x - m for x, m in ma) / lo
+                rb = statistics.median(x - m for x, m in mb) / hi
+                t.append({"target": f"{tool}: the same without mkdir() "
+                          "(configfs's O(n) sibling walks)",
+                          "rate": rb / ra if ra else None, "unit": "×",
+                          "holds": bool(ra) and rb / ra <= 2})
     return t
 
 
@@ -367,14 +384,20 @@ def markdown(s, png_name):
               "`tcptimeoctl apply FILE`; delete = rmdir of every rule, or "
               "`tcptimeoctl apply` of an empty file; round-create = the "
               "random rules added for configuration 4 in each round.", "",
-              "| tool | operation | rules | seconds | per rule |",
-              "|---|---|---:|---:|---:|"]
+              "| tool | operation | rules | seconds | per rule | in mkdir() | "
+              "per rule without mkdir() |",
+              "|---|---|---:|---:|---:|---:|---:|"]
         for k in sorted(s["apply"], key=lambda k: (k.split("/")[0], k.split("/")[1], int(k.split("/")[2]))):
             tool, op, n = k.split("/")
             e = s["apply"][k]
+            mk = s.get("apply_mkdir", {}).get(k)
+            mks = rest = ""
+            if mk:
+                mks = f"{statistics.median(m for _, m in mk):.3f} s"
+                rest = f"{statistics.median(x - m for x, m in mk) / int(n) * 1e6:,.0f} µs"
             L.append(f"| {tool} | {op} | {int(n):,} | {e['median']:.3f} "
                      f"({e['min']:.3f}–{e['max']:.3f}) | "
-                     f"{e['median'] / int(n) * 1e6:,.0f} µs |")
+                     f"{e['median'] / int(n) * 1e6:,.0f} µs | {mks} | {rest} |")
     for k, runs in sorted(s.get("apply_detail", {}).items()):
         tool, op, n = k.split("/")
         if int(n) < 5000:
@@ -668,34 +691,80 @@ def tap_lines(s):
     return out
 
 
+SHAPE_NAMES = {
+    "svc": "random service-port rules (as mod10k)",
+    "rport-any": "`dir any remote-port P`",
+    "lport-out": "`dir out local-port P`",
+    "cidr4": "`dir any remote-addr`, IPv4 CIDR",
+    "cidr6": "`dir any remote-addr`, IPv6 CIDR",
+    "cgroup": "`dir any cgroup /ttshape/cN`",
+    "netns": "`dir any netns N` (8 namespaces)",
+    "mix": "all seven shapes, in turn",
+}
+
+
 def probe_cost_md(path):
-    """bench/probe-cost.sh's records as a Markdown table (medians)."""
+    """bench/probe-cost.sh's records as a Markdown table (medians over the
+    rounds).
+
+    Per connection: tt_probe's time without its slowest 2 % of calls (the
+    calls an interrupt's softirqs landed in) when the record has it, and
+    the median tt_rules_lookup. "× 1 rule" compares 10,000-rule sets with
+    the faster of the mod1 runs before and after them (the first pays for
+    QEMU translating the module's code)."""
     rows = [json.loads(x) for x in open(path) if x.strip()]
-    names = {"mod0": "2 module, 0 rules", "mod1": "3 module, 1 matching rule",
-             "mod10k": "4 module, 10,000 rules", "bpf": "5 BPF sock_ops"}
-    L = ["| configuration | calls per connection | µs per call | µs per "
-         "connection | share of the CPU |", "|---|---:|---:|---:|---:|"]
-    base = None
-    for c in ("mod0", "mod1", "mod10k", "bpf"):
+    names = {"mod0": "module, 0 rules", "mod1": "module, 1 matching rule",
+             "mod1-after": "the same, after the 10,000-rule sets",
+             "mod10k": "module, 10,000 rules (as in the main matrix)",
+             "bpf": "BPF sock_ops"}
+    for k, v in SHAPE_NAMES.items():
+        names["shape-" + k] = "10,000: " + v
+    order = ["mod0", "mod1", "mod1-after", "mod10k"] + \
+        ["shape-" + k for k in SHAPE_NAMES] + ["bpf"]
+    trim = any("probe_us_trim" in r for r in rows)
+    ctl = any(r.get("control_median_us") for r in rows)
+    L = ["| configuration | calls per connection | µs per connection"
+         + (" (slowest 2 % left out)" if trim else "") +
+         " | × 1 rule | lookups per connection | median lookup, µs | × 1 rule |"
+         + (" lookup ÷ control | × 1 rule |" if ctl else ""),
+         "|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if ctl else "")]
+    st = {}
+    for c in order:
         R = [r for r in rows if r["config"] == c]
         if not R:
             continue
         if c == "bpf":
-            t = [(r["prog_us"], r["prog_runs"], r["rate"] * r["seconds"], r["seconds"]) for r in R]
+            t = [(r["prog_us"], r["prog_runs"], r["rate"] * r["seconds"], 0, 0) for r in R]
         else:
-            t = [(r["probe_us"], r["probe_calls"], r["traced_rate"] * r["traced_seconds"],
-                  r["traced_seconds"]) for r in R]
-        per_call = statistics.median(us / n for us, n, _, _ in t)
-        per_conn = statistics.median(us / conns for us, _, conns, _ in t)
-        calls = statistics.median(n / conns for _, n, conns, _ in t)
-        share = statistics.median(us / 1e6 / secs for us, _, _, secs in t)
-        if c == "mod0":
-            base = per_call
-        extra = ""
-        if base is not None and c in ("mod1", "mod10k"):
-            extra = f" (+{(per_call - base) * calls:.1f} over 0 rules)"
-        L.append(f"| {names[c]} | {calls:.1f} | {per_call:.2f} | "
-                 f"{per_conn:.1f}{extra} | {share * 100:.1f} % |")
+            t = [(r.get("probe_us_trim", r["probe_us"]), r["probe_calls"],
+                  r["traced_rate"] * r["traced_seconds"], r.get("lookups", 0),
+                  r.get("lookup_median_us", 0)) for r in R]
+        norm = [r["lookup_median_us"] / r["control_median_us"] for r in R
+                if r.get("control_median_us")]
+        st[c] = (statistics.median(n / conns for _, n, conns, _, _ in t),
+                 statistics.median(us / conns for us, _, conns, _, _ in t),
+                 statistics.median(lk / conns for _, _, conns, lk, _ in t),
+                 statistics.median(m for *_, m in t),
+                 statistics.median(norm) if norm else None)
+    one = [st[c] for c in ("mod1", "mod1-after") if c in st]
+    one_conn = min((x[1] for x in one), default=None)
+    one_med = min((x[3] for x in one if x[3]), default=None)
+    one_norm = min((x[4] for x in one if x[4]), default=None)
+    for c in order:
+        if c not in st:
+            continue
+        calls, conn, lk, med, norm = st[c]
+        big = c == "mod10k" or c.startswith("shape-")
+        x1 = f"{conn / one_conn:.2f}" if big and one_conn else ""
+        x2 = f"{med / one_med:.2f}" if big and one_med and med else ""
+        tail = ""
+        if ctl:
+            tail = (f" {norm:.2f} | " if norm else " | ") + \
+                (f"{norm / one_norm:.2f} |" if big and norm and one_norm else " |")
+        L.append(f"| {names[c]} | {calls:.1f} | {conn:.1f} | {x1} | "
+                 f"{lk:.2f} | {med:.2f} | {x2} |{tail}" if c != "bpf" else
+                 f"| {names[c]} | {calls:.1f} | {conn:.1f} | | | | |" +
+                 (" | |" if ctl else ""))
     return "\n".join(L) + "\n"
 
 
