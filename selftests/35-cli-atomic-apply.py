@@ -2,7 +2,7 @@
 # timeout: 900
 """Rule edits go live whole: no connection ever sees an intermediate rule.
 
-- one rule alternated 500 times by `tcptimeoctl apply` between
+- one rule alternated ROUNDS (200) times by `tcptimeoctl apply` between
   `remote-addr 10.0.0.0/8 user-timeout 600000` and
   `cgroup /tt-atomic user-timeout 5000 force`, while another process opens
   loopback connections that match neither shape: none of them (client or
@@ -10,7 +10,7 @@
   Written one attribute at a time, clearing remote_addrs first makes the
   rule match every connection for a moment, with the old options.
 - two rules that both match the churn swap priorities (and the loser's
-  options change) 500 times: every connection gets the outcome of the old
+  options change) ROUNDS times: every connection gets the outcome of the old
   table (11000 ms) or of the new one (22000 ms), never a third (33000 ms:
   one rule changed and not the other).
 - the `line` file: one write swaps a live rule; reads back canonical.
@@ -34,7 +34,7 @@ import cgroup as cg                                   # noqa: E402
 from deadline import poll                             # noqa: E402
 from ctl import ctl, show                             # noqa: E402
 
-ROUNDS = int(os.environ.get("TCPTIMEO_ATOMIC_ROUNDS", "500"))
+ROUNDS = int(os.environ.get("TCPTIMEO_ATOMIC_ROUNDS", "200"))
 CG = "/tt-atomic"
 TCP_USER_TIMEOUT = getattr(socket, "TCP_USER_TIMEOUT", 18)
 
