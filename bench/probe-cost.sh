@@ -10,6 +10,9 @@
 #           (wall time: an interrupt and the softirqs it runs land in a
 #           call's duration, and made 2 % of the calls 70 % of the sum)
 #   bpf     kernel.bpf_stats_enabled=1: the program's run_time_ns
+#   lookup  the rule lookup alone, BENCH_LOOKUPS times in a loop in the
+#           kernel for one loopback connection's either end
+#           (bench/lookup-bench.py, debugfs tcptimeo/lookup_bench)
 #
 # Each over a BENCH_SECONDS loopback ttbench run on one vCPU that is busy
 # all along, so time in the probe ÷ the run's length is the share of the
@@ -23,12 +26,15 @@ bin=${BENCH_BIN:-$src/build/bench}
 secs=${BENCH_SECONDS:-2}
 rounds=${BENCH_ROUNDS:-3}
 nrules=${BENCH_NRULES:-10000}
+lookups=${BENCH_LOOKUPS:-20000}
 t=/sys/kernel/tracing
 pin=/sys/fs/bpf/tt_bench_cost
 res=$out/probe-cost.jsonl
 : >"$res"
 
+dbg=/sys/kernel/debug
 mountpoint -q $t || mount -t tracefs none $t
+mountpoint -q $dbg || mount -t debugfs none $dbg
 echo 65536 >$t/buffer_size_kb
 
 crr() { "$bin/ttbench" crr --addr 127.0.0.1 --port 5201 --seconds "$secs" --warmup 0.3; }
@@ -45,7 +51,9 @@ secs_of() { sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p' <<<"$1"; }
 # tt_probe calls that made no lookup (state changes the module passes
 # by), the same work in every configuration.
 module_cost() {
-	local c=$1 plain traced stats
+	local c=$1 plain traced stats lk
+	# the lookup alone, in a loop in the kernel (debugfs lookup_bench)
+	lk=$(python3 "$src/bench/lookup-bench.py" "$lookups") || lk='{}'
 	plain=$(crr)
 	printf 'tt_probe\ntt_rules_lookup\n' >$t/set_ftrace_filter
 	echo function_graph >$t/current_tracer
@@ -81,7 +89,7 @@ module_cost() {
 	echo 0 >$t/options/funcgraph-tail
 	echo nop >$t/current_tracer
 	echo >$t/set_ftrace_filter
-	echo "{\"config\":\"$c\",\"rate\":$(rate_of "$plain"),\"traced_rate\":$(rate_of "$traced"),\"traced_seconds\":$(secs_of "$traced"),$stats,\"overruns\":$(awk '/overrun/ {s += $2} END {print s + 0}' $t/per_cpu/cpu0/stats)}" | tee -a "$res"
+	echo "{\"config\":\"$c\",\"rate\":$(rate_of "$plain"),\"traced_rate\":$(rate_of "$traced"),\"traced_seconds\":$(secs_of "$traced"),$stats,\"lookup_bench\":$lk,\"overruns\":$(awk '/overrun/ {s += $2} END {print s + 0}' $t/per_cpu/cpu0/stats)}" | tee -a "$res"
 }
 
 bpf_cost() {
@@ -103,7 +111,6 @@ bpf_cost() {
 # none. mod1 is measured again after them (mod1-after): the first run
 # after insmod pays for QEMU translating the module's code.
 shapes=${BENCH_SHAPES-svc rport-any lport-out cidr4 cidr6 cgroup netns mix}
-dbg=/sys/kernel/debug
 index_current() {
 	local i
 	for i in $(seq 1 600); do
@@ -114,7 +121,6 @@ index_current() {
 	return 1
 }
 if [ -n "${shapes// /}" ]; then
-	mountpoint -q $dbg || mount -t debugfs none $dbg
 	ids=()
 	for i in 1 2 3 4 5 6 7 8; do
 		ip netns add "ttb-shape$i" || exit 1

@@ -711,7 +711,9 @@ def probe_cost_md(path):
     calls an interrupt's softirqs landed in) when the record has it, and
     the median tt_rules_lookup. "× 1 rule" compares 10,000-rule sets with
     the faster of the mod1 runs before and after them (the first pays for
-    QEMU translating the module's code)."""
+    QEMU translating the module's code). "lookup alone": the median ns of
+    one lookup in the kernel's loop (bench/lookup-bench.py), for the
+    connecting end and the accepted one."""
     rows = [json.loads(x) for x in open(path) if x.strip()]
     names = {"mod0": "module, 0 rules", "mod1": "module, 1 matching rule",
              "mod1-after": "the same, after the 10,000-rule sets",
@@ -723,11 +725,22 @@ def probe_cost_md(path):
         ["shape-" + k for k in SHAPE_NAMES] + ["bpf"]
     trim = any("probe_us_trim" in r for r in rows)
     ctl = any(r.get("control_median_us") for r in rows)
+    alone = any(r.get("lookup_bench", {}).get("out") for r in rows)
     L = ["| configuration | calls per connection | µs per connection"
          + (" (slowest 2 % left out)" if trim else "") +
          " | × 1 rule | lookups per connection | median lookup, µs | × 1 rule |"
-         + (" lookup ÷ control | × 1 rule |" if ctl else ""),
-         "|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if ctl else "")]
+         + (" lookup ÷ control | × 1 rule |" if ctl else "")
+         + (" lookup alone, ns: out / in | × 1 rule |" if alone else ""),
+         "|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if ctl else "")
+         + ("---:|---:|" if alone else "")]
+    lb = {}
+    for c in order:
+        R = [r["lookup_bench"] for r in rows
+             if r["config"] == c and r.get("lookup_bench", {}).get("out")]
+        if R:
+            lb[c] = tuple(statistics.median(x[d]["ns"] for x in R) for d in ("out", "in"))
+    one_lb = [min(lb[c][i] for c in ("mod1", "mod1-after") if c in lb)
+              if any(c in lb for c in ("mod1", "mod1-after")) else None for i in (0, 1)]
     st = {}
     for c in order:
         R = [r for r in rows if r["config"] == c]
@@ -761,10 +774,17 @@ def probe_cost_md(path):
         if ctl:
             tail = (f" {norm:.2f} | " if norm else " | ") + \
                 (f"{norm / one_norm:.2f} |" if big and norm and one_norm else " |")
+        if alone:
+            if c in lb:
+                tail += f" {lb[c][0]:.0f} / {lb[c][1]:.0f} |"
+                tail += (f" {lb[c][0] / one_lb[0]:.2f} / {lb[c][1] / one_lb[1]:.2f} |"
+                         if big and one_lb[0] and one_lb[1] else " |")
+            else:
+                tail += " | |"
         L.append(f"| {names[c]} | {calls:.1f} | {conn:.1f} | {x1} | "
                  f"{lk:.2f} | {med:.2f} | {x2} |{tail}" if c != "bpf" else
                  f"| {names[c]} | {calls:.1f} | {conn:.1f} | | | | |" +
-                 (" | |" if ctl else ""))
+                 (" | |" if ctl else "") + (" | |" if alone else ""))
     return "\n".join(L) + "\n"
 
 

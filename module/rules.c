@@ -28,9 +28,13 @@
 
 #include <linux/cgroup.h>
 #include <linux/debugfs.h>
+#include <linux/math64.h>
+#include <linux/net.h>
+#include <linux/sched/clock.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/uaccess.h>
 #include <net/net_namespace.h>
 #include <net/sock.h>
 
@@ -768,6 +772,97 @@ static int tt_index_debug_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(tt_index_debug);
 
+/*
+ * debugfs tcptimeo/lookup_bench, for bench/ (not ABI): writing "FD COUNT"
+ * runs the rule lookup COUNT times for the writer's TCP socket FD, its
+ * direction as the hook decides it, and a read says how long one lookup
+ * took on average: the lookup's own cost, without a tracer's and without
+ * the rest of a connection. Process context: RCU is held per batch of
+ * TT_BENCH_BATCH lookups, with cond_resched() between batches; the file
+ * reference keeps the socket, whose fields are read as the hook does.
+ */
+#define TT_BENCH_MAX		10000000
+#define TT_BENCH_BATCH		256
+
+static DEFINE_MUTEX(tt_bench_mutex);
+static char tt_bench_out[96 + TCPTIMEO_NAME_MAX];
+
+static int tt_bench_run(struct socket *sock, u32 count)
+{
+	struct sock *sk = sock->sk;
+	const struct tt_rule *rule = NULL;
+	enum tt_verdict verdict = TT_NOMATCH;
+	char name[TCPTIMEO_NAME_MAX + 1] = "-";
+	struct tt_tuple t;
+	u64 ns = 0, t0;
+	u32 done = 0, i;
+
+	if (!sk || sk->sk_protocol != IPPROTO_TCP ||
+	    (sk->sk_family != AF_INET && sk->sk_family != AF_INET6))
+		return -EPROTONOSUPPORT;
+	while (done < count) {
+		rcu_read_lock();
+		tt_tuple_fill(&t, sk, tt_sk_passive(sk));
+		t0 = local_clock();
+		for (i = 0; i < TT_BENCH_BATCH && done < count; i++, done++)
+			rule = tt_rules_lookup(&t, sk, &verdict);
+		ns += local_clock() - t0;
+		if (done == count && rule)
+			strscpy(name, rule->cfg.name, sizeof(name));
+		rcu_read_unlock();
+		cond_resched();
+	}
+	scnprintf(tt_bench_out, sizeof(tt_bench_out),
+		  "lookups %u ns %llu ns_per_lookup %llu rule %s verdict %d\n",
+		  count, ns, div_u64(ns, count), name, verdict);
+	return 0;
+}
+
+static ssize_t tt_bench_write(struct file *file, const char __user *ubuf,
+			      size_t len, loff_t *ppos)
+{
+	struct socket *sock;
+	char buf[32];
+	int fd, err;
+	u32 count;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	if (sscanf(buf, "%d %u", &fd, &count) != 2 || !count ||
+	    count > TT_BENCH_MAX)
+		return -EINVAL;
+	sock = sockfd_lookup(fd, &err);
+	if (!sock)
+		return err;
+	mutex_lock(&tt_bench_mutex);
+	err = tt_bench_run(sock, count);
+	mutex_unlock(&tt_bench_mutex);
+	sockfd_put(sock);
+	return err ? err : len;
+}
+
+static ssize_t tt_bench_read(struct file *file, char __user *ubuf,
+			     size_t len, loff_t *ppos)
+{
+	ssize_t ret;
+
+	mutex_lock(&tt_bench_mutex);
+	ret = simple_read_from_buffer(ubuf, len, ppos, tt_bench_out,
+				      strlen(tt_bench_out));
+	mutex_unlock(&tt_bench_mutex);
+	return ret;
+}
+
+static const struct file_operations tt_bench_fops = {
+	.owner = THIS_MODULE,
+	.read = tt_bench_read,
+	.write = tt_bench_write,
+	.llseek = default_llseek,
+};
+
 int tt_rules_init(void)
 {
 	tt_wq = alloc_workqueue("tcptimeo", WQ_UNBOUND, 0);
@@ -778,6 +873,7 @@ int tt_rules_init(void)
 	/* Optional: without debugfs these are error pointers, ignored. */
 	tt_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("index", 0400, tt_debugfs, NULL, &tt_index_debug_fops);
+	debugfs_create_file("lookup_bench", 0600, tt_debugfs, NULL, &tt_bench_fops);
 	return 0;
 }
 

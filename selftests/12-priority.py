@@ -10,14 +10,18 @@ and prefixes coarsened to a few shapes (so a bucket also holds rules the
 connection's key does not satisfy, which the model catches). Two random
 models check it against a plain first-match walk: ports only, then every
 selector at once (both families, both directions, bound source ports
-and addresses, the client in a cgroup below the root).
+and addresses, the client in a cgroup below the root). debugfs
+lookup_bench, with which bench/ times the lookup, finds what the hook
+finds.
 
 Each rule sets a distinct keepidle; the value getsockopt(TCP_KEEPIDLE)
 shows in the owning process names the rule that won.
 """
+import errno
 import ipaddress
 import os
 import random
+import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
@@ -29,8 +33,60 @@ from peer import Agent, listen_all, kernel_defaults, connect_pair  # noqa: E402
 import cgroup as cg                                   # noqa: E402
 
 PORTS = [7501, 7502, 7503, 7504, 7505, 7506, 7650, 7720]
-PLAN = 46
+PLAN = 48
 OVERLAY_MAX = 256               # module/rules.c TT_OVERLAY_MAX
+LOOKUP_BENCH = "/sys/kernel/debug/tcptimeo/lookup_bench"
+
+
+def bench_write(text):
+    """Write debugfs lookup_bench: its errno, or 0."""
+    fd = os.open(LOOKUP_BENCH, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+        return 0
+    except OSError as e:
+        return e.errno
+    finally:
+        os.close(fd)
+
+
+def lookup_bench(t):
+    """debugfs lookup_bench (bench/lookup-bench.py times the lookup with
+    it): the lookup it runs is the hook's, so it finds the rule that
+    stamped each end of a loopback connection; bad writes fail."""
+    with Rule("lb-out", priority=1, direction="out",
+              remote_addrs="127.0.0.0/8", keepidle=131), \
+            Rule("lb-in", priority=2, direction="in",
+                 remote_addrs="127.0.0.0/8", keepidle=132):
+        lst = socket.socket()
+        lst.bind(("127.0.0.1", 0))
+        lst.listen(1)
+        c = socket.create_connection(lst.getsockname())
+        s, _ = lst.accept()
+        got = []
+        for sock in (c, s):
+            rc = bench_write(f"{sock.fileno()} 1000")
+            with open(LOOKUP_BENCH) as f:
+                w = f.read().split()
+            kv = dict(zip(w[::2], w[1::2]))
+            got.append((rc, sock.getsockopt(socket.IPPROTO_TCP,
+                                            socket.TCP_KEEPIDLE),
+                        kv.get("rule"), kv.get("lookups"),
+                        int(kv.get("ns", 0)) > 0))
+        t.eq(got, [(0, 131, "lb-out", "1000", True),
+                   (0, 132, "lb-in", "1000", True)],
+             "lookup_bench finds the rule that stamped each end "
+             "(write, keepidle, rule, lookups, time > 0)")
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        errs = [bench_write(x) for x in
+                ("x 1", f"{c.fileno()} 0", f"{c.fileno()} 10000001",
+                 f"{u.fileno()} 10", f"{os.open('/', os.O_RDONLY)} 10")]
+        t.eq(errs, [errno.EINVAL, errno.EINVAL, errno.EINVAL,
+                    errno.EPROTONOSUPPORT, errno.ENOTSOCK],
+             "lookup_bench rejects a malformed line, a count of 0 or over "
+             "10^7, a UDP socket and a file that is no socket")
+        for x in (u, s, c, lst):
+            x.close()
 
 
 def main(t):
@@ -303,6 +359,7 @@ def main(t):
         t.ok(c["keepidle"] == 191 and a["keepidle"] == 191,
              "global enabled=1: stamping resumes", diag=f"{c} {a}")
 
+    lookup_bench(t)
     cli.close_agent()
     srv.close_agent()
     pair.delete()
