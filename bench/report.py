@@ -739,8 +739,8 @@ def probe_cost_md(path):
              if r["config"] == c and r.get("lookup_bench", {}).get("out")]
         if R:
             lb[c] = tuple(statistics.median(x[d]["ns"] for x in R) for d in ("out", "in"))
-    one_lb = [min(lb[c][i] for c in ("mod1", "mod1-after") if c in lb)
-              if any(c in lb for c in ("mod1", "mod1-after")) else None for i in (0, 1)]
+    ones = [lb[c] for c in ("mod1", "mod1-after") if c in lb]
+    one_lb = [min(x[i] for x in ones) if ones else None for i in (0, 1)]
     st = {}
     for c in order:
         R = [r for r in rows if r["config"] == c]

@@ -112,9 +112,8 @@ def out(line=""):
     buf = getattr(LANE, "buf", None)
     if buf is not None:
         buf.append(line)
-        return
-    with PRINT:
-        print(line, flush=True)
+    else:
+        progress(line)
 
 
 def progress(line):
@@ -231,6 +230,12 @@ def kernel_info(kver):
     return dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
 
 
+def vm_shape(info):
+    """(guest CPUs, TCG threading) of a kernels.sh info: what QEMU is
+    started with, and what the lanes count."""
+    return info.get("SMP") or "2", info.get("TCG") or "multi"
+
+
 class Run:
     """One boot of one kernel."""
 
@@ -290,8 +295,8 @@ class Run:
             f.write(f"TT_TESTS={shlex.quote(' '.join(self.tests))}\n")
 
     def qemu_cmd(self):
-        smp = self.info.get("SMP") or "2"
-        accel = "tcg,thread=" + (self.info.get("TCG") or "multi")
+        smp, tcg = vm_shape(self.info)
+        accel = "tcg,thread=" + tcg
         append = ("console=ttyS0 loglevel=5 panic=1 log_buf_len=8M "
                   "softlockup_all_cpu_backtrace=1 softlockup_panic=1 "
                   "rdinit=/init mitigations=off")
@@ -607,8 +612,8 @@ def host_threads(kver):
         info = kernel_info(kver)
     except (subprocess.CalledProcessError, OSError):
         return 1
-    smp = int(info.get("SMP") or 2)
-    return 1 if (info.get("TCG") or "multi") == "single" else smp
+    smp, tcg = vm_shape(info)
+    return 1 if tcg == "single" else int(smp)
 
 
 def vm_cpus():
