@@ -7,10 +7,20 @@
 directories exist configfs pins the module: rmmod must fail and leave it
 loaded, and the connections keep working. Once the rules are removed,
 rmmod succeeds with the connections still open; they keep their values,
-their keepalive timers keep firing (>= 1000 probes counted by the
-kernel's TCPKeepAlive after the unload, i.e. the kernel's own callbacks,
-nothing in the gone module), every connection still carries data, and
-the kernel logs no warning.
+every one has its keepalive timer armed (ss), the timers keep firing
+(>= 1000 probes counted by the kernel's TCPKeepAlive after the unload,
+i.e. the kernel's own callbacks, nothing in the gone module), every
+connection still carries data, and the kernel logs no warning.
+
+Topology: one network namespace, both ends of every connection in it
+(127.0.0.1).
+
+A keepalive timer that is running its callback at the instant ss reads
+the socket shows as not armed (one in 1000 was, on a loaded host), so
+the armed check polls: a socket counts once any snapshot shows its timer
+armed, and the check passes when all have been seen, or fails at a
+deadline. Its control: a client that turns SO_KEEPALIVE off must be the
+one socket that check then misses.
 """
 import os
 import sys
@@ -26,7 +36,24 @@ from deadline import poll, SCALE                      # noqa: E402
 N = 500
 PORT = 7971
 RULE = dict(keepalive=1, keepidle=1, keepintvl=1, keepcnt=5, user_timeout=30000)
-PLAN = 9
+PLAN = 10
+
+
+def seen_armed(ns, want, timeout):
+    """Poll ss until `want` sockets have each shown a keepalive timer in some
+    snapshot, or `timeout` passes. Returns (armed, all) as sets of
+    (local, peer) address pairs."""
+    armed, every = set(), set()
+
+    def step():
+        for e in ss_conns(ns):
+            key = (e["local"], e["peer"])
+            every.add(key)
+            if e["timer"] and e["timer"][0] == "keepalive":
+                armed.add(key)
+        return len(armed) >= want
+    poll(step, timeout, 0.2)
+    return armed, every
 
 
 def keepalive_probes(ns):
@@ -47,8 +74,9 @@ def main(t):
     idle = Rule("idle", enable=False, keepidle=99)
     s0 = ttmod.stats()
     lid = ag.listen(4, "127.0.0.1", PORT)
-    cids = ag.call("connect_many", family=4, addr="127.0.0.1", port=PORT, n=N,
-                   read_timeout=120)["ids"]
+    conn = ag.call("connect_many", family=4, addr="127.0.0.1", port=PORT, n=N,
+                   read_timeout=120)
+    cids = conn["ids"]
     aids = ag.call("accept_many", id=lid, n=N, read_timeout=120)["ids"]
     pairs = list(zip(cids, aids))
     s1 = ttmod.stats()
@@ -77,9 +105,17 @@ def main(t):
     bad = [o for o in opts if any(o[k] != v for k, v in RULE.items())]
     t.ok(not bad, f"after rmmod all {2 * N} sockets keep the rule's values",
          diag=f"{len(bad)} differ, e.g. {bad[:1]}")
-    armed = [e for e in ss_conns(ns) if e["timer"] and e["timer"][0] == "keepalive"]
+    armed, every = seen_armed(ns, 2 * N, 10 * SCALE)
     t.ok(len(armed) >= 2 * N, f"after rmmod {2 * N} keepalive timers are armed (ss)",
-         diag=f"{len(armed)} armed")
+         diag=f"{len(armed)} of {len(every)} seen armed; never: {sorted(every - armed)[:3]}")
+
+    # The control: one client's timer really gone must be the one missed.
+    ag.call("setopts", id=cids[0], opts={"keepalive": 0})
+    off = (tuple(conn["local"][0]), ("127.0.0.1", PORT))
+    armed, every = seen_armed(ns, 2 * N, 3 * SCALE)
+    t.ok(every - armed == {off},
+         "control: SO_KEEPALIVE turned off on one client: the ss check misses it, only it",
+         diag=f"missed {sorted(every - armed)[:3]}, expected {off}")
 
     k0 = keepalive_probes(ns)
     k = poll(lambda: keepalive_probes(ns) - k0 >= 2 * N and keepalive_probes(ns) - k0,

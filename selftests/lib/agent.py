@@ -240,14 +240,15 @@ def c_accept(id, timeout=10):
 
 
 def c_connect_many(family, addr, port, n, opts=None):
-    ids = []
+    ids, local = [], []
     for _ in range(n):
         s = new_socket(family, opts=opts)
         s.settimeout(10)
         s.connect((addr, port))
         s.settimeout(None)
         ids.append(register(s))
-    return {"ids": ids}
+        local.append(addr_of(s.getsockname()))
+    return {"ids": ids, "local": local}
 
 
 def c_accept_many(id, n, timeout=10):
