@@ -18,7 +18,8 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES="
 build-essential		module and CLI builds, host unit tests
 sparse			make lint
-linux-source-6.12	make lint (checkpatch.pl), kselftest headers for C tests
+linux-source-6.12	make lint (checkpatch.pl); selftests/Makefile: kselftest's lib.mk, runner, headers
+rsync			selftests/Makefile: kselftest's install and run_tests
 qemu-system-x86		the VM harness (TCG)
 busybox-static		the VM's initramfs
 cpio			the VM's initramfs

@@ -59,11 +59,16 @@ klog_mark() {
 klog_since() { dmesg | sed -n "/$TAP_KLOG_ID\$/,\$p" | sed 1d; }
 klog_problems() { klog_since | grep -E "$TAP_KLOG_BAD"; }
 
-# The module under test (selftests/README.md): configfs first, then insmod.
+# The module under test (selftests/README.md): configfs first, then
+# insmod $TCPTIMEO_KO, or without it the installed module (modprobe).
 tt_load() {
 	modprobe configfs || return
 	grep -qs ' /sys/kernel/config configfs ' /proc/mounts ||
 		mount -t configfs none /sys/kernel/config || return
-	insmod "${TCPTIMEO_KO:?TCPTIMEO_KO is not set}"
+	if [ -n "${TCPTIMEO_KO:-}" ]; then
+		insmod "$TCPTIMEO_KO"
+	else
+		modprobe tcptimeo
+	fi
 }
 tt_unload() { rmmod tcptimeo; }

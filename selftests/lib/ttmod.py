@@ -85,12 +85,16 @@ def loaded():
 
 
 def load():
-    """insmod $TCPTIMEO_KO (after configfs); no-op if already loaded."""
+    """insmod $TCPTIMEO_KO (after configfs), or without it `modprobe
+    tcptimeo` (an installed module: DKMS or .deb); no-op if loaded."""
     if loaded():
         return
-    if not KO or not os.path.exists(KO):
-        raise RuntimeError(f"TCPTIMEO_KO={KO!r} does not exist")
     ensure_configfs()
+    if not KO:
+        sh(["modprobe", "tcptimeo"])
+        return
+    if not os.path.exists(KO):
+        raise RuntimeError(f"TCPTIMEO_KO={KO!r} does not exist")
     sh(["insmod", KO])
 
 
