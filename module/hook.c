@@ -146,20 +146,15 @@ static void tt_connect(struct sock *sk)
 static void tt_connected(struct sock *sk)
 {
 	const struct tt_rule *rule;
-	enum tt_verdict v;
 	struct tt_tuple t;
+	bool deferred;
 
 	if (tt_lport_bound(sk) || !tt_rules_may_defer())
 		return;		/* decided at connect() */
-	/* Replay connect()'s decision; act only if it was deferred. */
+	/* Act only if connect()'s decision waited for the local port. */
 	tt_tuple_fill(&t, sk, false);
-	t.lport_known = false;
-	rule = tt_rules_lookup(&t, sk, &v);
-	if (!rule || v != TT_NEED_LPORT)
-		return;
-	t.lport_known = true;
-	rule = tt_rules_lookup(&t, sk, &v);
-	if (rule && tt_stamp(sk, rule, 0))
+	rule = tt_rules_lookup_connected(&t, sk, &deferred);
+	if (rule && deferred && tt_stamp(sk, rule, 0))
 		tt_stat_add(TT_STAT_STAMPED_OUT, 1);
 }
 

@@ -437,7 +437,22 @@ struct tt_probe {
 	enum tt_verdict verdict;
 	const u32 *skip;		/* ranks no longer live, ascending */
 	u32 nskip;
+	/* tt_index_lookup()'s @defer: @t with the local port unknown */
+	const struct tt_tuple *tu;
+	const struct tt_slot *defer;
 };
+
+/*
+ * @s's rule does not match @p->t: would it have answered TT_NEED_LPORT
+ * without the local port? Keep the first such rule (see @defer below).
+ */
+static void tt_probe_defer(struct tt_probe *p, const struct tt_slot *s)
+{
+	if ((!p->defer || s->rank < p->defer->rank) &&
+	    s->rule->cfg.sel.n_lports &&
+	    tt_rule_eval(s->rule, p->tu, p->sk) == TT_NEED_LPORT)
+		p->defer = s;
+}
 
 static bool tt_skipped(const struct tt_probe *p, u32 rank)
 {
@@ -475,6 +490,8 @@ static void tt_probe_bin(const struct tt_index *idx, struct tt_probe *p,
 			p->verdict = v;
 			return;
 		}
+		if (unlikely(p->tu))
+			tt_probe_defer(p, s);
 	}
 }
 
@@ -494,15 +511,44 @@ static void tt_probe_cgroups(const struct tt_index *idx, struct tt_probe *p,
 		tt_probe_key(idx, p, tt_ptr_key(d, TT_SH_CGROUP, cg));
 }
 
+/* The first live rule of the deferred bin before @p's best, into @defer. */
+static void tt_probe_deferred_bin(const struct tt_index *idx,
+				  struct tt_probe *p)
+{
+	u32 bin = tt_deferred_bin(idx);
+	const struct tt_slot *s = idx->slots + idx->start[bin];
+	const struct tt_slot *end = idx->slots + idx->start[bin + 1];
+
+	for (; s < end && s->rank < p->best_rank; s++) {
+		if (p->defer && s->rank >= p->defer->rank)
+			return;
+		if (p->nskip && tt_skipped(p, s->rank))
+			continue;
+		if (tt_rule_eval(s->rule, p->tu, p->sk) == TT_NEED_LPORT) {
+			p->defer = s;
+			return;
+		}
+	}
+}
+
 /*
  * The first rule in evaluation order that matches @t (or might, once the
  * local port is known: *verdict == TT_NEED_LPORT), passing over the
  * @nskip ranks in @skip. Caller holds RCU; any context.
+ *
+ * With @defer (an outgoing @t whose local port is known, once
+ * established), *defer is also the first rule before the result that
+ * does not match @t but, without the local port, answered TT_NEED_LPORT
+ * at connect(), or NULL: whether connect()'s decision waited for the
+ * port, found in the same pass. Every such rule ranks before the result,
+ * so the probes that find the result meet it: in the buckets of its
+ * other selectors, or, with no other selector, in the deferred bin.
  */
 const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 				      const struct tt_tuple *t,
 				      const struct sock *sk, const u32 *skip,
-				      u32 nskip, enum tt_verdict *verdict)
+				      u32 nskip, enum tt_verdict *verdict,
+				      const struct tt_rule **defer)
 {
 	int d = t->dir == TCPTIMEO_DIR_IN ? TT_IDX_IN : TT_IDX_OUT;
 	const struct tt_index_dir *di = &idx->dir[d];
@@ -510,8 +556,15 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 	u16 oport = d == TT_IDX_IN ? t->rport : t->lport;
 	struct tt_probe p = { .t = t, .sk = sk, .best_rank = U32_MAX,
 			      .skip = skip, .nskip = nskip };
+	struct tt_tuple tu;
 	u16 i;
 	u8 sh;
+
+	if (defer) {
+		tu = *t;
+		tu.lport_known = false;
+		p.tu = &tu;
+	}
 
 	for (i = 0; i < di->nshapes; i++) {
 		sh = di->shapes[i];
@@ -546,6 +599,12 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 	if (d == TT_IDX_OUT && !t->lport_known)
 		tt_probe_bin(idx, &p, tt_deferred_bin(idx), true, 0);
 	tt_probe_bin(idx, &p, tt_wild_bin(idx, d), true, 0);
+	if (defer) {
+		if (d == TT_IDX_OUT)
+			tt_probe_deferred_bin(idx, &p);
+		*defer = p.defer && p.defer->rank < p.best_rank ?
+			 p.defer->rule : NULL;
+	}
 	*verdict = p.best ? p.verdict : TT_NOMATCH;
 	return p.best ? p.best->rule : NULL;
 }

@@ -637,23 +637,33 @@ bool tt_rules_may_defer(void)
  * First rule, in evaluation order, that matches @t (or might, once the
  * local port is known: *verdict == TT_NEED_LPORT), in the one table
  * published now: the best of the base's index (less the rules no longer
- * live) and the overlay's first match. Caller holds RCU; any context.
+ * live) and the overlay's first match. With @defer, also the first rule
+ * before it that waited for the local port (tt_index_lookup()). Caller
+ * holds RCU; any context.
  */
-const struct tt_rule *tt_rules_lookup(const struct tt_tuple *t,
-				      const struct sock *sk,
-				      enum tt_verdict *verdict)
+static const struct tt_rule *tt_lookup(const struct tt_tuple *t,
+				       const struct sock *sk,
+				       enum tt_verdict *verdict,
+				       const struct tt_rule **defer)
 {
 	const struct tt_table *tab = rcu_dereference(tt_table);
 	const struct tt_rule *best = NULL, *r;
+	struct tt_tuple tu;
 	enum tt_verdict v;
 	u32 i;
 
 	*verdict = TT_NOMATCH;
+	if (defer)
+		*defer = NULL;
 	if (!tab)
 		return NULL;
 	if (tab->base)
 		best = tt_index_lookup(tab->base->index, t, sk, tab->rm,
-				       tab->nrm, verdict);
+				       tab->nrm, verdict, defer);
+	if (defer) {
+		tu = *t;
+		tu.lport_known = false;
+	}
 	for (i = 0; i < tab->nadd; i++) {
 		r = tab->add[i];
 		if (best && tt_rule_order(r, best) > 0)
@@ -661,10 +671,45 @@ const struct tt_rule *tt_rules_lookup(const struct tt_tuple *t,
 		v = tt_rule_eval(r, t, sk);
 		if (v != TT_NOMATCH) {
 			*verdict = v;
-			return r;
+			best = r;
+			break;
 		}
+		if (defer && r->cfg.sel.n_lports &&
+		    (!*defer || tt_rule_order(r, *defer) < 0) &&
+		    tt_rule_eval(r, &tu, sk) == TT_NEED_LPORT)
+			*defer = r;
 	}
+	if (defer && *defer && best && tt_rule_order(*defer, best) > 0)
+		*defer = NULL;
 	return best;
+}
+
+const struct tt_rule *tt_rules_lookup(const struct tt_tuple *t,
+				      const struct sock *sk,
+				      enum tt_verdict *verdict)
+{
+	return tt_lookup(t, sk, verdict, NULL);
+}
+
+/*
+ * An outgoing connection just established (@t with its local port):
+ * the rule that matches it, and in *deferred whether connect()'s lookup,
+ * without the local port, answered TT_NEED_LPORT, i.e. stamped nothing
+ * and left the decision to now. That is so if the first rule that
+ * could match without the port selects local ports: the result itself,
+ * or a rule before it that the port rules out. One pass where a replay
+ * of connect()'s lookup and a second lookup took two. Caller holds RCU.
+ */
+const struct tt_rule *tt_rules_lookup_connected(const struct tt_tuple *t,
+						const struct sock *sk,
+						bool *deferred)
+{
+	const struct tt_rule *rule, *defer;
+	enum tt_verdict v;
+
+	rule = tt_lookup(t, sk, &v, &defer);
+	*deferred = defer || (rule && rule->cfg.sel.n_lports);
+	return rule;
 }
 
 static size_t tt_rule_line(char *buf, size_t size, const struct tt_rule *rule)

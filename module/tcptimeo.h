@@ -153,6 +153,9 @@ void tt_rules_remove(struct tt_rule *rule);
 const struct tt_rule *tt_rules_lookup(const struct tt_tuple *t,
 				      const struct sock *sk,
 				      enum tt_verdict *verdict);
+const struct tt_rule *tt_rules_lookup_connected(const struct tt_tuple *t,
+						const struct sock *sk,
+						bool *deferred);
 bool tt_rules_empty(void);
 bool tt_rules_may_defer(void);
 ssize_t tt_rules_read(char *buf, loff_t off, size_t count);
@@ -172,7 +175,8 @@ void tt_index_free(struct tt_index *idx);
 const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 				      const struct tt_tuple *t,
 				      const struct sock *sk, const u32 *skip,
-				      u32 nskip, enum tt_verdict *verdict);
+				      u32 nskip, enum tt_verdict *verdict,
+				      const struct tt_rule **defer);
 void tt_index_show(struct seq_file *m, const struct tt_index *idx);
 
 /* stamp.c */
