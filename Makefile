@@ -6,6 +6,7 @@
 #                        release or a series such as 6.1; KDIR= builds
 #                        against another kernel tree), W=1 clean
 #   make tools           build/tools/tcptimeoctl
+#   make ksft-progs      the tests in C: selftests/NN-name.c -> NN-name
 #   make deps            install what the build and the tests need (root)
 #   make check           deps + build + tools + host unit tests + lint +
 #                        packaging + the VM suite on every kernel, each
@@ -52,7 +53,7 @@ endif
 KVERS ?= $(shell $(KERNELS) installed)
 
 .PHONY: all modules tools deps check check-vm check-unit demo lint lint-tap \
-	checkpatch sparse initramfs clean distclean testprogs FORCE
+	checkpatch sparse initramfs clean distclean testprogs ksft-progs FORCE
 .DEFAULT_GOAL := all
 
 all: modules tools
@@ -80,6 +81,12 @@ testprogs:
 		$(GO) build -trimpath -o $(B)/tools/ttgo ttgo.go; \
 	else echo "testprogs: no $(GO) (make deps installs golang-go): 64-go-client will skip"; fi
 
+# The tests in C (selftests/NN-name.c, kselftest_harness.h from the
+# kselftest framework tools/ksft-dir.sh finds) into selftests/NN-name,
+# which the VM runs from the shared root like the scripts.
+ksft-progs:
+	@$(MAKE) --no-print-directory -C selftests all
+
 deps:
 	@tools/deps.sh
 
@@ -94,7 +101,7 @@ $(B)/%/initramfs.cpio.gz: FORCE
 # of them whatever the others did, all counted into the closing line:
 #   CHECK_STEPS         make targets counted by exit status, one point each
 #                       (what installs things: they run first)
-#   the build           per kernel: the module and the VM's initramfs; tools
+#   the build           per kernel: the module and the VM's initramfs; tools; the tests in C
 #   the host unit tests
 #   CHECK_HOST_SUITES   make targets that print TAP
 #   the VM suite        on every kernel
@@ -115,7 +122,7 @@ check:
 		$(foreach t,$(CHECK_HOST_SUITES),--host-suite $(t))) \
 		--kvers "$(KVERS_ASKED)" --tests "$(TESTS)"
 
-check-vm: modules tools initramfs
+check-vm: modules tools initramfs ksft-progs
 	@$(VM)/run.py --kvers "$(KVERS)" --tests "$(TESTS)"
 
 check-unit:

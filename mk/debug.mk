@@ -33,11 +33,11 @@ debug-kernel:
 		echo "  KERNEL  $$(cat $(DEBUG_CACHE)/src/include/config/kernel.release) ready ($$(( $$(date +%s) - t0 )) s)"
 
 # The release is only known once the tree exists: a sub-make builds the
-# module, the CLI and the initramfs for it.
+# module, the CLI, the initramfs and the tests in C for it.
 check-debug: debug-kernel bench-bins-if-possible
 	@k=$$(cat $(DEBUG_CACHE)/src/include/config/kernel.release) && \
 	export TCPTIMEO_DEBUG_CACHE=$(DEBUG_CACHE) && \
-	$(MAKE) --no-print-directory KVERS=$$k modules tools initramfs && \
+	$(MAKE) --no-print-directory KVERS=$$k modules tools initramfs ksft-progs && \
 	$(DEBUG_NICE) $(VM)/run.py --kvers "$$k" --tests "$(TESTS)"
 
 # The soak's limit is its length plus 15 minutes (stop, final checks),

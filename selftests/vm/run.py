@@ -21,8 +21,9 @@ make check's phases, in this order, each run whatever the others did and
 each counted into the closing line (a phase that cannot run at all is a
 failing point with its reason, never silence):
   --step T       `make T` (make deps, ...): one point, by its exit status
-  --build        per kernel, the module and the initramfs; the CLI: a point
-                 each (a kernel whose build failed fails its VM run too)
+  --build        per kernel, the module and the initramfs; the CLI; the
+                 tests in C (make ksft-progs): a point each (a kernel whose
+                 build failed fails its VM run too)
   --unit         the host unit tests (TAP)
   --host-suite T `make T` printing TAP (lint, packaging, install flow)
   the VM suite   on every kernel
@@ -63,6 +64,10 @@ NEGATIVE = "99-negative-control"
 KEEP_RUNS = 20                  # per kernel, in build/logs/<kver>/
 
 TEST_FILE = re.compile(r"^\d\d-[A-Za-z0-9_.+-]+\.(sh|py)$")
+# A test in C: selftests/NN-name.c, built on the host (make ksft-progs,
+# selftests/Makefile's TEST_GEN_PROGS) into the program selftests/NN-name.
+TEST_PROG = re.compile(r"^\d\d-[A-Za-z0-9_+-]+$")
+TEST_C = re.compile(r"^(\d\d-[A-Za-z0-9_+-]+)\.c$")
 POINT = re.compile(r"^(not ok|ok)\b(.*)$")
 PLAN = re.compile(r"^1\.\.(\d+)")
 SKIP = re.compile(r"#\s*skip\b", re.I)
@@ -173,7 +178,16 @@ def stem_of(test):
 
 
 def discover():
-    return sorted(f for f in os.listdir(SELFTESTS) if TEST_FILE.match(f))
+    """The tests: NN-name.sh and NN-name.py; the programs NN-name (no
+    extension, executable: built from NN-name.c); and, for an NN-name.c
+    not built, its program all the same, so that it fails in the guest
+    instead of being left out. Never the .c itself."""
+    files = os.listdir(SELFTESTS)
+    progs = {m.group(1) for m in map(TEST_C.match, files) if m}
+    progs |= {f for f in files if TEST_PROG.match(f)
+              and os.path.isfile(os.path.join(SELFTESTS, f))
+              and os.access(os.path.join(SELFTESTS, f), os.X_OK)}
+    return sorted([f for f in files if TEST_FILE.match(f)] + list(progs))
 
 
 def select_tests(names):
@@ -768,7 +782,8 @@ def make_cmd(target, kvers=None):
 
 
 def run_build(kvers):
-    """The module and the VM's initramfs per kernel, then the CLI."""
+    """The module and the VM's initramfs per kernel, then the CLI and the
+    tests in C."""
     total = Count()
     for k in kvers:
         # absolute: the Makefile's pattern rules are $(B)/%/...
@@ -779,6 +794,8 @@ def run_build(kvers):
                            os.path.join(BUILD, "logs", f"build-{k}.log")))
     total.add(run_step("build tcptimeoctl", make_cmd("tools"),
                        os.path.join(BUILD, "logs", "build-tools.log")))
+    total.add(run_step("build the tests in C", make_cmd("ksft-progs"),
+                       os.path.join(BUILD, "logs", "build-ksft-progs.log")))
     return total
 
 

@@ -1,0 +1,1163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * 14-bad-input-c: bad input is refused with the right errno and changes
+ * nothing (the table of 14-bad-input.py, in C on kselftest_harness.h).
+ *
+ * Topology: none. One host (or VM), the initial network namespace, no
+ * connection: only the module's files, /sys/kernel/config/tcptimeo/rules/
+ * (configfs) and /sys/kernel/tcptimeo/ (sysfs), plus one cgroup v2
+ * directory (/tt-bad-c) that a rule may name.
+ *
+ * What it proves (docs/ABI.md, "General rules for every writable file"):
+ *  - every writable rule attribute (line included) and the sysfs switches
+ *    enabled, allow_kernel_sockets, hold: after a valid, non-default value
+ *    (rules), each malformed write (empty, spaces, tab, sign, 99999999999,
+ *    trailing junk, hex, a NUL, one past the range, 4 KiB of junk or of
+ *    digits, a wrong keyword, ...) fails in write(2) with EINVAL, or ERANGE
+ *    for a well-formed number out of range (ENOENT for a network namespace
+ *    that does not exist, ENOTDIR for a cgroup path that names a file), and
+ *    the file still reads back the old value;
+ *  - sysfs commit refuses anything but "1" (EINVAL) and starts no hold;
+ *    "1" without a hold is ENOENT;
+ *  - a fresh rule reads back the ABI's defaults and is not live; valid
+ *    values read back canonical; a value without its newline is accepted;
+ *  - rule names outside 1-32 characters of [A-Za-z0-9_.-] fail mkdir with
+ *    EINVAL (32 characters, and _ . - digits, are accepted);
+ *  - a live rule refuses a bad attribute or a bad line whole and stays live
+ *    with its old form; a cgroup path naming a file is ENOTDIR for a live
+ *    and for a disabled rule, and changes nothing;
+ *  - the kernel log gets one line naming the rule and the field, and its
+ *    lines are rate-limited.
+ *
+ * One point per case (fixture.variant.test). Every rule directory is named
+ * ksft14c*: each test's teardown removes the ones it made, and main()
+ * removes any left over (a crashed test) and counts that as a failure.
+ *
+ * Run as root. main() loads the module if it is not loaded (modprobe
+ * configfs, mount configfs if needed, then insmod $TCPTIMEO_KO, or modprobe
+ * tcptimeo without it) and unloads it at the end only then; it exits with
+ * KSFT_SKIP (4) if it is not root or cannot load the module.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/*
+ * kselftest_harness.h is not -Wextra clean: __timeout_handler() has an
+ * unused parameter, and -O2 warns that the setjmp() of every TEST_F()
+ * wrapper may clobber its "child" (it is not used after a longjmp()).
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+#pragma GCC diagnostic ignored "-Wclobbered"
+
+#define CONFIGFS	"/sys/kernel/config"
+#define RULES		CONFIGFS "/tcptimeo/rules"
+#define SYSFS		"/sys/kernel/tcptimeo"
+#define CGROOT		"/sys/fs/cgroup"
+#define CGP		"/tt-bad-c"
+#define PREFIX		"ksft14c"
+#define BIG		4096
+#define NETNS		"@netns"	/* stands for our own namespace's inode */
+
+static char netns_ino[32];	/* set by main() before the tests fork */
+
+/* ---- raw file access: errno matters ---- */
+
+/* One write(2) of len bytes on a fresh fd: 0 or the errno. */
+static int write_raw(const char *path, const char *buf, size_t len)
+{
+	int fd, err = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	if (write(fd, buf, len) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+static int write_str(const char *path, const char *s)
+{
+	return write_raw(path, s, strlen(s));
+}
+
+/* The file without its one trailing newline; "<error>" if unreadable. */
+static const char *get(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(buf, size, "<open: %s>", strerror(errno));
+		return buf;
+	}
+	while (len < size - 1) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0) {
+			snprintf(buf, size, "<read: %s>", strerror(errno));
+			close(fd);
+			return buf;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (len && buf[len - 1] == '\n')
+		buf[len - 1] = '\0';
+	return buf;
+}
+
+static const char *errname(int err)
+{
+	static char other[16];
+
+	switch (err) {
+	case 0:		return "success";
+	case EINVAL:	return "EINVAL";
+	case ERANGE:	return "ERANGE";
+	case ENOENT:	return "ENOENT";
+	case ENOTDIR:	return "ENOTDIR";
+	case EEXIST:	return "EEXIST";
+	case EPERM:	return "EPERM";
+	case EACCES:	return "EACCES";
+	}
+	snprintf(other, sizeof(other), "errno %d", err);
+	return other;
+}
+
+/* A value for a log line: escaped, at most 40 characters of it. */
+static const char *show(const char *v, size_t len)
+{
+	static char out[200];
+	size_t i, o = 0;
+
+	for (i = 0; i < len && i < 40 && o < sizeof(out) - 32; i++) {
+		unsigned char c = v[i];
+
+		if (c == '\n')
+			o += sprintf(out + o, "\\n");
+		else if (c == '\t')
+			o += sprintf(out + o, "\\t");
+		else if (c < ' ' || c >= 0x7f)
+			o += sprintf(out + o, "\\x%02x", c);
+		else
+			out[o++] = c;
+	}
+	out[o] = '\0';
+	if (len > 40)
+		snprintf(out + o, sizeof(out) - o, "...(%zu bytes)", len);
+	return out;
+}
+
+/* ---- rules ---- */
+
+static void rpath(char *out, size_t n, const char *rule, const char *attr)
+{
+	snprintf(out, n, RULES "/%s/%s", rule, attr);
+}
+
+/* The rule directories a test made, for its teardown. */
+struct made {
+	int n;
+	char name[4][64];
+};
+
+static int rule_mk(struct made *m, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), RULES "/%s", name);
+	if (mkdir(path, 0755))
+		return errno;
+	if (m->n < 4)
+		snprintf(m->name[m->n++], sizeof(m->name[0]), "%s", name);
+	return 0;
+}
+
+static void made_cleanup(struct made *m)
+{
+	char path[256];
+
+	while (m->n > 0) {
+		snprintf(path, sizeof(path), RULES "/%s", m->name[--m->n]);
+		rmdir(path);
+	}
+}
+
+/* attr of rule := value + "\n": 0 or the errno. */
+static int rule_set(const char *rule, const char *attr, const char *value)
+{
+	char path[256], buf[512];
+
+	rpath(path, sizeof(path), rule, attr);
+	snprintf(buf, sizeof(buf), "%s\n", value);
+	return write_str(path, buf);
+}
+
+static const char *rule_get(const char *rule, const char *attr, char *buf,
+			    size_t size)
+{
+	char path[256];
+
+	rpath(path, sizeof(path), rule, attr);
+	return get(path, buf, size);
+}
+
+static bool rule_listed(const char *name)
+{
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	d = opendir(RULES);
+	if (!d)
+		return false;
+	while ((e = readdir(d)))
+		if (!strcmp(e->d_name, name))
+			found = true;
+	closedir(d);
+	return found;
+}
+
+/*
+ * The lines of the live table (sysfs rules) of our rules (ksft14c*),
+ * joined by " | "; "" when none is live.
+ */
+static const char *live_ours(char *out, size_t size)
+{
+	char buf[65536], *line, *save = NULL;
+	size_t o = 0;
+
+	out[0] = '\0';
+	get(SYSFS "/rules", buf, sizeof(buf));
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, PREFIX, strlen(PREFIX)))
+			continue;
+		o += snprintf(out + o, size - o, "%s%s", o ? " | " : "", line);
+		if (o >= size)
+			break;
+	}
+	return out;
+}
+
+/* ---- a table of malformed writes ---- */
+
+struct bad {
+	const char *attr;	/* rule attribute or sysfs file */
+	const char *old;	/* rules: valid value written first */
+	const char *back;	/* what old reads back; NULL: as read */
+	const char *value;	/* the write (or the prefix of a fill) */
+	size_t len;		/* its length (may hold a NUL) */
+	char fill;		/* value + nfill x fill + suffix */
+	size_t nfill;
+	const char *suffix;
+	int err;		/* the errno write(2) must fail with */
+};
+
+/* The bytes of one malformed write into buf (BIG + 1024 bytes). */
+static size_t bad_value(const struct bad *b, char *buf)
+{
+	size_t len = b->len;
+
+	memcpy(buf, b->value, len);
+	if (b->nfill) {
+		memset(buf + len, b->fill, b->nfill);
+		len += b->nfill;
+		if (b->suffix) {
+			memcpy(buf + len, b->suffix, strlen(b->suffix));
+			len += strlen(b->suffix);
+		}
+	}
+	return len;
+}
+
+#define BAD(F, a, tag, o, bk, v, e)					\
+	FIXTURE_VARIANT_ADD(F, a##_##tag) {				\
+		.b = { .attr = #a, .old = o, .back = bk, .value = v,	\
+		       .len = sizeof(v) - 1, .err = e },		\
+	};
+#define FILL(F, a, tag, o, bk, pre, ch, n, suf, e)			\
+	FIXTURE_VARIANT_ADD(F, a##_##tag) {				\
+		.b = { .attr = #a, .old = o, .back = bk, .value = pre,	\
+		       .len = sizeof(pre) - 1, .fill = ch, .nfill = n,	\
+		       .suffix = suf, .err = e },			\
+	};
+
+/* Malformed writes for a decimal attribute 0..max (past: max + 1). */
+#define NUMERIC(F, a, o, bk, past, kw)					\
+	BAD(F, a, empty, o, bk, "\n", EINVAL)				\
+	BAD(F, a, space, o, bk, " \n", EINVAL)				\
+	BAD(F, a, lead_space, o, bk, " 5\n", EINVAL)			\
+	BAD(F, a, trail_space, o, bk, "5 \n", EINVAL)			\
+	BAD(F, a, tab, o, bk, "\t1\n", EINVAL)				\
+	BAD(F, a, minus, o, bk, "-1\n", EINVAL)				\
+	BAD(F, a, plus, o, bk, "+1\n", EINVAL)				\
+	BAD(F, a, huge, o, bk, "99999999999\n", ERANGE)			\
+	BAD(F, a, junk, o, bk, "1x\n", EINVAL)				\
+	BAD(F, a, hex, o, bk, "0x1\n", EINVAL)				\
+	BAD(F, a, fraction, o, bk, "1.0\n", EINVAL)			\
+	BAD(F, a, two_newlines, o, bk, "1\n\n", EINVAL)			\
+	BAD(F, a, nul, o, bk, "1\0", EINVAL)				\
+	BAD(F, a, over, o, bk, past "\n", ERANGE)			\
+	FILL(F, a, big_junk, o, bk, "", 'A', BIG, NULL, EINVAL)		\
+	FILL(F, a, big_digits, o, bk, "", '1', BIG, NULL, ERANGE)	\
+	BAD(F, a, keyword, o, bk, kw "\n", EINVAL)
+
+/* What every keyword attribute also refuses. */
+#define KEYWORD(F, a, o, bk)						\
+	BAD(F, a, empty, o, bk, "\n", EINVAL)				\
+	BAD(F, a, minus, o, bk, "-1\n", EINVAL)				\
+	BAD(F, a, huge, o, bk, "99999999999\n", EINVAL)			\
+	FILL(F, a, big_junk, o, bk, "", 'A', BIG, NULL, EINVAL)
+
+#define PORTS(F, a, o, bk)						\
+	BAD(F, a, space, o, bk, " \n", EINVAL)				\
+	BAD(F, a, comma_space, o, bk, "80, 443\n", EINVAL)		\
+	BAD(F, a, minus, o, bk, "-1\n", EINVAL)				\
+	BAD(F, a, huge, o, bk, "99999999999\n", ERANGE)			\
+	BAD(F, a, junk, o, bk, "80x\n", EINVAL)				\
+	BAD(F, a, zero, o, bk, "0\n", ERANGE)				\
+	BAD(F, a, over, o, bk, "65536\n", ERANGE)			\
+	BAD(F, a, reversed, o, bk, "90-80\n", EINVAL)			\
+	BAD(F, a, trailing_comma, o, bk, "80,\n", EINVAL)		\
+	BAD(F, a, leading_comma, o, bk, ",80\n", EINVAL)		\
+	BAD(F, a, double_comma, o, bk, "80,,81\n", EINVAL)		\
+	BAD(F, a, open_range, o, bk, "80-\n", EINVAL)			\
+	BAD(F, a, three_ends, o, bk, "1-2-3\n", EINVAL)			\
+	BAD(F, a, seventeen, o, bk, "1,3,5,7,9,11,13,15,17,19,21,23,25,"	\
+	    "27,29,31,33\n", EINVAL)					\
+	FILL(F, a, big_junk, o, bk, "", 'A', BIG, NULL, EINVAL)		\
+	BAD(F, a, keyword, o, bk, "any\n", EINVAL)
+
+/* ---- fixtures, in the order they run ---- */
+
+/*
+ * The kernel log first: pr_info_ratelimited() allows a burst of 10 lines
+ * per 5 s, and nothing before these two tests has spent any of it.
+ */
+FIXTURE(klog) {
+	struct made m;
+	int fd;
+};
+
+FIXTURE_SETUP(klog)
+{
+	self->fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, self->fd) TH_LOG("/dev/kmsg: %s", strerror(errno));
+	ASSERT_LE(0, lseek(self->fd, 0, SEEK_END));
+}
+
+FIXTURE_TEARDOWN(klog)
+{
+	made_cleanup(&self->m);
+	close(self->fd);
+}
+
+/* Lines of the module logged since the last call; the first one in first. */
+static int klog_ours(int fd, char *first, size_t size)
+{
+	char rec[8192], *msg, *end;
+	int lines = 0;
+	ssize_t n;
+
+	first[0] = '\0';
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records */
+		if (n <= 0)
+			break;
+		rec[n] = '\0';
+		msg = strchr(rec, ';');
+		if (!msg)
+			continue;
+		msg++;
+		end = strchr(msg, '\n');
+		if (end)
+			*end = '\0';
+		if (!strstr(msg, "tcptimeo"))
+			continue;
+		if (!lines++)
+			snprintf(first, size, "%s", msg);
+	}
+	return lines;
+}
+
+TEST_F(klog, names_rule_and_field)
+{
+	char path[256], first[512];
+
+	ASSERT_EQ(0, rule_mk(&self->m, PREFIX "-log"));
+	rpath(path, sizeof(path), PREFIX "-log", "keepidle");
+	ASSERT_EQ(EINVAL, write_str(path, "x\n"));
+	EXPECT_LT(0, klog_ours(self->fd, first, sizeof(first)));
+	EXPECT_TRUE(strstr(first, "rule " PREFIX "-log") && strstr(first, "keepidle"))
+		TH_LOG("first line: '%s'", first);
+}
+
+TEST_F(klog, rate_limited)
+{
+	char path[256], first[512];
+	int i, lines, nbad = 60;
+
+	ASSERT_EQ(0, rule_mk(&self->m, PREFIX "-log"));
+	rpath(path, sizeof(path), PREFIX "-log", "keepcnt");
+	for (i = 0; i < nbad; i++)
+		ASSERT_EQ(EINVAL, write_str(path, i % 2 ? "x\n" : " 1\n"));
+	lines = klog_ours(self->fd, first, sizeof(first));
+	EXPECT_LT(0, lines);
+	EXPECT_LT(lines, nbad / 2)
+		TH_LOG("%d lines for %d bad writes, the first: '%s'",
+		       lines, nbad, first);
+}
+
+/* A fresh rule reads back the ABI's defaults. */
+FIXTURE(fresh) {
+	struct made m;
+};
+
+FIXTURE_VARIANT(fresh) {
+	const char *attr;
+	const char *want;
+};
+
+#define FRESH(a, w) FIXTURE_VARIANT_ADD(fresh, a) { .attr = #a, .want = w };
+FRESH(priority, "1000")
+FRESH(direction, "any")
+FRESH(local_ports, "")
+FRESH(remote_ports, "")
+FRESH(remote_addrs, "")
+FRESH(cgroup, "")
+FRESH(netns, "0")
+FRESH(keepalive, "0")
+FRESH(keepidle, "0")
+FRESH(keepintvl, "0")
+FRESH(keepcnt, "0")
+FRESH(user_timeout, "0")
+FRESH(syn_retries, "0")
+FRESH(mode, "fill")
+FRESH(enabled, "0")
+FRESH(line, "priority 1000 dir any")
+FRESH(matched, "0")
+FRESH(netns_state, "any")
+FRESH(cgroup_state, "any")
+
+FIXTURE_SETUP(fresh)
+{
+}
+
+FIXTURE_TEARDOWN(fresh)
+{
+	made_cleanup(&self->m);
+}
+
+TEST_F(fresh, reads_default)
+{
+	char buf[512];
+
+	ASSERT_EQ(0, rule_mk(&self->m, PREFIX "-bad"));
+	EXPECT_STREQ(variant->want, rule_get(PREFIX "-bad", variant->attr,
+					     buf, sizeof(buf)));
+}
+
+/* Single cases on one or two rules of their own. */
+FIXTURE(rule) {
+	struct made m;
+};
+
+FIXTURE_SETUP(rule)
+{
+}
+
+FIXTURE_TEARDOWN(rule)
+{
+	made_cleanup(&self->m);
+}
+
+TEST_F(rule, fresh_not_live)
+{
+	char live[4096];
+
+	ASSERT_EQ(0, rule_mk(&self->m, PREFIX "-bad"));
+	EXPECT_STREQ("", live_ours(live, sizeof(live)));
+}
+
+TEST_F(rule, value_without_newline)
+{
+	char path[256], buf[64];
+
+	ASSERT_EQ(0, rule_mk(&self->m, PREFIX "-bad"));
+	rpath(path, sizeof(path), PREFIX "-bad", "keepidle");
+	EXPECT_EQ(0, write_str(path, "9"));
+	EXPECT_STREQ("9", get(path, buf, sizeof(buf)));
+}
+
+/* A cgroup path that names a file can never be a cgroup. */
+TEST_F(rule, live_cgroup_enotdir)
+{
+	const char *r = PREFIX "-cg-live";
+	char path[256], buf[512], live[4096];
+	int err;
+
+	ASSERT_EQ(0, rule_mk(&self->m, r));
+	ASSERT_EQ(0, rule_set(r, "cgroup", CGP));
+	ASSERT_EQ(0, rule_set(r, "enabled", "1"));
+	rpath(path, sizeof(path), r, "cgroup");
+	err = write_str(path, "/cgroup.procs\n");
+	EXPECT_EQ(ENOTDIR, err) TH_LOG("write: %s", errname(err));
+	EXPECT_STREQ(CGP, rule_get(r, "cgroup", buf, sizeof(buf)));
+	EXPECT_STREQ("1", rule_get(r, "enabled", buf, sizeof(buf)));
+	EXPECT_STREQ(PREFIX "-cg-live priority 1000 dir any cgroup " CGP,
+		     live_ours(live, sizeof(live)));
+}
+
+TEST_F(rule, disabled_cgroup_enotdir)
+{
+	const char *r = PREFIX "-cg-dead";
+	char path[256], buf[512], live[4096];
+	int err;
+
+	ASSERT_EQ(0, rule_mk(&self->m, r));
+	rpath(path, sizeof(path), r, "cgroup");
+	err = write_str(path, "/cgroup.procs\n");
+	EXPECT_EQ(ENOTDIR, err) TH_LOG("write: %s", errname(err));
+	EXPECT_STREQ("", rule_get(r, "cgroup", buf, sizeof(buf)));
+	EXPECT_STREQ("0", rule_get(r, "enabled", buf, sizeof(buf)));
+	EXPECT_STREQ("", live_ours(live, sizeof(live)));
+}
+
+/* A live rule refuses a bad write and stays live with its old value. */
+TEST_F(rule, live_keepidle_erange)
+{
+	const char *r = PREFIX "-live";
+	char path[256], buf[512], live[4096];
+	int err;
+
+	ASSERT_EQ(0, rule_mk(&self->m, r));
+	ASSERT_EQ(0, rule_set(r, "keepidle", "33"));
+	ASSERT_EQ(0, rule_set(r, "enabled", "1"));
+	rpath(path, sizeof(path), r, "keepidle");
+	err = write_str(path, "32768\n");
+	EXPECT_EQ(ERANGE, err) TH_LOG("write: %s", errname(err));
+	EXPECT_STREQ("33", rule_get(r, "keepidle", buf, sizeof(buf)));
+	EXPECT_STREQ("1", rule_get(r, "enabled", buf, sizeof(buf)));
+	EXPECT_STREQ(PREFIX "-live priority 1000 dir any idle 33s",
+		     live_ours(live, sizeof(live)));
+}
+
+/* A live rule refuses a bad line whole: no field of it changes. */
+TEST_F(rule, live_line_erange)
+{
+	const char *r = PREFIX "-live";
+	char path[256], buf[512], live[4096];
+	int err;
+
+	ASSERT_EQ(0, rule_mk(&self->m, r));
+	ASSERT_EQ(0, rule_set(r, "keepidle", "33"));
+	ASSERT_EQ(0, rule_set(r, "enabled", "1"));
+	rpath(path, sizeof(path), r, "line");
+	err = write_str(path, "priority 5 dir in keepalive idle 32768\n");
+	EXPECT_EQ(ERANGE, err) TH_LOG("write: %s", errname(err));
+	EXPECT_STREQ("priority 1000 dir any idle 33s",
+		     rule_get(r, "line", buf, sizeof(buf)));
+	EXPECT_STREQ("1", rule_get(r, "enabled", buf, sizeof(buf)));
+	EXPECT_STREQ(PREFIX "-live priority 1000 dir any idle 33s",
+		     live_ours(live, sizeof(live)));
+}
+
+TEST_F(rule, name_32_chars)
+{
+	const char *name = PREFIX "_Aaaaaaaaaaaaaaaaaaaaaaaa";
+
+	ASSERT_EQ(32U, strlen(name));
+	EXPECT_EQ(0, rule_mk(&self->m, name));
+	EXPECT_TRUE(rule_listed(name));
+}
+
+TEST_F(rule, name_chars)
+{
+	EXPECT_EQ(0, rule_mk(&self->m, PREFIX "_Name.1-2"));
+	EXPECT_TRUE(rule_listed(PREFIX "_Name.1-2"));
+}
+
+/* Rule names mkdir refuses: EINVAL, and no directory. */
+FIXTURE(rule_name) {
+	struct made m;
+};
+
+FIXTURE_VARIANT(rule_name) {
+	const char *name;
+};
+
+FIXTURE_VARIANT_ADD(rule_name, chars_33) { .name = PREFIX "_Aaaaaaaaaaaaaaaaaaaaaaaaa" };
+FIXTURE_VARIANT_ADD(rule_name, colon) { .name = PREFIX ":b" };
+FIXTURE_VARIANT_ADD(rule_name, space) { .name = PREFIX " b" };
+FIXTURE_VARIANT_ADD(rule_name, non_ascii) { .name = PREFIX "caf\xc3\xa9" };
+FIXTURE_VARIANT_ADD(rule_name, star) { .name = PREFIX "*b" };
+FIXTURE_VARIANT_ADD(rule_name, tab) { .name = PREFIX "\tb" };
+FIXTURE_VARIANT_ADD(rule_name, bang) { .name = PREFIX "!" };
+FIXTURE_VARIANT_ADD(rule_name, comma) { .name = PREFIX ",b" };
+
+FIXTURE_SETUP(rule_name)
+{
+}
+
+FIXTURE_TEARDOWN(rule_name)
+{
+	made_cleanup(&self->m);
+}
+
+TEST_F(rule_name, refused)
+{
+	int err = rule_mk(&self->m, variant->name);
+
+	EXPECT_EQ(EINVAL, err) TH_LOG("mkdir '%s' (%zu bytes): %s",
+				      show(variant->name, strlen(variant->name)),
+				      strlen(variant->name), errname(err));
+	EXPECT_FALSE(rule_listed(variant->name));
+}
+
+/* Valid values read back canonical (pre: written first). */
+FIXTURE(canonical) {
+	struct made m;
+};
+
+FIXTURE_VARIANT(canonical) {
+	const char *attr;
+	const char *pre;
+	const char *value;
+	const char *want;	/* NULL: not fixed by the ABI */
+};
+
+#define CANON(tag, a, p, v, w)						\
+	FIXTURE_VARIANT_ADD(canonical, tag) {				\
+		.attr = #a, .pre = p, .value = v, .want = w };
+CANON(ports_merged, local_ports, NULL, "8000-8099,443,80,81,82", "80-82,443,8000-8099")
+CANON(ports_overlap, local_ports, NULL, "10-20,15-25,26", "10-26")
+CANON(ports_sorted, remote_ports, NULL, "65535,1", "1,65535")
+CANON(addr_bare, remote_addrs, NULL, "10.0.0.1", "10.0.0.1/32")
+CANON(addr_rfc5952, remote_addrs, NULL, "fd00:0:0:0:0:0:0:1/128,FD00::/8",
+	"fd00::1/128,fd00::/8")
+CANON(addr_mapped, remote_addrs, NULL, "::ffff:10.1.2.0/120", "::ffff:10.1.2.0/120")
+CANON(user_timeout_auto, user_timeout, NULL, "auto", "auto")
+CANON(ports_cleared, local_ports, "80", "", "")
+/* the valid values rule_bad writes first */
+CANON(priority, priority, NULL, "77", "77")
+CANON(direction, direction, NULL, "in", "in")
+CANON(local_ports, local_ports, NULL, "443,80", "80,443")
+CANON(remote_ports, remote_ports, NULL, "8000-8099", "8000-8099")
+CANON(remote_addrs, remote_addrs, NULL, "fd00::/8,10.96.0.0/12", NULL)
+CANON(cgroup, cgroup, NULL, CGP, CGP)
+CANON(netns, netns, NULL, NETNS, NETNS)
+CANON(keepalive, keepalive, NULL, "1", "1")
+CANON(keepidle, keepidle, NULL, "33", "33")
+CANON(keepintvl, keepintvl, NULL, "44", "44")
+CANON(keepcnt, keepcnt, NULL, "55", "55")
+CANON(user_timeout, user_timeout, NULL, "7777", "7777")
+CANON(syn_retries, syn_retries, NULL, "66", "66")
+CANON(mode, mode, NULL, "force", "force")
+CANON(enabled, enabled, NULL, "0", "0")
+CANON(line, line, NULL, "dir in local-port 443,80 idle 2m",
+	"priority 1000 dir in local-port 80,443 idle 120s")
+
+FIXTURE_SETUP(canonical)
+{
+}
+
+FIXTURE_TEARDOWN(canonical)
+{
+	made_cleanup(&self->m);
+}
+
+static const char *netns_sub(const char *v)
+{
+	return v && !strcmp(v, NETNS) ? netns_ino : v;
+}
+
+TEST_F(canonical, reads_back)
+{
+	const char *r = PREFIX "-bad", *want = netns_sub(variant->want);
+	char buf[512];
+	int err;
+
+	ASSERT_EQ(0, rule_mk(&self->m, r));
+	if (variant->pre)
+		ASSERT_EQ(0, rule_set(r, variant->attr, variant->pre));
+	err = rule_set(r, variant->attr, netns_sub(variant->value));
+	ASSERT_EQ(0, err) TH_LOG("write: %s", errname(err));
+	rule_get(r, variant->attr, buf, sizeof(buf));
+	if (want) {
+		EXPECT_STREQ(want, buf);
+	} else {
+		EXPECT_TRUE(buf[0] && buf[0] != '<') TH_LOG("reads back '%s'", buf);
+	}
+}
+
+/* Every rule attribute: a valid value, then each malformed write. */
+FIXTURE(rule_bad) {
+	struct made m;
+};
+
+FIXTURE_VARIANT(rule_bad) {
+	struct bad b;
+};
+
+NUMERIC(rule_bad, priority, "77", "77", "65536", "on")
+BAD(rule_bad, direction, lead_space, "in", "in", " in\n", EINVAL)
+BAD(rule_bad, direction, trail_space, "in", "in", "in \n", EINVAL)
+BAD(rule_bad, direction, upper, "in", "in", "IN\n", EINVAL)
+BAD(rule_bad, direction, both, "in", "in", "both\n", EINVAL)
+BAD(rule_bad, direction, typo, "in", "in", "inn\n", EINVAL)
+BAD(rule_bad, direction, list, "in", "in", "in,out\n", EINVAL)
+BAD(rule_bad, direction, number, "in", "in", "0\n", EINVAL)
+KEYWORD(rule_bad, direction, "in", "in")
+PORTS(rule_bad, local_ports, "443,80", "80,443")
+PORTS(rule_bad, remote_ports, "8000-8099", "8000-8099")
+
+#define ADDRS(a, o)							\
+	BAD(rule_bad, a, space, o, NULL, " \n", EINVAL)			\
+	BAD(rule_bad, a, comma_space, o, NULL, "10.0.0.0/8, fd00::/8\n", EINVAL) \
+	BAD(rule_bad, a, minus, o, NULL, "-1\n", EINVAL)		\
+	BAD(rule_bad, a, huge, o, NULL, "99999999999\n", EINVAL)	\
+	BAD(rule_bad, a, junk, o, NULL, "10.0.0.0/8x\n", EINVAL)	\
+	BAD(rule_bad, a, v4_prefix, o, NULL, "10.0.0.0/33\n", ERANGE)	\
+	BAD(rule_bad, a, v6_prefix, o, NULL, "fd00::/129\n", ERANGE)	\
+	BAD(rule_bad, a, host_bits, o, NULL, "10.0.0.1/8\n", EINVAL)	\
+	BAD(rule_bad, a, octet, o, NULL, "256.0.0.0/8\n", EINVAL)	\
+	BAD(rule_bad, a, leading_zero, o, NULL, "10.0.0.0/08\n", EINVAL) \
+	BAD(rule_bad, a, three_octets, o, NULL, "1.2.3\n", EINVAL)	\
+	BAD(rule_bad, a, triple_colon, o, NULL, "fd00:::1\n", EINVAL)	\
+	BAD(rule_bad, a, trailing_comma, o, NULL, "10.0.0.0/8,\n", EINVAL) \
+	BAD(rule_bad, a, seventeen, o, NULL, "10.0.0.0/24,10.0.1.0/24,"	\
+	    "10.0.2.0/24,10.0.3.0/24,10.0.4.0/24,10.0.5.0/24,10.0.6.0/24," \
+	    "10.0.7.0/24,10.0.8.0/24,10.0.9.0/24,10.0.10.0/24,"		\
+	    "10.0.11.0/24,10.0.12.0/24,10.0.13.0/24,10.0.14.0/24,"	\
+	    "10.0.15.0/24,10.0.16.0/24\n", EINVAL)			\
+	FILL(rule_bad, a, big_junk, o, NULL, "", 'A', BIG, NULL, EINVAL) \
+	BAD(rule_bad, a, keyword, o, NULL, "any\n", EINVAL)
+ADDRS(remote_addrs, "fd00::/8,10.96.0.0/12")
+
+#define CG(tag, v, e) BAD(rule_bad, cgroup, tag, CGP, CGP, v, e)
+CG(space, " \n", EINVAL)
+CG(relative, "tt-bad-c\n", EINVAL)
+CG(inner_space, "/tt bad\n", EINVAL)
+CG(trail_space, CGP " \n", EINVAL)
+FILL(rule_bad, cgroup, too_long, CGP, CGP, "/", 'a', 600, "\n", EINVAL)
+CG(two_newlines, CGP "\n\n", EINVAL)
+CG(minus, "-1\n", EINVAL)
+CG(huge, "99999999999\n", EINVAL)
+FILL(rule_bad, cgroup, big_junk, CGP, CGP, "", 'A', BIG, NULL, EINVAL)
+CG(keyword, "any\n", EINVAL)
+CG(names_a_file, "/cgroup.procs\n", ENOTDIR)
+
+/* a number no live namespace has: ENOENT (docs/ABI.md, netns) */
+NUMERIC(rule_bad, netns, NETNS, NETNS, "4294967296", "on")
+BAD(rule_bad, netns, absent, NETNS, NETNS, "12345\n", ENOENT)
+NUMERIC(rule_bad, keepalive, "1", "1", "2", "on")
+NUMERIC(rule_bad, keepidle, "33", "33", "32768", "on")
+NUMERIC(rule_bad, keepintvl, "44", "44", "32768", "on")
+NUMERIC(rule_bad, keepcnt, "55", "55", "128", "on")
+NUMERIC(rule_bad, user_timeout, "7777", "7777", "2147483648", "AUTO")
+BAD(rule_bad, user_timeout, auto_space, "7777", "7777", "auto \n", EINVAL)
+BAD(rule_bad, user_timeout, auto_junk, "7777", "7777", "auto1\n", EINVAL)
+NUMERIC(rule_bad, syn_retries, "66", "66", "128", "on")
+BAD(rule_bad, mode, lead_space, "force", "force", " fill\n", EINVAL)
+BAD(rule_bad, mode, trail_space, "force", "force", "fill \n", EINVAL)
+BAD(rule_bad, mode, upper, "force", "force", "FILL\n", EINVAL)
+BAD(rule_bad, mode, overwrite, "force", "force", "overwrite\n", EINVAL)
+BAD(rule_bad, mode, list, "force", "force", "fill,force\n", EINVAL)
+BAD(rule_bad, mode, number, "force", "force", "1\n", EINVAL)
+KEYWORD(rule_bad, mode, "force", "force")
+NUMERIC(rule_bad, enabled, "0", "0", "2", "on")
+
+/* the whole rule in one write */
+#define LINE_OLD "dir in local-port 443,80 idle 2m"
+#define LINE_BACK "priority 1000 dir in local-port 80,443 idle 120s"
+#define LINE(tag, v, e) BAD(rule_bad, line, tag, LINE_OLD, LINE_BACK, v, e)
+LINE(unknown_word, "bogus\n", EINVAL)
+LINE(missing_value, "idle\n", EINVAL)
+LINE(twice, "idle 7 idle 8\n", EINVAL)
+LINE(two_modes, "force clamp\n", EINVAL)
+LINE(idle_over, "idle 40000\n", ERANGE)
+LINE(priority_over, "priority 65536\n", ERANGE)
+LINE(user_timeout_over, "user-timeout 2147483648\n", ERANGE)
+LINE(disabled, "disabled\n", EINVAL)
+LINE(no_keepalive, "no-keepalive\n", EINVAL)
+LINE(dir_sideways, "dir sideways\n", EINVAL)
+LINE(two_newlines, "dir in\n\n", EINVAL)
+LINE(port_zero, "local-port 0\n", ERANGE)
+LINE(host_bits, "remote-addr 10.1.1.1/8\n", EINVAL)
+LINE(cgroup_relative, "cgroup tt-bad\n", EINVAL)
+LINE(cgroup_file, "cgroup /cgroup.procs\n", ENOTDIR)
+LINE(netns_absent, "netns 12345\n", ENOENT)
+LINE(netns_path, "netns /proc/1/ns/net\n", EINVAL)
+LINE(keepalive_value, "keepalive 1\n", EINVAL)
+LINE(nul, "idle 7\0", EINVAL)
+LINE(comment, "dir in # c\n", EINVAL)
+FILL(rule_bad, line, big_junk, LINE_OLD, LINE_BACK, "", 'A', BIG, NULL, EINVAL)
+
+FIXTURE_SETUP(rule_bad)
+{
+}
+
+FIXTURE_TEARDOWN(rule_bad)
+{
+	made_cleanup(&self->m);
+}
+
+TEST_F(rule_bad, refused)
+{
+	const struct bad *b = &variant->b;
+	const char *r = PREFIX "-bad", *want;
+	char path[256], value[BIG + 1024], old[8192], now[8192];
+	size_t len;
+	int err;
+
+	ASSERT_EQ(0, rule_mk(&self->m, r));
+	err = rule_set(r, b->attr, netns_sub(b->old));
+	ASSERT_EQ(0, err) TH_LOG("valid %s '%s': %s", b->attr, b->old, errname(err));
+	rule_get(r, b->attr, old, sizeof(old));
+	want = b->back ? netns_sub(b->back) : old;
+	ASSERT_STREQ(want, old);
+
+	len = bad_value(b, value);
+	rpath(path, sizeof(path), r, b->attr);
+	err = write_raw(path, value, len);
+	rule_get(r, b->attr, now, sizeof(now));
+	EXPECT_EQ(b->err, err) TH_LOG("%s: '%s' -> %s, want %s", b->attr,
+				      show(value, len), errname(err),
+				      errname(b->err));
+	EXPECT_STREQ(want, now);
+}
+
+/* The writable sysfs switches: each malformed write, the value kept. */
+FIXTURE(sysfs_bad) {
+	char old[64];
+};
+
+FIXTURE_VARIANT(sysfs_bad) {
+	struct bad b;
+};
+
+NUMERIC(sysfs_bad, enabled, NULL, NULL, "2", "on")
+NUMERIC(sysfs_bad, allow_kernel_sockets, NULL, NULL, "2", "on")
+NUMERIC(sysfs_bad, hold, NULL, NULL, "301", "on")
+BAD(sysfs_bad, hold, zero, NULL, NULL, "0\n", ERANGE)
+
+FIXTURE_SETUP(sysfs_bad)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), SYSFS "/%s", variant->b.attr);
+	get(path, self->old, sizeof(self->old));
+	ASSERT_NE('<', self->old[0]) TH_LOG("%s: %s", path, self->old);
+}
+
+/* If a bad write got through anyway, put the switch back. */
+FIXTURE_TEARDOWN(sysfs_bad)
+{
+	char path[256], buf[80];
+
+	snprintf(path, sizeof(path), SYSFS "/%s", variant->b.attr);
+	if (!strcmp(get(path, buf, sizeof(buf)), self->old))
+		return;
+	if (!strcmp(variant->b.attr, "hold")) {
+		write_str(SYSFS "/commit", "1\n");
+	} else {
+		snprintf(buf, sizeof(buf), "%s\n", self->old);
+		write_str(path, buf);
+	}
+}
+
+TEST_F(sysfs_bad, refused)
+{
+	const struct bad *b = &variant->b;
+	char path[256], value[BIG + 1024], now[64];
+	size_t len;
+	int err;
+
+	snprintf(path, sizeof(path), SYSFS "/%s", b->attr);
+	len = bad_value(b, value);
+	err = write_raw(path, value, len);
+	EXPECT_EQ(b->err, err) TH_LOG("%s: '%s' -> %s, want %s", b->attr,
+				      show(value, len), errname(err),
+				      errname(b->err));
+	EXPECT_STREQ(self->old, get(path, now, sizeof(now)));
+}
+
+/* sysfs commit: only "1", and only during a hold. */
+FIXTURE(commit_bad) {
+};
+
+FIXTURE_VARIANT(commit_bad) {
+	struct bad b;
+};
+
+#define COMMIT(tag, v) BAD(commit_bad, commit, tag, NULL, NULL, v, EINVAL)
+COMMIT(zero, "0\n")
+COMMIT(two, "2\n")
+COMMIT(empty, "\n")
+COMMIT(trail_space, "1 \n")
+COMMIT(lead_space, " 1\n")
+COMMIT(eleven, "11\n")
+COMMIT(two_newlines, "1\n\n")
+FILL(commit_bad, commit, big_junk, NULL, NULL, "", 'A', BIG, NULL, EINVAL)
+
+FIXTURE_SETUP(commit_bad)
+{
+	char buf[64];
+
+	ASSERT_STREQ("0", get(SYSFS "/hold", buf, sizeof(buf)));
+}
+
+FIXTURE_TEARDOWN(commit_bad)
+{
+	char buf[64];
+
+	if (strcmp(get(SYSFS "/hold", buf, sizeof(buf)), "0"))
+		write_str(SYSFS "/commit", "1\n");
+}
+
+TEST_F(commit_bad, refused)
+{
+	const struct bad *b = &variant->b;
+	char value[BIG + 1024], buf[64];
+	size_t len;
+	int err;
+
+	len = bad_value(b, value);
+	err = write_raw(SYSFS "/commit", value, len);
+	EXPECT_EQ(b->err, err) TH_LOG("commit: '%s' -> %s, want %s",
+				      show(value, len), errname(err),
+				      errname(b->err));
+	EXPECT_STREQ("0", get(SYSFS "/hold", buf, sizeof(buf)));
+}
+
+FIXTURE(commit) {
+};
+
+FIXTURE_SETUP(commit)
+{
+}
+
+FIXTURE_TEARDOWN(commit)
+{
+	char buf[64];
+
+	if (strcmp(get(SYSFS "/hold", buf, sizeof(buf)), "0"))
+		write_str(SYSFS "/commit", "1\n");
+}
+
+TEST_F(commit, without_hold)
+{
+	char buf[64];
+	int err;
+
+	ASSERT_STREQ("0", get(SYSFS "/hold", buf, sizeof(buf)));
+	err = write_str(SYSFS "/commit", "1\n");
+	EXPECT_EQ(ENOENT, err) TH_LOG("write: %s", errname(err));
+	EXPECT_STREQ("0", get(SYSFS "/hold", buf, sizeof(buf)));
+}
+
+/* ---- main: load the module, run the harness in a child, clean up ---- */
+
+/* Runs argv (PATH has the sbin folders); its stdout goes to our stderr. */
+static int run(const char *const argv[])
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static bool mounted(const char *where, const char *fstype)
+{
+	char line[1024], dev[256], mnt[512], type[64];
+	bool found = false;
+	FILE *f;
+
+	f = fopen("/proc/self/mounts", "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%255s %511s %63s", dev, mnt, type) == 3 &&
+		    !strcmp(mnt, where) && !strcmp(type, fstype))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+/* NULL, or why the module could not be loaded. */
+static const char *load_module(char *why, size_t size)
+{
+	const char *ko = getenv("TCPTIMEO_KO");
+	const char *modprobe_configfs[] = { "modprobe", "configfs", NULL };
+	const char *modprobe[] = { "modprobe", "tcptimeo", NULL };
+	const char *insmod[] = { "insmod", ko, NULL };
+	int rc;
+
+	if (ko && *ko && access(ko, R_OK)) {
+		snprintf(why, size, "TCPTIMEO_KO=%s: %s", ko, strerror(errno));
+		return why;
+	}
+	run(modprobe_configfs);		/* may be built in */
+	if (!mounted(CONFIGFS, "configfs") &&
+	    mount("none", CONFIGFS, "configfs", 0, NULL)) {
+		snprintf(why, size, "cannot mount configfs on " CONFIGFS ": %s",
+			 strerror(errno));
+		return why;
+	}
+	rc = run(ko && *ko ? insmod : modprobe);
+	if (rc) {
+		snprintf(why, size, "%s %s exited %d (no TCPTIMEO_KO and not installed?)",
+			 ko && *ko ? "insmod" : "modprobe", ko && *ko ? ko : "tcptimeo",
+			 rc);
+		return why;
+	}
+	return NULL;
+}
+
+/* Removes the rule directories (ksft14c*) a test left; how many. */
+static int sweep_rules(void)
+{
+	char path[512];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	d = opendir(RULES);
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, PREFIX, strlen(PREFIX)))
+			continue;
+		snprintf(path, sizeof(path), RULES "/%s", e->d_name);
+		ksft_print_msg("a test left rule %s behind: %s\n", e->d_name,
+			       rmdir(path) ? strerror(errno) : "removed");
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	const char *rmmod[] = { "rmmod", "tcptimeo", NULL };
+	const char *path = getenv("PATH");
+	bool loaded = false, made_cg = false;
+	char why[512], buf[64], *newpath;
+	int status, rc, i;
+	struct stat st;
+	pid_t pid;
+
+	/* listing the tests (-l) or asking for help (-h) needs nothing */
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "-h"))
+			return test_harness_run(argc, argv);
+
+	if (geteuid()) {
+		ksft_print_header();
+		ksft_exit_skip("must be run as root\n");
+	}
+	/* modprobe, insmod and rmmod live in sbin */
+	if (asprintf(&newpath, "%s:/usr/sbin:/sbin:/usr/bin:/bin", path ? path : "") > 0)
+		setenv("PATH", newpath, 1);
+
+	if (!is_dir("/sys/module/tcptimeo")) {
+		if (load_module(why, sizeof(why))) {
+			ksft_print_header();
+			ksft_exit_skip("cannot load tcptimeo: %s\n", why);
+		}
+		loaded = true;
+	}
+	if (!is_dir(RULES)) {
+		if (loaded)
+			run(rmmod);
+		ksft_print_header();
+		ksft_exit_skip("tcptimeo is loaded but " RULES " is missing\n");
+	}
+
+	/* the cgroup rules name (a path that does not exist is fine too) */
+	if (!mounted(CGROOT, "cgroup2"))
+		mount("none", CGROOT, "cgroup2", 0, NULL);
+	made_cg = !mkdir(CGROOT CGP, 0755);
+
+	if (stat("/proc/self/ns/net", &st)) {
+		ksft_print_header();
+		ksft_exit_skip("/proc/self/ns/net: %s\n", strerror(errno));
+	}
+	snprintf(netns_ino, sizeof(netns_ino), "%lu", (unsigned long)st.st_ino);
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		ksft_print_header();
+		ksft_exit_fail_msg("fork: %s\n", strerror(errno));
+	}
+	if (!pid)
+		return test_harness_run(argc, argv);	/* exits */
+	if (waitpid(pid, &status, 0) != pid)
+		status = KSFT_FAIL << 8;
+	rc = WIFEXITED(status) ? WEXITSTATUS(status) : KSFT_FAIL;
+
+	if (sweep_rules() && rc == KSFT_PASS)
+		rc = KSFT_FAIL;
+	if (strcmp(get(SYSFS "/hold", buf, sizeof(buf)), "0")) {
+		ksft_print_msg("a hold was left on (%s): committed\n", buf);
+		write_str(SYSFS "/commit", "1\n");
+		if (rc == KSFT_PASS)
+			rc = KSFT_FAIL;
+	}
+	if (made_cg)
+		rmdir(CGROOT CGP);
+	if (loaded) {
+		for (i = 0; i < 10 && run(rmmod); i++)
+			sleep(1);
+		if (i == 10) {
+			ksft_print_msg("rmmod tcptimeo failed\n");
+			if (rc == KSFT_PASS)
+				rc = KSFT_FAIL;
+		}
+	}
+	return rc;
+}
