@@ -4,7 +4,8 @@
 # BPF peer's program, measured inside the VM instead of inferred from
 # connection rates (which this shared machine makes noisy to ±5 %):
 #
-#   module  function_graph on tt_probe and tt_rules_lookup (tracefs): the
+#   module  function_graph on tt_probe and the rule lookups in it
+#           (tt_rules_lookup, tt_rules_lookup_connected; tracefs): the
 #           duration of every call, the lookups and the stamping included;
 #           the median lookup, and tt_probe's sum without its slowest 2 %
 #           (wall time: an interrupt and the softirqs it runs land in a
@@ -42,7 +43,8 @@ rate_of() { sed -n 's/.*"rate":\([0-9.]*\).*/\1/p' <<<"$1"; }
 secs_of() { sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p' <<<"$1"; }
 
 # CONFIG: the untraced rate, then a traced run of tt_probe and, nested in
-# it, tt_rules_lookup. A call's duration is wall time, so an interrupt
+# it, the lookups (tt_rules_lookup; tt_rules_lookup_connected, which
+# decides an outgoing connection that waited for its local port). A call's duration is wall time, so an interrupt
 # (and the softirqs it runs: the loopback's packets) that lands in it is
 # counted too. The sums are kept, but the figures compared are robust to
 # that: the median lookup, and tt_probe's sum without its slowest 2 % of
@@ -55,7 +57,7 @@ module_cost() {
 	# the lookup alone, in a loop in the kernel (debugfs lookup_bench)
 	lk=$(python3 "$src/bench/lookup-bench.py" "$lookups") || lk='{}'
 	plain=$(crr)
-	printf 'tt_probe\ntt_rules_lookup\n' >$t/set_ftrace_filter
+	printf 'tt_probe\ntt_rules_lookup\ntt_rules_lookup_connected\n' >$t/set_ftrace_filter
 	echo function_graph >$t/current_tracer
 	echo 1 >$t/options/funcgraph-tail
 	echo >$t/trace
@@ -70,7 +72,7 @@ module_cost() {
 		    if not m:
 		        continue
 		    d = float(m.group(1))
-		    if "tt_rules_lookup" in line:
+		    if "tt_rules_lookup" in line:  # _connected too
 		        L.append(d)
 		    elif "tt_probe" in line:
 		        P.append(d)
