@@ -17,6 +17,7 @@ import re
 import subprocess
 import time
 
+import undo
 from ttmod import sh, modprobe
 
 _seq = 0
@@ -32,6 +33,7 @@ class Netns:
     def __init__(self, name=None):
         self.name = name or _unique("tt")
         sh(["ip", "netns", "add", self.name])
+        undo.add(("netns", self.name), self.delete)
         self.ip("link", "set", "lo", "up")
         self.inode = os.stat(f"/run/netns/{self.name}").st_ino
 
@@ -66,6 +68,7 @@ class Netns:
 
     def delete(self):
         sh(["ip", "netns", "del", self.name], check=False)
+        undo.drop(("netns", self.name))
 
 
 class Pair:

@@ -19,6 +19,7 @@ import sys
 import time
 
 import cgroup as cg
+import undo
 
 AGENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agent.py")
 OPTS = ("keepalive", "keepidle", "keepintvl", "keepcnt", "user_timeout",
@@ -40,6 +41,7 @@ class Agent:
         self.ns = ns
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE)
+        undo.add(("agent", self.p.pid), self._kill)
         self.buf = b""
         self.timeout = timeout
         hello = self._read(timeout)
@@ -141,6 +143,11 @@ class Agent:
     def tcp_state(self, sid):
         return self.call("sockstate", id=sid)["state"]
 
+    def _kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
     def close_agent(self):
         if self.p.poll() is None:
             try:
@@ -152,6 +159,7 @@ class Agent:
         if self.p.poll() is None:
             self.p.kill()
             self.p.wait()
+        undo.drop(("agent", self.p.pid))
 
     def __enter__(self):
         return self

@@ -14,6 +14,8 @@ import os
 import re
 import subprocess
 
+import undo
+
 # ip, tc, ss, modprobe, insmod live in sbin: make sure we find them.
 for _d in ("/usr/sbin", "/sbin", "/usr/bin", "/bin"):
     if _d not in os.environ.get("PATH", "").split(":"):
@@ -92,10 +94,17 @@ def load():
     ensure_configfs()
     if not KO:
         sh(["modprobe", "tcptimeo"])
-        return
-    if not os.path.exists(KO):
+    elif not os.path.exists(KO):
         raise RuntimeError(f"TCPTIMEO_KO={KO!r} does not exist")
-    sh(["insmod", KO])
+    else:
+        sh(["insmod", KO])
+    undo.add("module", _unload_at_exit)
+
+
+def _unload_at_exit():
+    """The test loaded the module: unload it, once its rules are gone."""
+    if loaded() and not (os.path.isdir(RULES) and os.listdir(RULES)):
+        sh(["rmmod", "tcptimeo"], check=False)
 
 
 def unload(check=True):
@@ -204,6 +213,7 @@ class Rule:
         self.name = name
         self.dir = os.path.join(RULES, name)
         os.mkdir(self.dir)
+        undo.add(("rule", self.dir), self.remove)
         try:
             for k, v in attrs.items():
                 self.set(k, v)
@@ -242,6 +252,7 @@ class Rule:
             os.rmdir(self.dir)
         except FileNotFoundError:
             pass
+        undo.drop(("rule", self.dir))
 
     def __enter__(self):
         return self
