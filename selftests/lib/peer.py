@@ -156,9 +156,7 @@ class Agent:
                 self.p.wait(5)
             except (OSError, subprocess.TimeoutExpired):
                 pass
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
+        self._kill()
         undo.drop(("agent", self.p.pid))
 
     def __enter__(self):
