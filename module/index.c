@@ -31,6 +31,14 @@
  * is left at the first slot that cannot beat the best so far. The cost
  * grows with the number of distinct shapes, never with the number of rules.
  *
+ * Most shapes have no key that a given connection satisfies, so a lookup
+ * does not probe them all: per direction, each port and address field has
+ * a filter, one small hashed table of shape masks read with the field's
+ * value, that names the shapes of the field with a key near that value
+ * (struct tt_filter). A cgroup is probed only at the levels of the rules'
+ * cgroups, a netns only when a 64-bit bloom of the rules' netns keys has
+ * its bit. A filter may let a shape through in vain, never hold one back.
+ *
  * The local port of an outgoing connection may not be known yet when it is
  * decided at connect() (tt_tuple.lport_known false); a rule that selects
  * it then answers TT_NEED_LPORT, and the decision is taken again once the
@@ -85,10 +93,49 @@ struct tt_slot {
 	u32 key;			/* hash of direction, shape and key */
 };
 
+/*
+ * The fields whose shapes a filter covers. Shape j of a field (bit j of
+ * its masks) is the field's first shape + j * its stride.
+ */
+enum { TT_KF_SPORT, TT_KF_OPORT, TT_KF_ADDR4, TT_KF_ADDR6, TT_KF_N };
+
+/*
+ * A field's filter: which of its shapes have a key that the connection's
+ * value of the field can satisfy, so that a lookup probes those and skips
+ * the rest without computing their keys. It is indexed by an "anchor" of
+ * the value (a port; an IPv4 address's top 16 bits; an IPv6 address's top
+ * 24 bits), hashed: a key sets its shape's bit at every anchor it covers,
+ * or in @always when that is more than TT_FILTER_SPAN anchors. A hash
+ * collision only makes a lookup probe a shape in vain.
+ */
+#define TT_FILTER_SPAN		256
+#define TT_FILTER_MIN_BITS	6
+#define TT_FILTER_MAX_BITS	16
+
+struct tt_filter {
+	u16 always;			/* shapes probed whatever the value */
+	u8 bits;			/* 2^bits masks, if any */
+	u32 set;			/* counting pass: anchors to set */
+	u16 *masks;
+};
+
 struct tt_index_dir {
 	u16 nshapes;
 	u8 shapes[TT_SH_MAX];		/* the shapes present, ascending */
 	u32 slots;			/* slots in buckets */
+	struct tt_filter filter[TT_KF_N];
+	/* the levels of the rules' cgroups: other ancestors are not probed */
+	int cg_min, cg_max;
+	u64 netns_bloom;		/* bit hash_32(inum, 6) per netns key */
+};
+
+static const struct {
+	u8 shape, stride;
+} tt_key_fields[TT_KF_N] = {
+	[TT_KF_SPORT] = { TT_SH_SPORT, TT_PORT_STRIDE },
+	[TT_KF_OPORT] = { TT_SH_OPORT, TT_PORT_STRIDE },
+	[TT_KF_ADDR4] = { TT_SH_ADDR4, TT_ADDR4_STRIDE },
+	[TT_KF_ADDR6] = { TT_SH_ADDR6, TT_ADDR6_STRIDE },
 };
 
 struct tt_index {
@@ -266,6 +313,50 @@ static void tt_put(struct tt_fill *f, int d, u32 bin, u8 shape, u32 key,
 	s->key = key;
 }
 
+/*
+ * Note a key of shape @j of @field in its filter: it covers @span anchors
+ * from @anchor. The counting pass counts them, the filling pass sets them.
+ */
+static void tt_filter_note(struct tt_fill *f, int d, int field, u8 j,
+			   u32 anchor, u32 span)
+{
+	struct tt_filter *flt = &f->idx->dir[d].filter[field];
+	u32 a;
+
+	if (span > TT_FILTER_SPAN) {
+		flt->always |= BIT(j);
+		return;
+	}
+	if (!f->fill) {
+		flt->set += span;
+		return;
+	}
+	for (a = anchor; a < anchor + span; a++)
+		flt->masks[hash_32(a, flt->bits)] |= BIT(j);
+}
+
+/* A connection's anchor in the filter of an address field. */
+static u32 tt_addr_anchor(u8 family, const u8 *addr)
+{
+	__be32 w;
+
+	memcpy(&w, addr, sizeof(w));
+	return be32_to_cpu(w) >> (family == 4 ? 16 : 8);
+}
+
+/* Note the CIDR @addr/@plen (@plen a shape's length) in its filter. */
+static void tt_filter_addr(struct tt_fill *f, int d, u8 family, u8 plen,
+			   const u8 *addr)
+{
+	u8 abits = family == 4 ? 16 : 24;
+	u32 anchor = tt_addr_anchor(family, addr);
+
+	/* the rules store their CIDRs masked: the bits past @plen are 0 */
+	tt_filter_note(f, d, family == 4 ? TT_KF_ADDR4 : TT_KF_ADDR6,
+		       plen / (family == 4 ? TT_ADDR4_STRIDE : TT_ADDR6_STRIDE),
+		       anchor, plen >= abits ? 1 : BIT(abits - plen));
+}
+
 static void tt_put_key(struct tt_fill *f, int d, u8 shape, u32 key,
 		       const struct tt_rule *rule, u32 rank)
 {
@@ -288,10 +379,19 @@ static void tt_put_ports(struct tt_fill *f, int d, u8 shape,
 			if (ks == last_ks && key == last)
 				continue;
 			tt_put_key(f, d, shape + ks, key, rule, rank);
+			tt_filter_note(f, d, shape == TT_SH_SPORT ? TT_KF_SPORT :
+				       TT_KF_OPORT, ks / TT_PORT_STRIDE,
+				       lo & ~(BIT(ks) - 1), BIT(ks));
 			last_ks = ks;
 			last = key;
 		}
 	}
+}
+
+static void tt_note_cgroup(struct tt_index_dir *di, const struct cgroup *cg)
+{
+	di->cg_min = min(di->cg_min, cg->level);
+	di->cg_max = max(di->cg_max, cg->level);
 }
 
 /* @rule's slots in both directions (none: it can match nothing). */
@@ -337,14 +437,18 @@ static void tt_index_add(struct tt_fill *f, const struct tt_rule *rule,
 						  TT_SH_ADDR6) + plen,
 					   tt_addr_key(d, c->family, plen,
 						       c->addr), rule, rank);
+				tt_filter_addr(f, d, c->family, plen, c->addr);
 			}
 			break;
 		case TT_PICK_CGROUP:
+			tt_note_cgroup(&f->idx->dir[d], rule->cgrp);
 			tt_put_key(f, d, TT_SH_CGROUP,
 				   tt_ptr_key(d, TT_SH_CGROUP, rule->cgrp),
 				   rule, rank);
 			break;
 		case TT_PICK_NETNS:
+			f->idx->dir[d].netns_bloom |=
+				BIT_ULL(hash_32(rule->cfg.netns, 6));
 			tt_put_key(f, d, TT_SH_NETNS,
 				   tt_key(d, TT_SH_NETNS, rule->cfg.netns),
 				   rule, rank);
@@ -357,11 +461,46 @@ static void tt_index_add(struct tt_fill *f, const struct tt_rule *rule,
 
 void tt_index_free(struct tt_index *idx)
 {
+	int d, i;
+
 	if (!idx)
 		return;
+	for (d = 0; d < TT_IDX_DIRS; d++)
+		for (i = 0; i < TT_KF_N; i++)
+			kvfree(idx->dir[d].filter[i].masks);
 	kvfree(idx->slots);
 	kvfree(idx->start);
 	kfree(idx);
+}
+
+/*
+ * The filters' masks, each sized for its anchors at half load at most.
+ * Their bytes are counted in idx->bytes.
+ */
+static int tt_filters_alloc(struct tt_index *idx)
+{
+	struct tt_filter *flt;
+	u64 want;
+	int d, i;
+
+	for (d = 0; d < TT_IDX_DIRS; d++) {
+		for (i = 0; i < TT_KF_N; i++) {
+			flt = &idx->dir[d].filter[i];
+			if (!flt->set)
+				continue;
+			want = 2ULL * flt->set;
+			flt->bits = want > BIT(TT_FILTER_MIN_BITS) ?
+				    fls64(want - 1) : TT_FILTER_MIN_BITS;
+			if (flt->bits > TT_FILTER_MAX_BITS)
+				flt->bits = TT_FILTER_MAX_BITS;
+			flt->masks = kvcalloc(BIT(flt->bits), sizeof(u16),
+					      GFP_KERNEL);
+			if (!flt->masks)
+				return -ENOMEM;
+			idx->bytes += BIT(flt->bits) * sizeof(u16);
+		}
+	}
+	return 0;
 }
 
 /* Upper bound of the slots @rule takes, to size the hash table. */
@@ -405,6 +544,10 @@ struct tt_index *tt_index_build(struct tt_rule *const *rules, u32 n)
 	idx->start = kvcalloc(nbins + 2, sizeof(u32), GFP_KERNEL);
 	if (!idx->start)
 		goto fail;
+	for (d = 0; d < TT_IDX_DIRS; d++) {
+		idx->dir[d].cg_min = INT_MAX;
+		idx->dir[d].cg_max = -1;
+	}
 	for (i = 0; i < n; i++)
 		tt_index_add(&f, rules[i], i);
 	for (i = 2; i < nbins + 2; i++)
@@ -414,6 +557,8 @@ struct tt_index *tt_index_build(struct tt_rule *const *rules, u32 n)
 				    GFP_KERNEL);
 	if (!idx->slots)
 		goto fail;
+	if (tt_filters_alloc(idx))
+		goto fail;
 	f.fill = true;
 	for (i = 0; i < n; i++)
 		tt_index_add(&f, rules[i], i);
@@ -421,8 +566,8 @@ struct tt_index *tt_index_build(struct tt_rule *const *rules, u32 n)
 		for_each_set_bit(sh, present + d * BITS_TO_LONGS(TT_SH_MAX),
 				 TT_SH_MAX)
 			idx->dir[d].shapes[idx->dir[d].nshapes++] = sh;
-	idx->bytes = sizeof(*idx) + (nbins + 2) * sizeof(u32) +
-		     total * sizeof(*idx->slots);
+	idx->bytes += sizeof(*idx) + (nbins + 2) * sizeof(u32) +
+		      total * sizeof(*idx->slots);
 	return idx;
 fail:
 	tt_index_free(idx);
@@ -501,14 +646,67 @@ static void tt_probe_key(const struct tt_index *idx, struct tt_probe *p,
 	tt_probe_bin(idx, p, key & (BIT(idx->bits) - 1), false, key);
 }
 
-/* Probe the buckets of @sk's cgroup and of each of its ancestors. */
+/*
+ * The shapes of @field in direction @d that its filter lets through for
+ * @anchor: a mask of shape numbers within the field.
+ */
+static u16 tt_filter_mask(const struct tt_index *idx, int d, int field,
+			  u32 anchor)
+{
+	const struct tt_filter *flt = &idx->dir[d].filter[field];
+	u16 m = flt->always;
+
+	if (flt->masks)
+		m |= flt->masks[hash_32(anchor, flt->bits)];
+	return m;
+}
+
+/* Probe the port shapes of @field that @port may satisfy. */
+static void tt_probe_ports(const struct tt_index *idx, struct tt_probe *p,
+			   int d, int field, u16 port)
+{
+	u16 m = tt_filter_mask(idx, d, field, port);
+	u8 k;
+
+	while (m) {
+		k = __ffs(m) * TT_PORT_STRIDE;
+		m &= m - 1;
+		tt_probe_key(idx, p, tt_port_key(d, tt_key_fields[field].shape, k,
+						 port));
+	}
+}
+
+/* Probe the prefix lengths of the connection's family that may match. */
+static void tt_probe_addrs(const struct tt_index *idx, struct tt_probe *p,
+			   int d)
+{
+	const struct tt_tuple *t = p->t;
+	int field = t->family == 4 ? TT_KF_ADDR4 : TT_KF_ADDR6;
+	u16 m = tt_filter_mask(idx, d, field,
+			       tt_addr_anchor(t->family, t->raddr));
+	u8 plen;
+
+	while (m) {
+		plen = __ffs(m) * tt_key_fields[field].stride;
+		m &= m - 1;
+		tt_probe_key(idx, p, tt_addr_key(d, t->family, plen, t->raddr));
+	}
+}
+
+/*
+ * Probe the buckets of @sk's cgroup and of those of its ancestors whose
+ * level some rule's cgroup has.
+ */
 static void tt_probe_cgroups(const struct tt_index *idx, struct tt_probe *p,
 			     int d)
 {
+	const struct tt_index_dir *di = &idx->dir[d];
 	struct cgroup *cg;
 
-	for (cg = tt_sk_cgroup(p->sk); cg; cg = cgroup_parent(cg))
-		tt_probe_key(idx, p, tt_ptr_key(d, TT_SH_CGROUP, cg));
+	for (cg = tt_sk_cgroup(p->sk); cg && cg->level >= di->cg_min;
+	     cg = cgroup_parent(cg))
+		if (cg->level <= di->cg_max)
+			tt_probe_key(idx, p, tt_ptr_key(d, TT_SH_CGROUP, cg));
 }
 
 /* The first live rule of the deferred bin before @p's best, into @defer. */
@@ -557,8 +755,7 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 	struct tt_probe p = { .t = t, .sk = sk, .best_rank = U32_MAX,
 			      .skip = skip, .nskip = nskip };
 	struct tt_tuple tu;
-	u16 i;
-	u8 sh;
+	u32 inum;
 
 	if (defer) {
 		tu = *t;
@@ -566,36 +763,16 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 		p.tu = &tu;
 	}
 
-	for (i = 0; i < di->nshapes; i++) {
-		sh = di->shapes[i];
-		if (sh < TT_SH_OPORT) {
-			tt_probe_key(idx, &p, tt_port_key(d, TT_SH_SPORT,
-							  sh - TT_SH_SPORT,
-							  sport));
-		} else if (sh < TT_SH_ADDR4) {
-			/* not known: the deferred bin stands in (below) */
-			if (d == TT_IDX_OUT && !t->lport_known)
-				continue;
-			tt_probe_key(idx, &p, tt_port_key(d, TT_SH_OPORT,
-							  sh - TT_SH_OPORT,
-							  oport));
-		} else if (sh < TT_SH_ADDR6) {
-			if (t->family == 4)
-				tt_probe_key(idx, &p,
-					     tt_addr_key(d, 4, sh - TT_SH_ADDR4,
-							 t->raddr));
-		} else if (sh < TT_SH_CGROUP) {
-			if (t->family == 6)
-				tt_probe_key(idx, &p,
-					     tt_addr_key(d, 6, sh - TT_SH_ADDR6,
-							 t->raddr));
-		} else if (sh == TT_SH_CGROUP) {
-			tt_probe_cgroups(idx, &p, d);
-		} else {
-			tt_probe_key(idx, &p, tt_key(d, TT_SH_NETNS,
-						     sock_net(sk)->ns.inum));
-		}
-	}
+	tt_probe_ports(idx, &p, d, TT_KF_SPORT, sport);
+	/* not known: the deferred bin stands in (below) */
+	if (d == TT_IDX_IN || t->lport_known)
+		tt_probe_ports(idx, &p, d, TT_KF_OPORT, oport);
+	tt_probe_addrs(idx, &p, d);
+	if (di->cg_max >= 0)
+		tt_probe_cgroups(idx, &p, d);
+	inum = sock_net(sk)->ns.inum;
+	if (di->netns_bloom & BIT_ULL(hash_32(inum, 6)))
+		tt_probe_key(idx, &p, tt_key(d, TT_SH_NETNS, inum));
 	if (d == TT_IDX_OUT && !t->lport_known)
 		tt_probe_bin(idx, &p, tt_deferred_bin(idx), true, 0);
 	tt_probe_bin(idx, &p, tt_wild_bin(idx, d), true, 0);
@@ -612,6 +789,14 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 static const char *const tt_field_names[] = {
 	"local-port", "remote-port", "remote-addr4", "remote-addr6",
 };
+
+/* The name of filter @field's field in direction @d (tt_field_names). */
+static int tt_filter_field_name(int d, int field)
+{
+	if (field >= TT_KF_ADDR4)
+		return field;
+	return (field == TT_KF_SPORT) == (d == TT_IDX_IN) ? 0 : 1;
+}
 
 static void tt_shape_name(struct seq_file *m, int d, u8 sh)
 {
@@ -654,5 +839,17 @@ void tt_index_show(struct seq_file *m, const struct tt_index *idx)
 		for (i = 0; i < di->nshapes; i++)
 			tt_shape_name(m, d, di->shapes[i]);
 		seq_putc(m, '\n');
+	}
+	/* per field: the filter's table size (bits) and its always-mask */
+	for (d = 0; d < TT_IDX_DIRS; d++) {
+		di = &idx->dir[d];
+		seq_printf(m, "%s-filters", d == TT_IDX_IN ? "in" : "out");
+		for (i = 0; i < TT_KF_N; i++)
+			seq_printf(m, " %s:%u/%#x",
+				   tt_field_names[tt_filter_field_name(d, i)],
+				   di->filter[i].masks ? di->filter[i].bits : 0,
+				   di->filter[i].always);
+		seq_printf(m, " cgroup-levels:%d-%d\n", di->cg_min == INT_MAX ?
+			   -1 : di->cg_min, di->cg_max);
 	}
 }

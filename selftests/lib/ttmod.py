@@ -296,7 +296,7 @@ def index_info():
         w = line.split()
         if not w:
             continue
-        if w[0].endswith("-shapes"):
+        if w[0].endswith(("-shapes", "-filters")):
             info[w[0]] = w[1:]
         elif len(w) == 2:
             info[w[0]] = int(w[1])
