@@ -582,7 +582,7 @@ struct tt_probe {
 	enum tt_verdict verdict;
 	const u32 *skip;		/* ranks no longer live, ascending */
 	u32 nskip;
-	/* tt_index_lookup()'s @defer: @t with the local port unknown */
+	/* tt_index_lookup()'s @tu, with @defer */
 	const struct tt_tuple *tu;
 	const struct tt_slot *defer;
 };
@@ -594,8 +594,7 @@ struct tt_probe {
 static void tt_probe_defer(struct tt_probe *p, const struct tt_slot *s)
 {
 	if ((!p->defer || s->rank < p->defer->rank) &&
-	    s->rule->cfg.sel.n_lports &&
-	    tt_rule_eval(s->rule, p->tu, p->sk) == TT_NEED_LPORT)
+	    tt_rule_waits_lport(s->rule, p->tu, p->sk))
 		p->defer = s;
 }
 
@@ -722,7 +721,7 @@ static void tt_probe_deferred_bin(const struct tt_index *idx,
 			return;
 		if (p->nskip && tt_skipped(p, s->rank))
 			continue;
-		if (tt_rule_eval(s->rule, p->tu, p->sk) == TT_NEED_LPORT) {
+		if (tt_rule_waits_lport(s->rule, p->tu, p->sk)) {
 			p->defer = s;
 			return;
 		}
@@ -735,9 +734,9 @@ static void tt_probe_deferred_bin(const struct tt_index *idx,
  * @nskip ranks in @skip. Caller holds RCU; any context.
  *
  * With @defer (an outgoing @t whose local port is known, once
- * established), *defer is also the first rule before the result that
- * does not match @t but, without the local port, answered TT_NEED_LPORT
- * at connect(), or NULL: whether connect()'s decision waited for the
+ * established, and @tu: @t without it), *defer is also the first rule
+ * before the result that does not match @t but, without the local port,
+ * answered TT_NEED_LPORT at connect(), or NULL: whether connect()'s decision waited for the
  * port, found in the same pass. Every such rule ranks before the result,
  * so the probes that find the result meet it: in the buckets of its
  * other selectors, or, with no other selector, in the deferred bin.
@@ -746,6 +745,7 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 				      const struct tt_tuple *t,
 				      const struct sock *sk, const u32 *skip,
 				      u32 nskip, enum tt_verdict *verdict,
+				      const struct tt_tuple *tu,
 				      const struct tt_rule **defer)
 {
 	int d = t->dir == TCPTIMEO_DIR_IN ? TT_IDX_IN : TT_IDX_OUT;
@@ -753,15 +753,9 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 	u16 sport = d == TT_IDX_IN ? t->lport : t->rport;
 	u16 oport = d == TT_IDX_IN ? t->rport : t->lport;
 	struct tt_probe p = { .t = t, .sk = sk, .best_rank = U32_MAX,
-			      .skip = skip, .nskip = nskip };
-	struct tt_tuple tu;
+			      .skip = skip, .nskip = nskip,
+			      .tu = defer ? tu : NULL };
 	u32 inum;
-
-	if (defer) {
-		tu = *t;
-		tu.lport_known = false;
-		p.tu = &tu;
-	}
 
 	tt_probe_ports(idx, &p, d, TT_KF_SPORT, sport);
 	/* not known: the deferred bin stands in (below) */

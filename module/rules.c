@@ -623,6 +623,18 @@ enum tt_verdict tt_rule_eval(const struct tt_rule *rule,
 }
 
 /*
+ * Would @rule, which does not match a connection, have answered
+ * TT_NEED_LPORT for it at connect(), without the local port (@tu: the
+ * connection's tuple, lport_known false)? Caller holds RCU.
+ */
+bool tt_rule_waits_lport(const struct tt_rule *rule,
+			 const struct tt_tuple *tu, const struct sock *sk)
+{
+	return rule->cfg.sel.n_lports &&
+	       tt_rule_eval(rule, tu, sk) == TT_NEED_LPORT;
+}
+
+/*
  * Could a rule's decision at connect() have waited for the local port?
  * Only if some outgoing rule selects local ports. Caller holds RCU.
  */
@@ -657,13 +669,13 @@ static const struct tt_rule *tt_lookup(const struct tt_tuple *t,
 		*defer = NULL;
 	if (!tab)
 		return NULL;
-	if (tab->base)
-		best = tt_index_lookup(tab->base->index, t, sk, tab->rm,
-				       tab->nrm, verdict, defer);
 	if (defer) {
 		tu = *t;
 		tu.lport_known = false;
 	}
+	if (tab->base)
+		best = tt_index_lookup(tab->base->index, t, sk, tab->rm,
+				       tab->nrm, verdict, &tu, defer);
 	for (i = 0; i < tab->nadd; i++) {
 		r = tab->add[i];
 		if (best && tt_rule_order(r, best) > 0)
@@ -674,9 +686,8 @@ static const struct tt_rule *tt_lookup(const struct tt_tuple *t,
 			best = r;
 			break;
 		}
-		if (defer && r->cfg.sel.n_lports &&
-		    (!*defer || tt_rule_order(r, *defer) < 0) &&
-		    tt_rule_eval(r, &tu, sk) == TT_NEED_LPORT)
+		if (defer && (!*defer || tt_rule_order(r, *defer) < 0) &&
+		    tt_rule_waits_lport(r, &tu, sk))
 			*defer = r;
 	}
 	if (defer && *defer && best && tt_rule_order(*defer, best) > 0)

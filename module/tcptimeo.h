@@ -165,6 +165,8 @@ int tt_cfg_copy(struct tt_rule_cfg *dst, const struct tt_rule_cfg *src);
 
 enum tt_verdict tt_rule_eval(const struct tt_rule *rule,
 			     const struct tt_tuple *t, const struct sock *sk);
+bool tt_rule_waits_lport(const struct tt_rule *rule,
+			 const struct tt_tuple *tu, const struct sock *sk);
 
 /* index.c */
 enum { TT_IDX_IN, TT_IDX_OUT, TT_IDX_DIRS };
@@ -176,6 +178,7 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 				      const struct tt_tuple *t,
 				      const struct sock *sk, const u32 *skip,
 				      u32 nskip, enum tt_verdict *verdict,
+				      const struct tt_tuple *tu,
 				      const struct tt_rule **defer);
 void tt_index_show(struct seq_file *m, const struct tt_index *idx);
 
