@@ -474,8 +474,10 @@ void tt_index_free(struct tt_index *idx)
 }
 
 /*
- * The filters' masks, each sized for its anchors at half load at most.
- * Their bytes are counted in idx->bytes.
+ * The filters' masks, each sized for its anchors at an eighth of its
+ * entries at most: a value that no key covers meets a set entry (and
+ * probes in vain) one time in eight at worst. Their bytes are counted
+ * in idx->bytes.
  */
 static int tt_filters_alloc(struct tt_index *idx)
 {
@@ -488,7 +490,7 @@ static int tt_filters_alloc(struct tt_index *idx)
 			flt = &idx->dir[d].filter[i];
 			if (!flt->set)
 				continue;
-			want = 2ULL * flt->set;
+			want = 8ULL * flt->set;
 			flt->bits = want > BIT(TT_FILTER_MIN_BITS) ?
 				    fls64(want - 1) : TT_FILTER_MIN_BITS;
 			if (flt->bits > TT_FILTER_MAX_BITS)
