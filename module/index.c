@@ -695,6 +695,16 @@ static void tt_probe_addrs(const struct tt_index *idx, struct tt_probe *p,
 }
 
 /*
+ * A cgroup's level. The root's is known without reading the root: under
+ * TCG that one load took as long as a whole lookup's probes, for every
+ * socket in the root cgroup, while rules select a cgroup.
+ */
+static int tt_cgroup_level(const struct cgroup *cg)
+{
+	return cg == &cgrp_dfl_root.cgrp ? 0 : cg->level;
+}
+
+/*
  * Probe the buckets of @sk's cgroup and of those of its ancestors whose
  * level some rule's cgroup has.
  */
@@ -703,11 +713,15 @@ static void tt_probe_cgroups(const struct tt_index *idx, struct tt_probe *p,
 {
 	const struct tt_index_dir *di = &idx->dir[d];
 	struct cgroup *cg;
+	int level;
 
-	for (cg = tt_sk_cgroup(p->sk); cg && cg->level >= di->cg_min;
-	     cg = cgroup_parent(cg))
-		if (cg->level <= di->cg_max)
+	for (cg = tt_sk_cgroup(p->sk); cg; cg = cgroup_parent(cg)) {
+		level = tt_cgroup_level(cg);
+		if (level < di->cg_min)
+			break;
+		if (level <= di->cg_max)
 			tt_probe_key(idx, p, tt_ptr_key(d, TT_SH_CGROUP, cg));
+	}
 }
 
 /* The first live rule of the deferred bin before @p's best, into @defer. */
