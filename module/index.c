@@ -106,7 +106,9 @@ enum { TT_KF_SPORT, TT_KF_OPORT, TT_KF_ADDR4, TT_KF_ADDR6, TT_KF_N };
  * the value (a port; an IPv4 address's top 16 bits; an IPv6 address's top
  * 24 bits), hashed: a key sets its shape's bit at every anchor it covers,
  * or in @always when that is more than TT_FILTER_SPAN anchors. A hash
- * collision only makes a lookup probe a shape in vain.
+ * collision only makes a lookup probe a shape in vain. A mask has 8 bits:
+ * a field has at most 8 shapes whose keys span few enough anchors (IPv6
+ * has 9, but /0 is always probed), numbered from @first (tt_filter_first).
  */
 #define TT_FILTER_SPAN		256
 #define TT_FILTER_MIN_BITS	6
@@ -116,7 +118,7 @@ struct tt_filter {
 	u16 always;			/* shapes probed whatever the value */
 	u8 bits;			/* 2^bits masks, if any */
 	u32 set;			/* counting pass: anchors to set */
-	u16 *masks;
+	u8 *masks;			/* bit i: shape tt_filter_first() + i */
 };
 
 struct tt_index_dir {
@@ -313,6 +315,12 @@ static void tt_put(struct tt_fill *f, int d, u32 bin, u8 shape, u32 key,
 	s->key = key;
 }
 
+/* The first shape of @field that its masks hold: IPv6's /0 is never. */
+static u8 tt_filter_first(int field)
+{
+	return field == TT_KF_ADDR6;
+}
+
 /*
  * Note a key of shape @j of @field in its filter: it covers @span anchors
  * from @anchor. The counting pass counts them, the filling pass sets them.
@@ -332,7 +340,7 @@ static void tt_filter_note(struct tt_fill *f, int d, int field, u8 j,
 		return;
 	}
 	for (a = anchor; a < anchor + span; a++)
-		flt->masks[hash_32(a, flt->bits)] |= BIT(j);
+		flt->masks[hash_32(a, flt->bits)] |= BIT(j - tt_filter_first(field));
 }
 
 /* A connection's anchor in the filter of an address field. */
@@ -495,11 +503,10 @@ static int tt_filters_alloc(struct tt_index *idx)
 				    fls64(want - 1) : TT_FILTER_MIN_BITS;
 			if (flt->bits > TT_FILTER_MAX_BITS)
 				flt->bits = TT_FILTER_MAX_BITS;
-			flt->masks = kvcalloc(BIT(flt->bits), sizeof(u16),
-					      GFP_KERNEL);
+			flt->masks = kvzalloc(BIT(flt->bits), GFP_KERNEL);
 			if (!flt->masks)
 				return -ENOMEM;
-			idx->bytes += BIT(flt->bits) * sizeof(u16);
+			idx->bytes += BIT(flt->bits);
 		}
 	}
 	return 0;
@@ -658,7 +665,8 @@ static u16 tt_filter_mask(const struct tt_index *idx, int d, int field,
 	u16 m = flt->always;
 
 	if (flt->masks)
-		m |= flt->masks[hash_32(anchor, flt->bits)];
+		m |= (u16)flt->masks[hash_32(anchor, flt->bits)] <<
+		     tt_filter_first(field);
 	return m;
 }
 
