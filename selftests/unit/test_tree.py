@@ -9,7 +9,10 @@
    selftests/vm/kernels.sh. Allowed: the comments of kernels.conf, recorded
    results (bench/results/), prose of the docs (not their code blocks,
    which are commands to run) and the files of ALLOW, each with its reason.
-2. make check's runner (selftests/vm/run.py) runs every phase even when an
+2. kernels.sh installed lists the installed kernels of the matrix and
+   exits 0 when a fetched series (5.10, 7.x) is not fetched yet: the
+   default KVERS of every make target, on a machine before `make deps`.
+3. make check's runner (selftests/vm/run.py) runs every phase even when an
    earlier one failed, counts each into the closing line and exits
    non-zero; a phase that cannot run is a failing point.
 
@@ -111,6 +114,34 @@ def check_literals():
        diag="\n".join(found))
 
 
+def check_installed():
+    """kernels.sh installed with a series that is not fetched: the apt
+    series' kernels still come out, and it exits 0."""
+    ks = os.path.join(ROOT, "selftests", "vm", "kernels.sh")
+    conf = os.path.join(ROOT, "selftests", "vm", "kernels.conf")
+    with open(conf) as f:
+        apt = [line for line in f if line.split() and not line.startswith("#")
+               and line.split()[1] != "fetch"]
+
+    def run(lines):
+        path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"tt-kconf-{os.getpid()}")
+        with open(path, "w") as f:
+            f.writelines(lines)
+        try:
+            env = dict(os.environ, TCPTIMEO_KERNELS_CONF=path)
+            return subprocess.run(["bash", ks, "installed"], capture_output=True,
+                                  text=True, env=env, timeout=120)
+        finally:
+            os.unlink(path)
+    want = run(apt)
+    got = run(["0.1 fetch\n"] + apt + ["0.2 fetch\n"])
+    ok(got.returncode == 0 and want.returncode == 0 and got.stdout == want.stdout,
+       "kernels.sh installed: a series not fetched yet is left out, the "
+       "installed ones are listed, exit 0",
+       diag=f"without: exit {want.returncode} {want.stdout!r}; with: exit "
+            f"{got.returncode} {got.stdout!r} {got.stderr[-500:]!r}")
+
+
 def check_phases():
     """run.py with a passing step, a failing step, a failing host suite and
     a kernel that is not there: all run, all counted, exit non-zero."""
@@ -139,6 +170,7 @@ def check_phases():
 
 def main():
     check_literals()
+    check_installed()
     check_phases()
     return 1 if failed else 0
 

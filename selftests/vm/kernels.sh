@@ -104,8 +104,9 @@ kver_of() {		# SERIES SOURCE -> its installed KVER, or nothing
 
 case ${1:-} in
 installed)
+	# a series not fetched yet (before `make deps`) is left out
 	matrix | while read -r s src _; do
-		kver_of "$s" "$src"
+		kver_of "$s" "$src" || true
 	done ;;
 matrix)
 	matrix | while read -r s src _; do
