@@ -61,43 +61,15 @@
  * debugfs if needed; it exits with KSFT_SKIP (4) if it is not root or
  * cannot load the module.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+#include "lib/ksft_tt.h"	/* first: it defines _GNU_SOURCE */
+
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
-/*
- * kselftest_harness.h is not -Wextra clean: __timeout_handler() has an
- * unused parameter, and -O2 warns that the setjmp() of every TEST_F()
- * wrapper may clobber its "child" (it is not used after a longjmp()).
- */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include "kselftest_harness.h"
-#pragma GCC diagnostic pop
-#pragma GCC diagnostic ignored "-Wclobbered"
-
-#define CONFIGFS	"/sys/kernel/config"
-#define RULES		CONFIGFS "/tcptimeo/rules"
-#define SYSFS		"/sys/kernel/tcptimeo"
-#define DEBUGFS		"/sys/kernel/debug"
 #define INDEX		DEBUGFS "/tcptimeo/index"
 #define PREFIX		"ksft10c"
 #define PORT		7310	/* the port a test's rules name */
@@ -108,66 +80,6 @@
 
 /* set by main() before the tests fork */
 static int load_lines = -1;	/* lines loading logged; -1: not loaded here */
-
-/* ---- raw file access ---- */
-
-/* One write(2) on a fresh fd: 0 or the errno. */
-static int write_str(const char *path, const char *s)
-{
-	int fd, err = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	if (write(fd, s, strlen(s)) < 0)
-		err = errno;
-	close(fd);
-	return err;
-}
-
-/* The file without its one trailing newline; "<error>" if unreadable. */
-static const char *get(const char *path, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(buf, size, "<open: %s>", strerror(errno));
-		return buf;
-	}
-	while (len < size - 1) {
-		n = read(fd, buf + len, size - 1 - len);
-		if (n < 0) {
-			snprintf(buf, size, "<read: %s>", strerror(errno));
-			close(fd);
-			return buf;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	if (len && buf[len - 1] == '\n')
-		buf[len - 1] = '\0';
-	return buf;
-}
-
-/* A number read from a file; -1 if it is not one. */
-static long long get_num(const char *path)
-{
-	char buf[64], *end;
-	long long v;
-
-	get(path, buf, sizeof(buf));
-	errno = 0;
-	v = strtoll(buf, &end, 10);
-	if (errno || end == buf || *end)
-		return -1;
-	return v;
-}
 
 static long long stat_get(const char *name)
 {
@@ -472,44 +384,8 @@ static int kmsg_mark(struct env *e)
 {
 	if (e->kmsg >= 0)
 		close(e->kmsg);
-	e->kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (e->kmsg < 0 || lseek(e->kmsg, 0, SEEK_END) < 0)
-		return errno;
-	return 0;
-}
-
-/*
- * Lines of the module logged since the mark (not the kernel's taint
- * notices of an unsigned module); the first one in first.
- */
-static int kmsg_ours(int fd, char *first, size_t size)
-{
-	char rec[8192], *msg, *end;
-	int lines = 0;
-	ssize_t n;
-
-	first[0] = '\0';
-	for (;;) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten records */
-		if (n <= 0)
-			break;
-		rec[n] = '\0';
-		msg = strchr(rec, ';');
-		if (!msg)
-			continue;
-		msg++;
-		end = strchr(msg, '\n');
-		if (end)
-			*end = '\0';
-		if (!strstr(msg, "tcptimeo") || strstr(msg, "taints kernel") ||
-		    strstr(msg, "module verification failed"))
-			continue;
-		if (!lines++)
-			snprintf(first, size, "%s", msg);
-	}
-	return lines;
+	e->kmsg = kmsg_open();
+	return e->kmsg < 0 ? errno : 0;
 }
 
 /* ---- sockets over loopback ---- */
@@ -1117,173 +993,28 @@ TEST_F(load, logs_one_line)
 
 /* ---- main: load the module, run the harness in a child, clean up ---- */
 
-/* Runs argv (PATH has the sbin folders); its stdout goes to our stderr. */
-static int run(const char *const argv[])
-{
-	int status;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		execvp(argv[0], (char *const *)argv);
-		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static bool mounted(const char *where, const char *fstype)
-{
-	char line[1024], dev[256], mnt[512], type[64];
-	bool found = false;
-	FILE *f;
-
-	f = fopen("/proc/self/mounts", "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%255s %511s %63s", dev, mnt, type) == 3 &&
-		    !strcmp(mnt, where) && !strcmp(type, fstype))
-			found = true;
-	fclose(f);
-	return found;
-}
-
-static bool is_dir(const char *path)
-{
-	struct stat st;
-
-	return !stat(path, &st) && S_ISDIR(st.st_mode);
-}
-
-/* NULL, or why the module could not be loaded. */
-static const char *load_module(char *why, size_t size)
-{
-	const char *ko = getenv("TCPTIMEO_KO");
-	const char *modprobe_configfs[] = { "modprobe", "configfs", NULL };
-	const char *modprobe[] = { "modprobe", "tcptimeo", NULL };
-	const char *insmod[] = { "insmod", ko, NULL };
-	int rc;
-
-	if (ko && *ko && access(ko, R_OK)) {
-		snprintf(why, size, "TCPTIMEO_KO=%s: %s", ko, strerror(errno));
-		return why;
-	}
-	run(modprobe_configfs);		/* may be built in */
-	if (!mounted(CONFIGFS, "configfs") &&
-	    mount("none", CONFIGFS, "configfs", 0, NULL)) {
-		snprintf(why, size, "cannot mount configfs on " CONFIGFS ": %s",
-			 strerror(errno));
-		return why;
-	}
-	rc = run(ko && *ko ? insmod : modprobe);
-	if (rc) {
-		snprintf(why, size, "%s %s exited %d (no TCPTIMEO_KO and not installed?)",
-			 ko && *ko ? "insmod" : "modprobe", ko && *ko ? ko : "tcptimeo",
-			 rc);
-		return why;
-	}
-	return NULL;
-}
-
-/* Removes the rule directories (ksft10c*) a test left; how many. */
-static int sweep_rules(void)
-{
-	char path[512];
-	struct dirent *e;
-	int n = 0;
-	DIR *d;
-
-	d = opendir(RULES);
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, PREFIX, strlen(PREFIX)))
-			continue;
-		snprintf(path, sizeof(path), RULES "/%s", e->d_name);
-		ksft_print_msg("a test left rule %s behind: %s\n", e->d_name,
-			       rmdir(path) ? strerror(errno) : "removed");
-		n++;
-	}
-	closedir(d);
-	return n;
-}
-
 int main(int argc, char **argv)
 {
-	const char *rmmod[] = { "rmmod", "tcptimeo", NULL };
-	const char *path = getenv("PATH");
-	char why[512], first[512], *newpath;
-	bool loaded = false;
-	struct env e;
-	int status, rc, i;
-	pid_t pid;
+	struct ksft_tt k = { .prefix = PREFIX };
+	char first[512];
+	int kmsg, rc;
 
-	/* listing the tests (-l) or asking for help (-h) needs nothing */
-	for (i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "-h"))
-			return test_harness_run(argc, argv);
-
-	if (geteuid()) {
-		ksft_print_header();
-		ksft_exit_skip("must be run as root\n");
-	}
-	/* modprobe, insmod and rmmod live in sbin */
-	if (asprintf(&newpath, "%s:/usr/sbin:/sbin:/usr/bin:/bin", path ? path : "") > 0)
-		setenv("PATH", newpath, 1);
-
-	if (!is_dir("/sys/module/tcptimeo")) {
-		env_init(&e);
-		kmsg_mark(&e);
-		if (load_module(why, sizeof(why))) {
-			ksft_print_header();
-			ksft_exit_skip("cannot load tcptimeo: %s\n", why);
-		}
-		loaded = true;
-		load_lines = e.kmsg >= 0 ? kmsg_ours(e.kmsg, first, sizeof(first)) : 0;
+	if (ksft_tt_listing(argc, argv))
+		return test_harness_run(argc, argv);
+	/* what loading logs, if ksft_tt_setup() loads the module */
+	kmsg = geteuid() ? -1 : kmsg_open();
+	ksft_tt_setup(&k);
+	if (k.loaded) {
+		load_lines = kmsg >= 0 ? kmsg_ours(kmsg, first, sizeof(first)) : 0;
 		if (load_lines != 1)
 			ksft_print_msg("loading logged %d lines, the first: '%s'\n",
 				       load_lines, first);
-		env_cleanup(&e);
 	}
-	if (!is_dir(RULES)) {
-		if (loaded)
-			run(rmmod);
-		ksft_print_header();
-		ksft_exit_skip("tcptimeo is loaded but " RULES " is missing\n");
-	}
+	if (kmsg >= 0)
+		close(kmsg);
 	/* the rule index (wait_index()) */
 	if (!mounted(DEBUGFS, "debugfs"))
 		mount("none", DEBUGFS, "debugfs", 0, NULL);
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		ksft_print_header();
-		ksft_exit_fail_msg("fork: %s\n", strerror(errno));
-	}
-	if (!pid)
-		return test_harness_run(argc, argv);	/* exits */
-	if (waitpid(pid, &status, 0) != pid)
-		status = KSFT_FAIL << 8;
-	rc = WIFEXITED(status) ? WEXITSTATUS(status) : KSFT_FAIL;
-
-	if (sweep_rules() && rc == KSFT_PASS)
-		rc = KSFT_FAIL;
-	if (loaded) {
-		for (i = 0; i < 10 && run(rmmod); i++)
-			sleep(1);
-		if (i == 10) {
-			ksft_print_msg("rmmod tcptimeo failed\n");
-			if (rc == KSFT_PASS)
-				rc = KSFT_FAIL;
-		}
-	}
-	return rc;
+	rc = ksft_tt_run(&k, argc, argv);
+	return ksft_tt_finish(&k, rc);
 }

@@ -38,94 +38,14 @@
  * tcptimeo without it) and unloads it at the end only then; it exits with
  * KSFT_SKIP (4) if it is not root or cannot load the module.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "lib/ksft_tt.h"
 
-/*
- * kselftest_harness.h is not -Wextra clean: __timeout_handler() has an
- * unused parameter, and -O2 warns that the setjmp() of every TEST_F()
- * wrapper may clobber its "child" (it is not used after a longjmp()).
- */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include "kselftest_harness.h"
-#pragma GCC diagnostic pop
-#pragma GCC diagnostic ignored "-Wclobbered"
-
-#define CONFIGFS	"/sys/kernel/config"
-#define RULES		CONFIGFS "/tcptimeo/rules"
-#define SYSFS		"/sys/kernel/tcptimeo"
-#define CGROOT		"/sys/fs/cgroup"
 #define CGP		"/tt-bad-c"
 #define PREFIX		"ksft14c"
 #define BIG		4096
 #define NETNS		"@netns"	/* stands for our own namespace's inode */
 
 static char netns_ino[32];	/* set by main() before the tests fork */
-
-/* ---- raw file access: errno matters ---- */
-
-/* One write(2) of len bytes on a fresh fd: 0 or the errno. */
-static int write_raw(const char *path, const char *buf, size_t len)
-{
-	int fd, err = 0;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	if (write(fd, buf, len) < 0)
-		err = errno;
-	close(fd);
-	return err;
-}
-
-static int write_str(const char *path, const char *s)
-{
-	return write_raw(path, s, strlen(s));
-}
-
-/* The file without its one trailing newline; "<error>" if unreadable. */
-static const char *get(const char *path, char *buf, size_t size)
-{
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(buf, size, "<open: %s>", strerror(errno));
-		return buf;
-	}
-	while (len < size - 1) {
-		n = read(fd, buf + len, size - 1 - len);
-		if (n < 0) {
-			snprintf(buf, size, "<read: %s>", strerror(errno));
-			close(fd);
-			return buf;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	if (len && buf[len - 1] == '\n')
-		buf[len - 1] = '\0';
-	return buf;
-}
 
 static const char *errname(int err)
 {
@@ -363,45 +283,14 @@ FIXTURE(klog) {
 
 FIXTURE_SETUP(klog)
 {
-	self->fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	self->fd = kmsg_open();
 	ASSERT_LE(0, self->fd) TH_LOG("/dev/kmsg: %s", strerror(errno));
-	ASSERT_LE(0, lseek(self->fd, 0, SEEK_END));
 }
 
 FIXTURE_TEARDOWN(klog)
 {
 	made_cleanup(&self->m);
 	close(self->fd);
-}
-
-/* Lines of the module logged since the last call; the first one in first. */
-static int klog_ours(int fd, char *first, size_t size)
-{
-	char rec[8192], *msg, *end;
-	int lines = 0;
-	ssize_t n;
-
-	first[0] = '\0';
-	for (;;) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten records */
-		if (n <= 0)
-			break;
-		rec[n] = '\0';
-		msg = strchr(rec, ';');
-		if (!msg)
-			continue;
-		msg++;
-		end = strchr(msg, '\n');
-		if (end)
-			*end = '\0';
-		if (!strstr(msg, "tcptimeo"))
-			continue;
-		if (!lines++)
-			snprintf(first, size, "%s", msg);
-	}
-	return lines;
 }
 
 TEST_F(klog, names_rule_and_field)
@@ -411,7 +300,7 @@ TEST_F(klog, names_rule_and_field)
 	ASSERT_EQ(0, rule_mk(&self->m, PREFIX "-log"));
 	rpath(path, sizeof(path), PREFIX "-log", "keepidle");
 	ASSERT_EQ(EINVAL, write_str(path, "x\n"));
-	EXPECT_LT(0, klog_ours(self->fd, first, sizeof(first)));
+	EXPECT_LT(0, kmsg_ours(self->fd, first, sizeof(first)));
 	EXPECT_TRUE(strstr(first, "rule " PREFIX "-log") && strstr(first, "keepidle"))
 		TH_LOG("first line: '%s'", first);
 }
@@ -425,7 +314,7 @@ TEST_F(klog, rate_limited)
 	rpath(path, sizeof(path), PREFIX "-log", "keepcnt");
 	for (i = 0; i < nbad; i++)
 		ASSERT_EQ(EINVAL, write_str(path, i % 2 ? "x\n" : " 1\n"));
-	lines = klog_ours(self->fd, first, sizeof(first));
+	lines = kmsg_ours(self->fd, first, sizeof(first));
 	EXPECT_LT(0, lines);
 	EXPECT_LT(lines, nbad / 2)
 		TH_LOG("%d lines for %d bad writes, the first: '%s'",
@@ -982,166 +871,27 @@ TEST_F(commit, without_hold)
 
 /* ---- main: load the module, run the harness in a child, clean up ---- */
 
-/* Runs argv (PATH has the sbin folders); its stdout goes to our stderr. */
-static int run(const char *const argv[])
-{
-	int status;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		execvp(argv[0], (char *const *)argv);
-		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static bool mounted(const char *where, const char *fstype)
-{
-	char line[1024], dev[256], mnt[512], type[64];
-	bool found = false;
-	FILE *f;
-
-	f = fopen("/proc/self/mounts", "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%255s %511s %63s", dev, mnt, type) == 3 &&
-		    !strcmp(mnt, where) && !strcmp(type, fstype))
-			found = true;
-	fclose(f);
-	return found;
-}
-
-static bool is_dir(const char *path)
-{
-	struct stat st;
-
-	return !stat(path, &st) && S_ISDIR(st.st_mode);
-}
-
-/* NULL, or why the module could not be loaded. */
-static const char *load_module(char *why, size_t size)
-{
-	const char *ko = getenv("TCPTIMEO_KO");
-	const char *modprobe_configfs[] = { "modprobe", "configfs", NULL };
-	const char *modprobe[] = { "modprobe", "tcptimeo", NULL };
-	const char *insmod[] = { "insmod", ko, NULL };
-	int rc;
-
-	if (ko && *ko && access(ko, R_OK)) {
-		snprintf(why, size, "TCPTIMEO_KO=%s: %s", ko, strerror(errno));
-		return why;
-	}
-	run(modprobe_configfs);		/* may be built in */
-	if (!mounted(CONFIGFS, "configfs") &&
-	    mount("none", CONFIGFS, "configfs", 0, NULL)) {
-		snprintf(why, size, "cannot mount configfs on " CONFIGFS ": %s",
-			 strerror(errno));
-		return why;
-	}
-	rc = run(ko && *ko ? insmod : modprobe);
-	if (rc) {
-		snprintf(why, size, "%s %s exited %d (no TCPTIMEO_KO and not installed?)",
-			 ko && *ko ? "insmod" : "modprobe", ko && *ko ? ko : "tcptimeo",
-			 rc);
-		return why;
-	}
-	return NULL;
-}
-
-/* Removes the rule directories (ksft14c*) a test left; how many. */
-static int sweep_rules(void)
-{
-	char path[512];
-	struct dirent *e;
-	int n = 0;
-	DIR *d;
-
-	d = opendir(RULES);
-	if (!d)
-		return 0;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, PREFIX, strlen(PREFIX)))
-			continue;
-		snprintf(path, sizeof(path), RULES "/%s", e->d_name);
-		ksft_print_msg("a test left rule %s behind: %s\n", e->d_name,
-			       rmdir(path) ? strerror(errno) : "removed");
-		n++;
-	}
-	closedir(d);
-	return n;
-}
-
 int main(int argc, char **argv)
 {
-	const char *rmmod[] = { "rmmod", "tcptimeo", NULL };
-	const char *path = getenv("PATH");
-	bool loaded = false, made_cg = false;
-	char why[512], buf[64], *newpath;
-	int status, rc, i;
+	struct ksft_tt k = { .prefix = PREFIX };
+	bool made_cg;
 	struct stat st;
-	pid_t pid;
+	char buf[64];
+	int rc;
 
-	/* listing the tests (-l) or asking for help (-h) needs nothing */
-	for (i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-l") || !strcmp(argv[i], "-h"))
-			return test_harness_run(argc, argv);
-
-	if (geteuid()) {
-		ksft_print_header();
-		ksft_exit_skip("must be run as root\n");
-	}
-	/* modprobe, insmod and rmmod live in sbin */
-	if (asprintf(&newpath, "%s:/usr/sbin:/sbin:/usr/bin:/bin", path ? path : "") > 0)
-		setenv("PATH", newpath, 1);
-
-	if (!is_dir("/sys/module/tcptimeo")) {
-		if (load_module(why, sizeof(why))) {
-			ksft_print_header();
-			ksft_exit_skip("cannot load tcptimeo: %s\n", why);
-		}
-		loaded = true;
-	}
-	if (!is_dir(RULES)) {
-		if (loaded)
-			run(rmmod);
-		ksft_print_header();
-		ksft_exit_skip("tcptimeo is loaded but " RULES " is missing\n");
-	}
-
+	if (ksft_tt_listing(argc, argv))
+		return test_harness_run(argc, argv);
+	ksft_tt_setup(&k);
+	if (stat("/proc/self/ns/net", &st))
+		ksft_tt_skip(&k, "/proc/self/ns/net: %s\n", strerror(errno));
+	snprintf(netns_ino, sizeof(netns_ino), "%lu", (unsigned long)st.st_ino);
 	/* the cgroup rules name (a path that does not exist is fine too) */
 	if (!mounted(CGROOT, "cgroup2"))
 		mount("none", CGROOT, "cgroup2", 0, NULL);
 	made_cg = !mkdir(CGROOT CGP, 0755);
 
-	if (stat("/proc/self/ns/net", &st)) {
-		ksft_print_header();
-		ksft_exit_skip("/proc/self/ns/net: %s\n", strerror(errno));
-	}
-	snprintf(netns_ino, sizeof(netns_ino), "%lu", (unsigned long)st.st_ino);
+	rc = ksft_tt_run(&k, argc, argv);
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		ksft_print_header();
-		ksft_exit_fail_msg("fork: %s\n", strerror(errno));
-	}
-	if (!pid)
-		return test_harness_run(argc, argv);	/* exits */
-	if (waitpid(pid, &status, 0) != pid)
-		status = KSFT_FAIL << 8;
-	rc = WIFEXITED(status) ? WEXITSTATUS(status) : KSFT_FAIL;
-
-	if (sweep_rules() && rc == KSFT_PASS)
-		rc = KSFT_FAIL;
 	if (strcmp(get(SYSFS "/hold", buf, sizeof(buf)), "0")) {
 		ksft_print_msg("a hold was left on (%s): committed\n", buf);
 		write_str(SYSFS "/commit", "1\n");
@@ -1150,14 +900,5 @@ int main(int argc, char **argv)
 	}
 	if (made_cg)
 		rmdir(CGROOT CGP);
-	if (loaded) {
-		for (i = 0; i < 10 && run(rmmod); i++)
-			sleep(1);
-		if (i == 10) {
-			ksft_print_msg("rmmod tcptimeo failed\n");
-			if (rc == KSFT_PASS)
-				rc = KSFT_FAIL;
-		}
-	}
-	return rc;
+	return ksft_tt_finish(&k, rc);
 }
