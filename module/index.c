@@ -108,7 +108,7 @@ enum { TT_KF_SPORT, TT_KF_OPORT, TT_KF_ADDR4, TT_KF_ADDR6, TT_KF_N };
  * or in @always when that is more than TT_FILTER_SPAN anchors. A hash
  * collision only makes a lookup probe a shape in vain. A mask has 8 bits:
  * a field has at most 8 shapes whose keys span few enough anchors (IPv6
- * has 9, but /0 is always probed), numbered from @first (tt_filter_first).
+ * has 9, but /0 is always probed), numbered from the field's @first (tt_key_fields).
  */
 #define TT_FILTER_SPAN		256
 #define TT_FILTER_MIN_BITS	6
@@ -118,7 +118,7 @@ struct tt_filter {
 	u16 always;			/* shapes probed whatever the value */
 	u8 bits;			/* 2^bits masks, if any */
 	u32 set;			/* counting pass: anchors to set */
-	u8 *masks;			/* bit i: shape tt_filter_first() + i */
+	u8 *masks;			/* bit i: the field's shape first + i */
 };
 
 struct tt_index_dir {
@@ -131,14 +131,24 @@ struct tt_index_dir {
 	u64 netns_bloom;		/* bit hash_32(inum, 6) per netns key */
 };
 
+/*
+ * Per field: its first shape, the shapes' stride, its anchor's width in
+ * bits (the value's top bits) and the first shape its filter's masks hold
+ * (IPv6's /0 is always probed).
+ */
 static const struct {
-	u8 shape, stride;
+	u8 shape, stride, abits, first;
 } tt_key_fields[TT_KF_N] = {
-	[TT_KF_SPORT] = { TT_SH_SPORT, TT_PORT_STRIDE },
-	[TT_KF_OPORT] = { TT_SH_OPORT, TT_PORT_STRIDE },
-	[TT_KF_ADDR4] = { TT_SH_ADDR4, TT_ADDR4_STRIDE },
-	[TT_KF_ADDR6] = { TT_SH_ADDR6, TT_ADDR6_STRIDE },
+	[TT_KF_SPORT] = { TT_SH_SPORT, TT_PORT_STRIDE, 16, 0 },
+	[TT_KF_OPORT] = { TT_SH_OPORT, TT_PORT_STRIDE, 16, 0 },
+	[TT_KF_ADDR4] = { TT_SH_ADDR4, TT_ADDR4_STRIDE, 16, 0 },
+	[TT_KF_ADDR6] = { TT_SH_ADDR6, TT_ADDR6_STRIDE, 24, 1 },
 };
+
+static int tt_addr_field(u8 family)
+{
+	return family == 4 ? TT_KF_ADDR4 : TT_KF_ADDR6;
+}
 
 struct tt_index {
 	u32 nrules;
@@ -182,7 +192,7 @@ static u32 tt_port_key(int d, u8 shape, u8 k, u16 port)
 /* The prefix length a CIDR of @plen bits is filed under. */
 static u8 tt_addr_shape_len(u8 family, u8 plen)
 {
-	return rounddown(plen, family == 4 ? TT_ADDR4_STRIDE : TT_ADDR6_STRIDE);
+	return rounddown(plen, tt_key_fields[tt_addr_field(family)].stride);
 }
 
 /* The block size (bits) a block of 2^@k ports is filed under. */
@@ -315,12 +325,6 @@ static void tt_put(struct tt_fill *f, int d, u32 bin, u8 shape, u32 key,
 	s->key = key;
 }
 
-/* The first shape of @field that its masks hold: IPv6's /0 is never. */
-static u8 tt_filter_first(int field)
-{
-	return field == TT_KF_ADDR6;
-}
-
 /*
  * Note a key of shape @j of @field in its filter: it covers @span anchors
  * from @anchor. The counting pass counts them, the filling pass sets them.
@@ -340,29 +344,29 @@ static void tt_filter_note(struct tt_fill *f, int d, int field, u8 j,
 		return;
 	}
 	for (a = anchor; a < anchor + span; a++)
-		flt->masks[hash_32(a, flt->bits)] |= BIT(j - tt_filter_first(field));
+		flt->masks[hash_32(a, flt->bits)] |= BIT(j - tt_key_fields[field].first);
 }
 
-/* A connection's anchor in the filter of an address field. */
-static u32 tt_addr_anchor(u8 family, const u8 *addr)
+/* An address's anchor in the filter of address field @field. */
+static u32 tt_addr_anchor(int field, const u8 *addr)
 {
 	__be32 w;
 
 	memcpy(&w, addr, sizeof(w));
-	return be32_to_cpu(w) >> (family == 4 ? 16 : 8);
+	return be32_to_cpu(w) >> (32 - tt_key_fields[field].abits);
 }
 
 /* Note the CIDR @addr/@plen (@plen a shape's length) in its filter. */
 static void tt_filter_addr(struct tt_fill *f, int d, u8 family, u8 plen,
 			   const u8 *addr)
 {
-	u8 abits = family == 4 ? 16 : 24;
-	u32 anchor = tt_addr_anchor(family, addr);
+	int field = tt_addr_field(family);
+	u8 abits = tt_key_fields[field].abits;
 
 	/* the rules store their CIDRs masked: the bits past @plen are 0 */
-	tt_filter_note(f, d, family == 4 ? TT_KF_ADDR4 : TT_KF_ADDR6,
-		       plen / (family == 4 ? TT_ADDR4_STRIDE : TT_ADDR6_STRIDE),
-		       anchor, plen >= abits ? 1 : BIT(abits - plen));
+	tt_filter_note(f, d, field, plen / tt_key_fields[field].stride,
+		       tt_addr_anchor(field, addr),
+		       plen >= abits ? 1 : BIT(abits - plen));
 }
 
 static void tt_put_key(struct tt_fill *f, int d, u8 shape, u32 key,
@@ -408,7 +412,7 @@ static void tt_index_add(struct tt_fill *f, const struct tt_rule *rule,
 {
 	const struct tt_sel *s = &rule->cfg.sel;
 	const struct tt_cidr *c;
-	int d;
+	int d, field;
 	u8 i, plen;
 
 	/* a cgroup that does not exist (yet): the rule is recompiled */
@@ -440,9 +444,9 @@ static void tt_index_add(struct tt_fill *f, const struct tt_rule *rule,
 		case TT_PICK_ADDR:
 			for (i = 0; i < s->n_addrs; i++) {
 				c = &s->addrs[i];
+				field = tt_addr_field(c->family);
 				plen = tt_addr_shape_len(c->family, c->plen);
-				tt_put_key(f, d, (c->family == 4 ? TT_SH_ADDR4 :
-						  TT_SH_ADDR6) + plen,
+				tt_put_key(f, d, tt_key_fields[field].shape + plen,
 					   tt_addr_key(d, c->family, plen,
 						       c->addr), rule, rank);
 				tt_filter_addr(f, d, c->family, plen, c->addr);
@@ -666,7 +670,7 @@ static u16 tt_filter_mask(const struct tt_index *idx, int d, int field,
 
 	if (flt->masks)
 		m |= (u16)flt->masks[hash_32(anchor, flt->bits)] <<
-		     tt_filter_first(field);
+		     tt_key_fields[field].first;
 	return m;
 }
 
@@ -690,9 +694,8 @@ static void tt_probe_addrs(const struct tt_index *idx, struct tt_probe *p,
 			   int d)
 {
 	const struct tt_tuple *t = p->t;
-	int field = t->family == 4 ? TT_KF_ADDR4 : TT_KF_ADDR6;
-	u16 m = tt_filter_mask(idx, d, field,
-			       tt_addr_anchor(t->family, t->raddr));
+	int field = tt_addr_field(t->family);
+	u16 m = tt_filter_mask(idx, d, field, tt_addr_anchor(field, t->raddr));
 	u8 plen;
 
 	while (m) {
@@ -760,8 +763,8 @@ static void tt_probe_deferred_bin(const struct tt_index *idx,
  * With @defer (an outgoing @t whose local port is known, once
  * established, and @tu: @t without it), *defer is also the first rule
  * before the result that does not match @t but, without the local port,
- * answered TT_NEED_LPORT at connect(), or NULL: whether connect()'s decision waited for the
- * port, found in the same pass. Every such rule ranks before the result,
+ * answered TT_NEED_LPORT at connect(), or NULL: whether connect()'s
+ * decision waited for the port, found in the same pass. Every such rule ranks before the result,
  * so the probes that find the result meet it: in the buckets of its
  * other selectors, or, with no other selector, in the deferred bin.
  */
