@@ -2,16 +2,21 @@
 # SPDX-License-Identifier: GPL-2.0
 """The rule lookup's own time, for bench/probe-cost.sh (in the VM).
 
-Opens one loopback connection like ttbench's (127.0.0.1, port 5201) and
-has the module time its rule lookup for either end, through debugfs
-tcptimeo/lookup_bench (not ABI: "FD COUNT" written, "lookups N ns T
-ns_per_lookup X rule NAME verdict V" read back): COUNT lookups in a loop
-in the kernel, without a tracer's cost and without the rest of a
+Opens SOCKS loopback connections like ttbench's (127.0.0.1, port 5201)
+and has the module time its rule lookup for either end of each, through
+debugfs tcptimeo/lookup_bench (not ABI: "FD COUNT" written, "lookups N
+ns T ns_per_lookup X rule NAME verdict V" read back): COUNT lookups in a
+loop in the kernel, without a tracer's cost and without the rest of a
 connection. Prints one JSON object: per direction ("out": the connecting
-end, "in": the accepted one) the median ns per lookup over REPS runs,
-and the rule the lookup found.
+ends, "in": the accepted ones) the median over the sockets of each
+socket's median ns per lookup over REPS runs, each socket's median
+("per_sock"), and the rule the lookup found.
 
-    lookup-bench.py [COUNT [REPS]]      (defaults 20000, 5)
+Several sockets, because under TCG one socket's time depends on where
+its struct sock lies (QEMU's softmmu TLB): one socket per direction gave
+a band of up to 1.3 x between otherwise equal runs.
+
+    lookup-bench.py [COUNT [REPS [SOCKS]]]      (defaults 20000, 5, 5)
 """
 import json
 import os
@@ -34,21 +39,29 @@ def time_lookups(fd, count):
 def main():
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
     reps = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    socks = int(sys.argv[3]) if len(sys.argv) > 3 else 5
     lst = socket.socket()
     lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lst.bind(("127.0.0.1", 5201))
-    lst.listen(1)
-    c = socket.create_connection(("127.0.0.1", 5201))
-    s, _ = lst.accept()
+    lst.listen(socks)
+    ends = {"out": [], "in": []}
+    for _ in range(socks):
+        ends["out"].append(socket.create_connection(("127.0.0.1", 5201)))
+        ends["in"].append(lst.accept()[0])
     res = {}
-    for name, sock in (("out", c), ("in", s)):
-        ns, rule = [], "-"
-        for _ in range(reps):
-            t, rule = time_lookups(sock.fileno(), count)
-            ns.append(t)
-        res[name] = {"ns": round(statistics.median(ns), 1),
-                     "min_ns": round(min(ns), 1), "rule": rule}
-    for x in (s, c, lst):
+    for name, group in ends.items():
+        per, lo, rule = [], [], "-"
+        for sock in group:
+            ns = []
+            for _ in range(reps):
+                t, rule = time_lookups(sock.fileno(), count)
+                ns.append(t)
+            per.append(statistics.median(ns))
+            lo.append(min(ns))
+        res[name] = {"ns": round(statistics.median(per), 1),
+                     "min_ns": round(min(lo), 1), "rule": rule,
+                     "per_sock": [round(x, 1) for x in per]}
+    for x in ends["out"] + ends["in"] + [lst]:
         x.close()
     print(json.dumps(res))
     return 0

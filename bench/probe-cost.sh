@@ -53,9 +53,12 @@ secs_of() { sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p' <<<"$1"; }
 # tt_probe calls that made no lookup (state changes the module passes
 # by), the same work in every configuration.
 module_cost() {
-	local c=$1 plain traced stats lk
+	local c=$1 plain traced stats lk irules ibytes
 	# the lookup alone, in a loop in the kernel (debugfs lookup_bench)
-	lk=$(python3 "$src/bench/lookup-bench.py" "$lookups") || lk='{}'
+	# (a failure is said on stderr; the JSON line then carries {})
+	lk=$(python3 "$src/bench/lookup-bench.py" "$lookups") ||
+		echo "bench: lookup-bench.py failed: ${lk:-no output}" >&2
+	[[ $lk == "{"* ]] || lk='{}'
 	plain=$(crr)
 	printf 'tt_probe\ntt_rules_lookup\ntt_rules_lookup_connected\n' >$t/set_ftrace_filter
 	echo function_graph >$t/current_tracer
@@ -91,7 +94,9 @@ module_cost() {
 	echo 0 >$t/options/funcgraph-tail
 	echo nop >$t/current_tracer
 	echo >$t/set_ftrace_filter
-	echo "{\"config\":\"$c\",\"rate\":$(rate_of "$plain"),\"traced_rate\":$(rate_of "$traced"),\"traced_seconds\":$(secs_of "$traced"),$stats,\"lookup_bench\":$lk,\"overruns\":$(awk '/overrun/ {s += $2} END {print s + 0}' $t/per_cpu/cpu0/stats)}" | tee -a "$res"
+	# the index's size (debugfs, not ABI): "rules N" and "bytes N"
+	read -r irules ibytes < <(awk '$1 == "rules" {r = $2} $1 == "bytes" {b = $2} END {print r + 0, b + 0}' $dbg/tcptimeo/index 2>/dev/null)
+	echo "{\"config\":\"$c\",\"index_rules\":${irules:-0},\"index_bytes\":${ibytes:-0},\"rate\":$(rate_of "$plain"),\"traced_rate\":$(rate_of "$traced"),\"traced_seconds\":$(secs_of "$traced"),$stats,\"lookup_bench\":$lk,\"overruns\":$(awk '/overrun/ {s += $2} END {print s + 0}' $t/per_cpu/cpu0/stats)}" | tee -a "$res"
 }
 
 bpf_cost() {
