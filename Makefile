@@ -7,6 +7,9 @@
 #                        against another kernel tree), W=1 clean
 #   make tools           build/tools/tcptimeoctl
 #   make ksft-progs      the tests in C: selftests/NN-name.c -> NN-name
+#   make ksft-install    the suite installed as kernel CI installs it
+#                        (make -C selftests install) into build/kselftest,
+#                        which make check's VMs run with run_kselftest.sh
 #   make deps            install what the build and the tests need (root)
 #   make check           deps + build + tools + host unit tests + lint +
 #                        packaging + the VM suite on every kernel, each
@@ -53,7 +56,7 @@ endif
 KVERS ?= $(shell $(KERNELS) installed)
 
 .PHONY: all modules tools deps check check-vm check-unit demo lint lint-tap \
-	checkpatch sparse initramfs clean distclean testprogs ksft-progs FORCE
+	checkpatch sparse initramfs clean distclean testprogs ksft-progs ksft-install FORCE
 .DEFAULT_GOAL := all
 
 all: modules tools
@@ -86,6 +89,11 @@ testprogs:
 # which the VM runs from the shared root like the scripts.
 ksft-progs:
 	@$(MAKE) --no-print-directory -C selftests all
+
+# Afresh each time: a test removed from the tree must not linger in it.
+ksft-install:
+	@rm -rf $(B)/kselftest
+	@$(MAKE) -s --no-print-directory -C selftests install INSTALL_PATH=$(B)/kselftest >/dev/null
 
 deps:
 	@tools/deps.sh
@@ -122,7 +130,7 @@ check:
 		$(foreach t,$(CHECK_HOST_SUITES),--host-suite $(t))) \
 		--kvers "$(KVERS_ASKED)" --tests "$(TESTS)"
 
-check-vm: modules tools initramfs ksft-progs
+check-vm: modules tools initramfs ksft-install
 	@$(VM)/run.py --kvers "$(KVERS)" --tests "$(TESTS)"
 
 check-unit:

@@ -15,6 +15,9 @@
 3. make check's runner (selftests/vm/run.py) runs every phase even when an
    earlier one failed, counts each into the closing line and exits
    non-zero; a phase that cannot run is a failing point.
+4. A test's verdict (run.py judge_test): exit 4 (KSFT_SKIP) after
+   "1..0 # SKIP why" is a skip; exit 4 with points passed, or any other
+   non-zero exit without a failing point, is a failure.
 
 usage: test_tree.py [ROOT]       (prints "ok - ..." lines; ROOT: the tree,
                                   default this checkout)
@@ -23,6 +26,8 @@ import os
 import re
 import subprocess
 import sys
+
+sys.dont_write_bytecode = True      # run.py imported: no __pycache__ left
 
 ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                        os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -168,10 +173,42 @@ def check_phases():
        diag="\n".join(lines[-30:]))
 
 
+def check_verdicts():
+    """judge_test on results written as the guest runner writes them."""
+    import importlib.util
+    import tempfile
+    import types
+    spec = importlib.util.spec_from_file_location(
+        "tt_vm_run", os.path.join(ROOT, "selftests", "vm", "run.py"))
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    cases = [  # (tap, rc, failed?)
+        ("TAP version 13\n1..0 # SKIP no tree\n", 4, False),
+        ("TAP version 13\n1..1\nok 1 - a\n", 0, False),
+        ("TAP version 13\n1..1\nok 1 - a\n", 4, True),
+        ("TAP version 13\n1..0 # SKIP no tree\n", 3, True),
+        ("TAP version 13\n1..1\nok 1 - a\n", 124, True),
+    ]
+    bad = []
+    with tempfile.TemporaryDirectory() as d:
+        for i, (tap, rc, want) in enumerate(cases):
+            with open(os.path.join(d, f"t{i}.tap"), "w") as f:
+                f.write(tap)
+            with open(os.path.join(d, f"t{i}.status"), "w") as f:
+                f.write(f"rc={rc}\ntimeout=300\nelapsed_ms=1\ncleanup=\n")
+            c, why = run.judge_test(types.SimpleNamespace(dir=d, why=""), f"t{i}")
+            if (c.failed > 0) != want:
+                bad.append(f"{tap!r} rc {rc}: failed {c.failed} {why}")
+    ok(not bad, "a test's verdict: exit 4 after '1..0 # SKIP' is a skip; exit 4 "
+       "with passing points, a skip-all with exit 3 and a timeout are failures",
+       diag="\n".join(bad))
+
+
 def main():
     check_literals()
     check_installed()
     check_phases()
+    check_verdicts()
     return 1 if failed else 0
 
 

@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # The guest runner: PID 1 of the VM after switch_root (see init). Runs the
 # tests named in /run/tcptimeo/out/run.env as the contract in
-# selftests/README.md says, writes each test's TAP, stderr and status to
+# selftests/README.md says, each through kselftest's own runner from the
+# suite installed as kernel CI installs it (make ksft-install: TT_KSFT,
+# copied to /tmp/kselftest: run_kselftest.sh -t tcptimeo:TEST), so that a
+# test behaves here as on a bare host. Writes each test's TAP, output and
+# status to
 # the results folder (the host's build/logs/<kver>/<run>/), streams them
 # to the console, follows the kernel log (kmsg.raw), and powers the VM
 # off at the end. PID 1 must never exit: the kernel would panic.
@@ -34,6 +38,55 @@ setup() {
 	cat /dev/kmsg >"$out/kmsg.raw" 2>/dev/null &
 	[[ $(</proc/mounts) == *" /sys/kernel/config configfs "* ]] ||
 		{ modprobe configfs; mount -t configfs none /sys/kernel/config; }
+	# the installed suite, writable (the runner cds into it; tests may
+	# write there), as on a bare host
+	ksft=/tmp/kselftest
+	if [ -n "${TT_KSFT:-}" ] && [ -f "$TT_KSFT/run_kselftest.sh" ]; then
+		cp -a "$TT_KSFT" "$ksft"
+	else
+		ksft=
+	fi
+}
+
+# TEST (a path under selftests/) as the installed suite's list names it.
+# One that make ksft-install leaves out (99-negative-control, soak/*) is
+# added to the copy: the same runner runs it, from the same layout.
+ksft_entry() {
+	local t=$1
+	if ! grep -qx "tcptimeo:$t" "$ksft/kselftest-list.txt"; then
+		mkdir -p "$ksft/tcptimeo/${t%/*}"
+		[ "${t%/*}" = "$t" ] || cp -a "$TCPTIMEO_SRC/selftests/${t%/*}/." "$ksft/tcptimeo/${t%/*}/"
+		cp -a "$TCPTIMEO_SRC/selftests/$t" "$ksft/tcptimeo/$t"
+		echo "tcptimeo:$t" >>"$ksft/kselftest-list.txt"
+	fi
+	echo "tcptimeo:$t"
+}
+
+# The runner's TAP on stdin -> the test's own output (the runner prefixes
+# every line of it with "# ") on stdout, and the runner's verdict on it,
+# as an exit status, into FILE: ok 0, SKIP 4, TIMEOUT 124, exit=N N.
+ksft_unwrap() {		# FILE
+	local line rc=255 head=1
+	while IFS= read -r line; do
+		case $line in
+		"# "*)
+			line=${line#"# "}
+			# the runner's own lines before the test's output
+			if [ $head = 1 ]; then
+				case $line in
+				"timeout set to "*|"overriding timeout to "*|"selftests: tcptimeo: "*) continue ;;
+				esac
+			fi
+			head=0
+			printf '%s\n' "$line" ;;
+		"ok 1 selftests: "*"# SKIP"*) rc=4 ;;
+		"ok 1 selftests: "*) rc=0 ;;
+		"not ok 1 selftests: "*"# TIMEOUT"*) rc=124 ;;
+		"not ok 1 selftests: "*"# exit="*) rc=${line##*# exit=} ;;
+		"not ok 1 selftests: "*) rc=1 ;;
+		esac
+	done
+	echo "$rc" >"$1"
 }
 
 # Leave nothing of a test behind: rules, the module, namespaces, veths.
@@ -113,24 +166,43 @@ kmemleak_final() {
 
 ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
-run_test() {		# FILE NAME
-	local file=$1 name=$2 to dir t0 t1 rc pid problems
+run_test() {		# TEST NAME
+	local file=$TCPTIMEO_SRC/selftests/$1 name=$2 to entry t0 t1 rc pid problems
 	to=$(scaled_timeout "$file")
-	dir=/tmp/$name.$RANDOM$RANDOM
-	mkdir -p "$dir"
 	kmsg "begin $name"
 	mark "begin $name $to"
 	t0=$(ms)
-	# timeout makes itself a process group leader: after the test, the
-	# group goes, with whatever the test left running on our pipe.
-	{
-		cd "$dir" || exit
-		timeout -k 10 "$to" "$file" </dev/null 2>"$out/$name.err" &
-		pid=$!
-		wait "$pid"
-		echo $? >"$out/$name.rc"
-		kill -KILL -- "-$pid" 2>/dev/null
-	} | tee "$out/$name.tap"
+	# The runner enforces the limit (-o); ours, a minute later, is for
+	# a runner that hangs. The runner's timeout puts the test in a
+	# process group of its own, so the run gets a session of its own
+	# (setsid: $! is its id): after it, the session goes, with whatever
+	# the test left running on our pipe.
+	if [ -n "$ksft" ]; then
+		entry=$(ksft_entry "$1")
+		{
+			setsid timeout -k 10 $((to + 60)) "$ksft/run_kselftest.sh" -t "$entry" \
+				-o "$to" </dev/null 2>"$out/$name.err" &
+			pid=$!
+			wait "$pid"
+			rc=$?
+			pkill -KILL -s "$pid" 2>/dev/null
+			echo "$rc" >"$out/$name.outer"
+		} | ksft_unwrap "$out/$name.rc" | tee "$out/$name.tap"
+		# no verdict from the runner: our limit ended it (124, 137)
+		read -r rc <"$out/$name.rc"
+		[ "$rc" != 255 ] || cp "$out/$name.outer" "$out/$name.rc"
+		rm -f "$out/$name.outer"
+	else
+		# no installed suite (TT_KSFT unset): the test alone
+		{
+			cd /tmp || exit
+			timeout -k 10 "$to" "$file" </dev/null 2>"$out/$name.err" &
+			pid=$!
+			wait "$pid"
+			echo $? >"$out/$name.rc"
+			kill -KILL -- "-$pid" 2>/dev/null
+		} | tee "$out/$name.tap"
+	fi
 	t1=$(ms)
 	rc=255
 	read -r rc <"$out/$name.rc"
@@ -140,7 +212,6 @@ run_test() {		# FILE NAME
 	fi
 	problems=$(cleanup)
 	[ -z "$problems" ] || echo "# cleanup after $name:$problems"
-	rm -rf "$dir"
 	printf 'rc=%s\ntimeout=%s\nelapsed_ms=%s\ncleanup=%s\n' "$rc" "$to" \
 		$((t1 - t0)) "$problems" >"$out/$name.status"
 	kmsg "end $name rc=$rc"
@@ -176,7 +247,7 @@ main() {
 		kmemleak_baseline
 		for t in $TT_TESTS; do
 			n=${t##*/}	# soak/90-soak.py: a test outside selftests/
-			run_test "$TCPTIMEO_SRC/selftests/$t" "${n%.*}"
+			run_test "$t" "${n%.*}"
 		done
 		kmemleak_final
 	fi
