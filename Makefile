@@ -166,8 +166,11 @@ checkpatch: $(CHECKPATCH)
 sparse: modules
 	@set -e; for k in $(KVERS); do KDIR_OVERRIDE=$(KDIR) $(TOP)/tools/build-module.sh --sparse $$k; done
 
+# The C tests are built next to their sources (selftests/NN-name.c ->
+# selftests/NN-name), as lib.mk builds them.
 clean:
 	@if [ -f tools/tcptimeoctl/Makefile ]; then $(MAKE) -s -C tools/tcptimeoctl O=$(B)/tools clean; fi
+	@rm -f $(patsubst %.c,%,$(wildcard $(TOP)/selftests/[0-9][0-9]-*.c))
 	@for d in $(B)/* $(B)/.[!.]*; do \
 		[ -e "$$d" ] || continue; \
 		case "$${d##*/}" in cache) continue ;; esac; \

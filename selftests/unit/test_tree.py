@@ -18,6 +18,8 @@
 4. A test's verdict (run.py judge_test): exit 4 (KSFT_SKIP) after
    "1..0 # SKIP why" is a skip; exit 4 with points passed, or any other
    non-zero exit without a failing point, is a failure.
+5. make clean removes the C tests' programs, which lib.mk builds next to
+   their sources (selftests/NN-name), not only build/.
 
 usage: test_tree.py [ROOT]       (prints "ok - ..." lines; ROOT: the tree,
                                   default this checkout)
@@ -204,11 +206,40 @@ def check_verdicts():
        diag="\n".join(bad))
 
 
+def check_clean():
+    """make clean in a copy of the tree with a built C test and build
+    output: both are gone, the sources stay."""
+    import shutil
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [f for f in tree_files(ROOT) if os.path.isfile(os.path.join(ROOT, f))]
+        for f in files:
+            os.makedirs(os.path.join(tmp, os.path.dirname(f)), exist_ok=True)
+            shutil.copy2(os.path.join(ROOT, f), os.path.join(tmp, f))
+        csrc = sorted(f for f in files if re.fullmatch(r"selftests/\d\d-[^/]+\.c", f))
+        progs = [os.path.join(tmp, f[:-2]) for f in csrc]
+        os.makedirs(os.path.join(tmp, "build", "tools"), exist_ok=True)
+        for p in progs + [os.path.join(tmp, "build", "tools", "x")]:
+            with open(p, "w") as f:
+                f.write("built\n")
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
+        p = subprocess.run(["make", "-s", "-C", tmp, "clean"], capture_output=True,
+                           text=True, env=env, timeout=300)
+        left = [q[len(tmp) + 1:] for q in progs + [os.path.join(tmp, "build", "tools", "x")]
+                if os.path.exists(q)]
+        kept = all(os.path.exists(os.path.join(tmp, f)) for f in csrc)
+        ok(p.returncode == 0 and csrc and not left and kept,
+           f"make clean: the C tests' programs ({len(csrc)}) and build output are "
+           "removed, their sources kept",
+           diag=f"exit {p.returncode}, left {left}, sources kept {kept}\n{p.stderr[-1000:]}")
+
+
 def main():
     check_literals()
     check_installed()
     check_phases()
     check_verdicts()
+    check_clean()
     return 1 if failed else 0
 
 
