@@ -11,7 +11,9 @@ CFS=/sys/kernel/config/tcptimeo
 SYS=/sys/kernel/tcptimeo
 tap_plan $((2 + 5 * CYCLES))
 
-ko=${TCPTIMEO_KO:-}
+# the module under test, or on a host where it is installed the one
+# modprobe loads
+ko=${TCPTIMEO_KO:-$(modinfo -F filename tcptimeo 2>/dev/null)}
 if [ ! -f "$ko" ]; then
 	not_ok "module under test exists: '$ko'"
 	tap_done; exit 1

@@ -20,8 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib
 from tap import Tap                                   # noqa: E402
 import ttmod                                          # noqa: E402
 
-SRC = os.environ.get("TCPTIMEO_SRC") or os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__)))
+SRC = ttmod.SRC
 ABI = os.path.join(SRC, "docs", "ABI.md")
 MAN = os.path.join(SRC, "docs", "tcptimeo.4")
 HDR = os.path.join(SRC, "include", "uapi", "tcptimeo.h")

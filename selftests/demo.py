@@ -85,8 +85,9 @@ def start_client(label, pair):
 
 
 def main():
-    if not ttmod.KO and ttmod.SRC:
-        ttmod.KO = os.path.join(ttmod.SRC, "build", ttmod.KVER, "tcptimeo.ko")
+    ko = os.path.join(ttmod.SRC, "build", ttmod.KVER, "tcptimeo.ko")
+    if not ttmod.KO and os.path.exists(ko):
+        ttmod.KO = ko
     out("tcptimeo demo: a client blocked in recv() while its server's node dies")
     out("=" * 72)
     out("The client (selftests/lib/demo_apps.py) connects, says hello, reads the")

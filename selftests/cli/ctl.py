@@ -16,8 +16,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import ttmod  # noqa: E402
 
-CTL = os.environ.get("TCPTIMEO_CTL", "")
-SRC = os.environ.get("TCPTIMEO_SRC", os.path.abspath(os.path.join(HERE, "../..")))
+CTL = ttmod.CTL
+SRC = ttmod.SRC
 EXAMPLE = os.path.join(SRC, "docs/examples/rules.conf")
 MANPAGE = os.path.join(SRC, "tools/tcptimeoctl/tcptimeoctl.8")
 

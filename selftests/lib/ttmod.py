@@ -12,6 +12,7 @@ runner (selftests/README.md): TCPTIMEO_KO, TCPTIMEO_SRC, TCPTIMEO_CTL, KVER.
 import errno
 import os
 import re
+import shutil
 import subprocess
 
 import undo
@@ -22,8 +23,25 @@ for _d in ("/usr/sbin", "/sbin", "/usr/bin", "/bin"):
         os.environ["PATH"] = os.environ.get("PATH", "") + ":" + _d
 
 KO = os.environ.get("TCPTIMEO_KO", "")
-SRC = os.environ.get("TCPTIMEO_SRC", "")
-CTL = os.environ.get("TCPTIMEO_CTL", "")
+
+
+def _source_tree():
+    """What the tests read of the rest of the tree (docs, man pages, the
+    uapi header, deploy/): $TCPTIMEO_SRC; in an installed copy (make -C
+    selftests install) the files it installed as tcptimeo/src/; else the
+    tree this file is in."""
+    top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if os.environ.get("TCPTIMEO_SRC"):
+        return os.environ["TCPTIMEO_SRC"]
+    if os.path.isdir(os.path.join(top, "src")):
+        return os.path.join(top, "src")
+    return os.path.dirname(top)
+
+
+SRC = _source_tree()
+# The CLI under test; on a host where tcptimeo is installed (kselftest's
+# runner sets nothing), the installed one.
+CTL = os.environ.get("TCPTIMEO_CTL") or shutil.which("tcptimeoctl") or ""
 KVER = os.environ.get("KVER", os.uname().release)
 
 CONFIGFS = "/sys/kernel/config"

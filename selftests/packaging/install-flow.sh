@@ -11,8 +11,11 @@
 #  .deb   `make deb`; `apt-get install ./tcptimeo-dkms_*.deb
 #         ./tcptimeo-tools_*.deb` (the postinst builds with DKMS); boot each
 #         kernel and run 41-deb-install.sh (modules-load.d + the unit's
-#         commands without systemd, the example rules stamp connections);
-#         `apt-get purge`; check on the host that nothing is left.
+#         commands without systemd, the example rules stamp connections)
+#         and 46-deb-kselftest.sh (the suite from a clone, `make -C
+#         selftests install` + run_kselftest.sh as kernel CI runs it, with
+#         the packaged module and CLI); `apt-get purge`; check on the host
+#         that nothing is left.
 #  gone   boot each kernel and run 42-install-removed.sh: modprobe fails,
 #         no file of tcptimeo anywhere.
 #
@@ -31,7 +34,9 @@
 # DKMS can build for (/lib/modules/KVER/build: the apt-installed ones, not
 # those fetched into .cache/kernels); TCPTIMEO_VM_RUN (command running
 # TESTS=... on KVERS=... in the VM and printing "N passed, N failed" last;
-# default the project's VM harness).
+# default the project's VM harness); TCPTIMEO_BARE_TESTS (the tests
+# 46-deb-kselftest runs on the bare host: names as in kselftest-list.txt,
+# or "all"; default its core set).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
@@ -115,7 +120,7 @@ if [ -n "$before" ]; then
 fi
 
 cleanup() {
-	rm -f "$phasefile"
+	rm -f "$phasefile" "$state/bare-tests"
 	if dkms status tcptimeo 2>/dev/null | grep -q .; then dkms remove "tcptimeo/$ver" --all >>"$log" 2>&1; fi
 	if dpkg-query -W -f '${Status}\n' tcptimeo-dkms tcptimeo-tools 2>/dev/null | grep -qv not-installed; then
 		DEBIAN_FRONTEND=noninteractive apt-get purge -y tcptimeo-tools tcptimeo-dkms >>"$log" 2>&1
@@ -187,7 +192,9 @@ else not_ok "the package's postinst had DKMS install it for ${kvers[*]}; not for
 echo "$st" | diag
 
 echo deb >"$phasefile"
-vm_run 41-deb-install
+printf '%s\n' "${TCPTIMEO_BARE_TESTS:-}" >"$state/bare-tests"
+vm_run 41-deb-install 46-deb-kselftest
+rm -f "$state/bare-tests"
 
 if out=$(DEBIAN_FRONTEND=noninteractive apt-get purge -y tcptimeo-tools tcptimeo-dkms 2>&1); then
 	ok "apt-get purge tcptimeo-tools tcptimeo-dkms"

@@ -1,0 +1,126 @@
+#!/bin/bash
+# timeout: 3600
+# SPDX-License-Identifier: GPL-2.0
+#
+# The suite as kernel CI runs it on a bare host with the .deb installed,
+# guest half. The host half (selftests/packaging/install-flow.sh, `make
+# check-install`) installed tcptimeo-dkms and tcptimeo-tools with apt-get
+# (the postinst had DKMS build the module for this kernel) and booted this
+# VM; 41-deb-install checked the packages. Here, as on a node: a writable
+# copy of the source tree (a clone, without build output), then
+#
+#   make -C selftests install INSTALL_PATH=DIR
+#   DIR/run_kselftest.sh [-t tcptimeo:TEST ...]
+#
+# in an environment with none of the harness's variables (env -i: no
+# TCPTIMEO_KO, so each test runs `modprobe tcptimeo` and gets the packaged
+# module; no TCPTIMEO_CTL, so the CLI tests use the packaged
+# /usr/sbin/tcptimeoctl; no TCPTIMEO_SRC). Nobody cleans up between the
+# tests: each must leave nothing behind itself. One point per test the
+# runner ran, with its verdict (a skip stays a skip, with the test's
+# reason); then the install, the runner's count, and that nothing is left
+# (no rule, no namespace, the module unloaded). Which tests:
+# build/pkgtest/bare-tests (install-flow.sh writes TCPTIMEO_BARE_TESTS
+# there; "all" is the installed list), by default a core set. Outside
+# the .deb phase the whole test is skipped (one skip).
+here=$(cd "$(dirname "$0")" && pwd)
+src=${TCPTIMEO_SRC:-$(dirname "$here")}
+. "$here/packaging/tap.sh"
+phase=$(cat "$src/build/pkgtest/phase" 2>/dev/null)
+[ "$phase" = deb ] || tap_skip_all "only in the .deb phase of make check-install (phase: ${phase:-none})"
+
+# The core: load/unload, stamping per option and direction over IPv4 and
+# IPv6, the bad-input table, a half-open client, the CLI.
+core="00-load.sh 10-stamp-options-c 14-bad-input-c 20-half-open-client.py 30-cli-commands.py"
+want=$(cat "$src/build/pkgtest/bare-tests" 2>/dev/null)
+want=${want:-$core}
+
+work=$(mktemp -d /tmp/bare.XXXXXX)
+tree=$work/tcptimeo-src
+dir=$work/kselftest
+log=$work/log
+mkdir -p "$tree"
+# the clone: the tracked tree, not the harness's build output (the
+# kselftest framework that tools/ksft-dir.sh unpacked is a kernel tree's,
+# found again through KSFT_DIR)
+ksft=$("$src/tools/ksft-dir.sh" 2>/dev/null)
+tar -C "$src" --exclude=./build --exclude=./.cache --exclude=./.git -cf - . | tar -C "$tree" -xf -
+clean=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8)
+
+if "${clean[@]}" ${ksft:+KSFT_DIR="$ksft"} make -C "$tree/selftests" install INSTALL_PATH="$dir" >"$log" 2>&1 &&
+   [ -x "$dir/run_kselftest.sh" ] && [ -s "$dir/kselftest-list.txt" ]; then
+	install_ok=1
+else
+	install_ok=
+fi
+if [ "$want" = all ]; then
+	# every installed test but this one
+	want=$(sed -n 's/^tcptimeo://p' "$dir/kselftest-list.txt" 2>/dev/null | grep -vx '46-deb-kselftest.sh' | xargs)
+fi
+if [ -z "$want" ]; then
+	sel=()
+	n=0
+else
+	sel=()
+	for t in $want; do sel+=(-t "tcptimeo:$t"); done
+	n=$(wc -w <<<"$want")
+fi
+tap_plan $((n + 3))
+
+out=$work/run.tap
+if [ -n "$install_ok" ]; then
+	(cd "$dir" && "${clean[@]}" ./run_kselftest.sh "${sel[@]}") </dev/null >"$out" 2>&1
+	rc=$?
+else
+	: >"$out"
+	rc=1
+fi
+# The runner's own lines (not prefixed with "# "): one verdict per test,
+# after the test's output (prefixed). Of that output: the last skip
+# reason, and the failed points, to say why.
+ran=0 good=0 why='' bad=''
+while IFS= read -r line; do
+	case $line in
+	"ok "[0-9]*" selftests: tcptimeo: "*"# SKIP"*)
+		ran=$((ran + 1)); good=$((good + 1))
+		t=${line#ok * selftests: tcptimeo: }
+		skip "run_kselftest.sh: tcptimeo: ${t%% # SKIP*}" "exit 4${why:+: $why}" ;;
+	"ok "[0-9]*" selftests: tcptimeo: "*)
+		ran=$((ran + 1)); good=$((good + 1))
+		ok "run_kselftest.sh: ${line#ok * selftests: }" ;;
+	"not ok "[0-9]*" selftests: tcptimeo: "*)
+		ran=$((ran + 1))
+		not_ok "run_kselftest.sh: ${line#not ok * selftests: }"
+		{ printf '%s' "$bad" | grep 'not ok' | head -n 20; printf '%s' "$bad" | tail -n 10; } | diag ;;
+	"# "*"SKIP"*)
+		why=${line##*SKIP}; why=${why# }; bad="$bad${line#"# "}"$'\n'; continue ;;
+	"# "*)
+		bad="$bad${line#"# "}"$'\n'; continue ;;
+	*) continue ;;
+	esac
+	why='' bad=''
+done <"$out"
+while [ "$TAP_N" -lt "$n" ]; do not_ok "run_kselftest.sh did not run this test (ran $ran of $n)"; done
+
+if [ -n "$install_ok" ]; then
+	ok "make -C selftests install INSTALL_PATH=DIR in a clone (KSFT_DIR=${ksft:-none}): $n of $(wc -l <"$dir/kselftest-list.txt") tests"
+else
+	not_ok "make -C selftests install INSTALL_PATH=DIR in a clone"; tail -n 30 "$log" | diag
+fi
+if [ "$ran" = "$n" ] && [ "$rc" = 0 ]; then
+	ok "run_kselftest.sh ran $ran tests, exit 0"
+else
+	not_ok "run_kselftest.sh ran $ran of $n tests, exit $rc"; tail -n 5 "$out" | diag
+fi
+left=
+[ -d /sys/module/tcptimeo ] && left="$left module-loaded"
+for d in /sys/kernel/config/tcptimeo/rules/*/; do [ -d "$d" ] && left="$left rule:$(basename "$d")"; done
+ns=$(ip netns list 2>/dev/null | awk '{print $1}' | xargs)
+[ -z "$ns" ] || left="$left netns:$ns"
+if [ -z "$left" ]; then
+	ok "after the run nothing is left: no rule, no namespace, the module unloaded"
+else
+	not_ok "after the run nothing is left:$left"
+fi
+rm -rf "$work"
+tap_done
