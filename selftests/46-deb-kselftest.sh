@@ -60,14 +60,9 @@ if [ "$want" = all ]; then
 	# every installed test but this one
 	want=$(sed -n 's/^tcptimeo://p' "$dir/kselftest-list.txt" 2>/dev/null | grep -vx '46-deb-kselftest.sh' | xargs)
 fi
-if [ -z "$want" ]; then
-	sel=()
-	n=0
-else
-	sel=()
-	for t in $want; do sel+=(-t "tcptimeo:$t"); done
-	n=$(wc -w <<<"$want")
-fi
+sel=()
+for t in $want; do sel+=(-t "tcptimeo:$t"); done
+n=$(wc -w <<<"$want")
 tap_plan $((n + 3))
 
 out=$work/run.tap
@@ -81,15 +76,15 @@ fi
 # The runner's own lines (not prefixed with "# "): one verdict per test,
 # after the test's output (prefixed). Of that output: the last skip
 # reason, and the failed points, to say why.
-ran=0 good=0 why='' bad=''
+ran=0 why='' bad=''
 while IFS= read -r line; do
 	case $line in
 	"ok "[0-9]*" selftests: tcptimeo: "*"# SKIP"*)
-		ran=$((ran + 1)); good=$((good + 1))
+		ran=$((ran + 1))
 		t=${line#ok * selftests: tcptimeo: }
 		skip "run_kselftest.sh: tcptimeo: ${t%% # SKIP*}" "exit 4${why:+: $why}" ;;
 	"ok "[0-9]*" selftests: tcptimeo: "*)
-		ran=$((ran + 1)); good=$((good + 1))
+		ran=$((ran + 1))
 		ok "run_kselftest.sh: ${line#ok * selftests: }" ;;
 	"not ok "[0-9]*" selftests: tcptimeo: "*)
 		ran=$((ran + 1))
