@@ -9,11 +9,11 @@
 CYCLES=3
 CFS=/sys/kernel/config/tcptimeo
 SYS=/sys/kernel/tcptimeo
-tap_plan $((2 + 5 * CYCLES))
-
 # the module under test, or on a host where it is installed the one
-# modprobe loads
+# modprobe loads; with neither there is nothing to test
 ko=${TCPTIMEO_KO:-$(modinfo -F filename tcptimeo 2>/dev/null)}
+[ -n "$ko" ] || tap_skip_all "no tcptimeo module: not installed (modinfo tcptimeo), no TCPTIMEO_KO"
+tap_plan $((2 + 5 * CYCLES))
 if [ ! -f "$ko" ]; then
 	not_ok "module under test exists: '$ko'"
 	tap_done; exit 1
@@ -21,7 +21,12 @@ fi
 vermagic=$(modinfo -F vermagic "$ko" 2>/dev/null)
 ok_if "built for the running kernel: vermagic '${vermagic%% *}' = $(uname -r)" \
 	"${vermagic%% *}" = "$(uname -r)"
-if [ -d /sys/module/tcptimeo ]; then not_ok "not loaded at the start"; else ok "not loaded at the start"; fi
+if [ -d /sys/module/tcptimeo ]; then
+	not_ok "not loaded at the start"
+else
+	ok "not loaded at the start"
+	undo '[ ! -d /sys/module/tcptimeo ] || rmmod tcptimeo'
+fi
 
 for i in $(seq $CYCLES); do
 	klog_mark

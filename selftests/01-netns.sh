@@ -9,7 +9,7 @@
 A=tt-01-a B=tt-01-b
 A4=10.78.0.1 B4=10.78.0.2 A6=fd78::1 B6=fd78::2
 tap_plan 7
-trap 'ip netns del $A 2>/dev/null; ip netns del $B 2>/dev/null' EXIT
+undo 'ip netns del $A; ip netns del $B'
 
 check "ip netns add $A $B" sh -c "ip netns add $A && ip netns add $B"
 check "veth pair between them, addresses, links up" sh -c "

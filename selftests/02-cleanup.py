@@ -83,6 +83,7 @@ def child(how, nsname):
 
 
 def main(t):
+    ttmod.require_module()
     t.ok(not ttmod.loaded(), "the module is not loaded at the start")
     for how, rc_ok in (("raise", lambda rc: rc == 1),
                        ("term", lambda rc: rc == 128 + signal.SIGTERM),

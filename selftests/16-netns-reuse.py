@@ -47,7 +47,7 @@ def conn_in(ns):
 
 
 def ctl(*args):
-    return subprocess.run([ttmod.CTL, *args], capture_output=True, text=True,
+    return subprocess.run([ttmod.require_ctl(), *args], capture_output=True, text=True,
                           timeout=60)
 
 

@@ -11,8 +11,8 @@
 # `rmmod` unloads it. Outside that flow (no phase file) the whole test
 # is skipped.
 here=$(cd "$(dirname "$0")" && pwd)
-src=${TCPTIMEO_SRC:-$(dirname "$here")}
 . "$here/packaging/tap.sh"
+src=$(tt_src)
 kver=${KVER:-$(uname -r)}
 ver=$(sed -n 's/^#define[[:space:]]*TCPTIMEO_VERSION[[:space:]]*"\(.*\)"/\1/p' "$src/include/uapi/tcptimeo.h")
 phase=$(cat "$src/build/pkgtest/phase" 2>/dev/null)

@@ -13,8 +13,8 @@
 # loopback connection it matches (getsockopt). Outside that flow (no
 # phase file) the whole test is skipped (one skip).
 here=$(cd "$(dirname "$0")" && pwd)
-src=${TCPTIMEO_SRC:-$(dirname "$here")}
 . "$here/packaging/tap.sh"
+src=$(tt_src)
 kver=${KVER:-$(uname -r)}
 ver=$(sed -n 's/^#define[[:space:]]*TCPTIMEO_VERSION[[:space:]]*"\(.*\)"/\1/p' "$src/include/uapi/tcptimeo.h")
 example=/usr/share/doc/tcptimeo-tools/examples/rules.conf

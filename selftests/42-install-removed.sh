@@ -8,8 +8,8 @@
 # DKMS tree, no package, no files. Outside that flow the whole test is
 # skipped (one skip).
 here=$(cd "$(dirname "$0")" && pwd)
-src=${TCPTIMEO_SRC:-$(dirname "$here")}
 . "$here/packaging/tap.sh"
+src=$(tt_src)
 kver=${KVER:-$(uname -r)}
 phase=$(cat "$src/build/pkgtest/phase" 2>/dev/null)
 [ "$phase" = removed ] || tap_skip_all "only in the removed phase of make check-install (phase: ${phase:-none})"

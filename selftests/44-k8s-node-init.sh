@@ -20,13 +20,22 @@
 # node-init exit 0 with one line and reapply report unsupported; with no
 # module to be found it exits 2; an invalid rules file exits 1.
 here=$(cd "$(dirname "$0")" && pwd)
-src=${TCPTIMEO_SRC:-$(dirname "$here")}
 . "$here/packaging/tap.sh"
+src=$(tt_src)
 kver=${KVER:-$(uname -r)}
 k=$src/deploy/kubernetes
 ctl=${TCPTIMEO_CTL:-tcptimeoctl}
+# The image's prebuilt module is a build's .ko (TCPTIMEO_KO), not one
+# installed on the host.
+[ -f "${TCPTIMEO_KO:-}" ] && command -v "$ctl" >/dev/null ||
+	tap_skip_all "needs TCPTIMEO_KO and TCPTIMEO_CTL (module '${TCPTIMEO_KO:-}', CLI '$ctl')"
 conn=$here/packaging/k8s/conn.py
 work=$(mktemp -d)
+# however it ends: its processes (reapply.sh, the connections: children
+# of this shell), then its rules and the module it loaded, then its files
+undo 'rm -rf "$work"'
+undo 'for d in /sys/kernel/config/tcptimeo/rules/*/; do [ ! -d "$d" ] || rmdir "$d"; done; [ ! -d /sys/module/tcptimeo ] || rmmod tcptimeo'
+undo 'pkill -P $$'
 rules=$work/etc/rules.conf
 state=$work/state
 textfile=$work/textfile
@@ -36,10 +45,6 @@ python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["r
 nrules=$(grep -cEv '^[[:space:]]*(#|$)' "$rules")
 tap_plan $((23 + 2 * nrules))
 
-if [ ! -f "${TCPTIMEO_KO:-}" ] || ! command -v "$ctl" >/dev/null; then
-	skip_rest "node-init.sh / reapply.sh" "needs TCPTIMEO_KO and TCPTIMEO_CTL (module '${TCPTIMEO_KO:-}', CLI '$ctl')"
-	tap_done; exit 0
-fi
 cp "$TCPTIMEO_KO" "$work/modules/$kver/tcptimeo.ko"
 ip link set lo up
 python3 "$here/packaging/pkgcheck.py" --prepare "$rules" 2>&1 | diag

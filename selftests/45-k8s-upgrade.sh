@@ -13,12 +13,21 @@
 # keeps the node's module whatever its version, and auto never loads a
 # module of another version than the image's.
 here=$(cd "$(dirname "$0")" && pwd)
-src=${TCPTIMEO_SRC:-$(dirname "$here")}
 . "$here/packaging/tap.sh"
+src=$(tt_src)
 kver=${KVER:-$(uname -r)}
 k=$src/deploy/kubernetes
 ctl=${TCPTIMEO_CTL:-tcptimeoctl}
+# The image's prebuilt module is a build's .ko (TCPTIMEO_KO), not one
+# installed on the host.
+[ -f "${TCPTIMEO_KO:-}" ] && command -v "$ctl" >/dev/null ||
+	tap_skip_all "needs TCPTIMEO_KO and TCPTIMEO_CTL (module '${TCPTIMEO_KO:-}', CLI '$ctl')"
 work=$(mktemp -d)
+# however it ends: its processes (reapply.sh, the connections: children
+# of this shell), then its rules and the module it loaded, then its files
+undo 'rm -rf "$work"'
+undo 'for d in /sys/kernel/config/tcptimeo/rules/*/; do [ ! -d "$d" ] || rmdir "$d"; done; [ ! -d /sys/module/tcptimeo ] || rmmod tcptimeo'
+undo 'pkill -P $$'
 rules=$work/rules.conf
 state=$work/state
 mkdir -p "$work/modules/$kver" "$work/old/$kver" "$state"
@@ -26,10 +35,6 @@ python3 -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["data"]["r
 	"$k/configmap.yaml" > "$rules"
 tap_plan 9
 
-if [ ! -f "${TCPTIMEO_KO:-}" ] || ! command -v "$ctl" >/dev/null; then
-	skip_rest "node-init.sh upgrade" "needs TCPTIMEO_KO and TCPTIMEO_CTL"
-	tap_done; exit 0
-fi
 ip link set lo up
 python3 "$here/packaging/pkgcheck.py" --prepare "$rules" 2>&1 | diag
 poll() {

@@ -24,8 +24,8 @@
 # there; "all" is the installed list), by default a core set. Outside
 # the .deb phase the whole test is skipped (one skip).
 here=$(cd "$(dirname "$0")" && pwd)
-src=${TCPTIMEO_SRC:-$(dirname "$here")}
 . "$here/packaging/tap.sh"
+src=$(tt_src)
 phase=$(cat "$src/build/pkgtest/phase" 2>/dev/null)
 [ "$phase" = deb ] || tap_skip_all "only in the .deb phase of make check-install (phase: ${phase:-none})"
 

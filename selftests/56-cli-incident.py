@@ -33,6 +33,7 @@ def as_(dropper, *args):
 
 
 def main(t):
+    ttmod.require_ctl()
     with open(EMPTY, "w") as f:
         f.write("# nothing\n")
     if ttmod.loaded():

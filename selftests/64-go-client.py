@@ -33,7 +33,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from tap import Tap                                   # noqa: E402
+from tap import Skip, Tap                             # noqa: E402
 import ttmod                                          # noqa: E402
 from ttmod import Rule                                # noqa: E402
 from netns import Pair                                # noqa: E402
@@ -116,10 +116,8 @@ def dial(t, pair, srv, ls, f, port, *args):
 
 def main(t):
     if not (TTGO and os.access(TTGO, os.X_OK)):
-        for _ in range(PLAN):
-            t.skip("Go client and server", f"no {TTGO or 'ttgo'} (make deps "
-                   "installs golang-go, make tools builds it)")
-        return
+        raise Skip(f"no {TTGO or 'ttgo'} (make deps installs golang-go, "
+                   "make tools builds it)")
     ttmod.load()
     pair = Pair()
     cli, srv = Agent(pair.cli), Agent(pair.srv)

@@ -31,7 +31,7 @@ CONFIG_ATTRS = ("enabled", "priority", "direction", "local_ports",
 def ctl(*args, stdin=None, timeout=120, env=None):
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([CTL, *args], input=stdin, capture_output=True,
+    return subprocess.run([ttmod.require_ctl(), *args], input=stdin, capture_output=True,
                           text=True, timeout=timeout, env=e, errors="replace")
 
 

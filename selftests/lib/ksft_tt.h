@@ -260,11 +260,17 @@ static inline bool ksft_tt_unload(struct ksft_tt *k)
 		ksft_exit_skip(__VA_ARGS__);				\
 	} while (0)
 
-/* NULL, or why the module could not be loaded. */
-static inline const char *ksft_tt_load(char *why, size_t size)
+/*
+ * Loads the module under test: insmod $TCPTIMEO_KO, or without it the
+ * installed one (modprobe). 0; KSFT_SKIP when there is nothing to test
+ * (no configfs, no module installed and none named); KSFT_FAIL when the
+ * named or installed module does not load. Why, in why.
+ */
+static inline int ksft_tt_load(char *why, size_t size)
 {
 	const char *ko = getenv("TCPTIMEO_KO");
 	const char *modprobe_configfs[] = { "modprobe", "configfs", NULL };
+	const char *modinfo[] = { "modinfo", "-F", "filename", "tcptimeo", NULL };
 	const char *modprobe[] = { "modprobe", "tcptimeo", NULL };
 	const char *insmod[] = { "insmod", ko, NULL };
 	bool use_ko = ko && *ko;
@@ -272,25 +278,32 @@ static inline const char *ksft_tt_load(char *why, size_t size)
 
 	if (use_ko && access(ko, R_OK)) {
 		snprintf(why, size, "TCPTIMEO_KO=%s: %s", ko, strerror(errno));
-		return why;
+		return KSFT_FAIL;
+	}
+	if (!use_ko && ksft_tt_exec(modinfo)) {
+		snprintf(why, size, "not installed (modinfo tcptimeo failed), no TCPTIMEO_KO");
+		return KSFT_SKIP;
 	}
 	ksft_tt_exec(modprobe_configfs);	/* may be built in */
 	if (!mounted(CONFIGFS, "configfs") &&
 	    mount("none", CONFIGFS, "configfs", 0, NULL)) {
 		snprintf(why, size, "cannot mount configfs on " CONFIGFS ": %s",
 			 strerror(errno));
-		return why;
+		return KSFT_SKIP;
 	}
 	rc = ksft_tt_exec(use_ko ? insmod : modprobe);
 	if (rc) {
-		snprintf(why, size, "%s %s exited %d (no TCPTIMEO_KO and not installed?)",
-			 use_ko ? "insmod" : "modprobe", use_ko ? ko : "tcptimeo", rc);
-		return why;
+		snprintf(why, size, "%s %s exited %d", use_ko ? "insmod" : "modprobe",
+			 use_ko ? ko : "tcptimeo", rc);
+		return KSFT_FAIL;
 	}
-	return NULL;
+	return 0;
 }
 
-/* Root, the module loaded and its rules directory there; else a skip. */
+/*
+ * Root, the module loaded and its rules directory there; else a skip (not
+ * root, nothing to test) or, for a module that does not load, a failure.
+ */
 static inline void ksft_tt_setup(struct ksft_tt *k)
 {
 	const char *path = getenv("PATH");
@@ -305,9 +318,17 @@ static inline void ksft_tt_setup(struct ksft_tt *k)
 		     path ? path : "") > 0)
 		setenv("PATH", newpath, 1);
 	if (!is_dir("/sys/module/tcptimeo")) {
-		if (ksft_tt_load(why, sizeof(why))) {
+		switch (ksft_tt_load(why, sizeof(why))) {
+		case 0:
+			break;
+		case KSFT_SKIP:
 			ksft_print_header();
-			ksft_exit_skip("cannot load tcptimeo: %s\n", why);
+			ksft_exit_skip("no tcptimeo to test: %s\n", why);
+			break;
+		default:
+			/* a module to test that does not load: a failure */
+			ksft_print_header();
+			ksft_exit_fail_msg("cannot load tcptimeo: %s\n", why);
 		}
 		k->loaded = true;
 	}

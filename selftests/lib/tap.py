@@ -9,10 +9,23 @@
 
 `Tap.run(main, plan)` runs a test body and turns an unexpected exception
 into `not ok` points for whatever the plan still expects, so the runner
-always sees the plan completed and a failure it can point at.
+always sees the plan completed and a failure it can point at. A missing
+prerequisite is a skip, never a pass or a failure: run as a user other
+than root, or `raise Skip(why)` before the first point (ttmod.load does
+when there is no module to load), and the test skips what it planned
+with that reason and exits 4 (KSFT_SKIP), as kselftest's runner expects.
+Raised after some points, the rest of the plan is skipped and the exit
+status is that of the points that ran.
 """
+import os
 import sys
 import traceback
+
+KSFT_SKIP = 4
+
+
+class Skip(Exception):
+    """A prerequisite is missing: the whole test is skipped (Tap.run)."""
 
 
 class Tap:
@@ -77,15 +90,34 @@ class Tap:
             self.failed += 1
         sys.exit(1 if self.failed else 0)
 
+    def skip_all(self, why):
+        """Skip what the plan still expects ("1..0 # SKIP why" if there is
+        no plan) and exit KSFT_SKIP."""
+        if self.planned is None:
+            print(f"1..0 # SKIP {self._clean(why)}")
+        while self.n < (self.planned or 0):
+            self.skip("not run", why)
+        sys.exit(KSFT_SKIP)
+
     @classmethod
     def run(cls, main, plan=None):
-        """Run main(tap); an exception fails the rest of the plan."""
+        """Run main(tap); an exception fails the rest of the plan, Skip
+        before the first point skips the test."""
+        if os.geteuid() != 0:
+            cls().skip_all("must be run as root")
         t = cls(plan)
         try:
             main(t)
         except BaseException as e:  # noqa: B902 -- report everything
             if isinstance(e, SystemExit):
                 raise
+            if isinstance(e, Skip):
+                if t.n == 0:
+                    t.skip_all(str(e))
+                # after points: what ran stands, the rest is skipped
+                while t.n < (t.planned or 0):
+                    t.skip("not run", str(e))
+                t.exit()
             t.diag("unexpected exception:")
             t.diag(traceback.format_exc().rstrip())
             why = f"{type(e).__name__}: {e}"

@@ -12,9 +12,11 @@
 #                                             # any point failed
 #
 # More: diag (stdin or args, as "# " lines), skip_rest WHY (skip what the
-# plan still expects), klog_mark / klog_problems (kernel log lines since
-# the mark that a test must not cause: BUG, WARNING, Oops, ...),
-# tt_load / tt_unload (the module under test, as the contract says).
+# plan still expects), tap_skip_all WHY (a prerequisite is missing: before
+# any plan, "1..0 # SKIP WHY" and exit 4, KSFT_SKIP), klog_mark /
+# klog_problems (kernel log lines since the mark that a test must not
+# cause: BUG, WARNING, Oops, ...), tt_load / tt_unload (the module under
+# test, as the contract says), tt_src (the tree the tests read).
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 TAP_N=0
 TAP_FAIL=0
@@ -26,6 +28,7 @@ ok()       { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
 not_ok()   { TAP_N=$((TAP_N + 1)); TAP_FAIL=$((TAP_FAIL + 1)); echo "not ok $TAP_N - $*"; }
 skip()     { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1 # SKIP $2"; }
 skip_rest() { while [ "$TAP_N" -lt "${TAP_PLAN:-0}" ]; do skip "not run" "$1"; done; }
+tap_skip_all() { echo "1..0 # SKIP $*"; exit 4; }
 diag() {
 	if [ $# -gt 0 ]; then printf '%s\n' "$*" | sed 's/^/# /'; else sed 's/^/# /'; fi
 }
@@ -72,3 +75,6 @@ tt_load() {
 	fi
 }
 tt_unload() { rmmod tcptimeo; }
+
+# shellcheck source=selftests/lib/tt_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/tt_common.sh"

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 
 import undo
+from tap import Skip
 
 # ip, tc, ss, modprobe, insmod live in sbin: make sure we find them.
 for _d in ("/usr/sbin", "/sbin", "/usr/bin", "/bin"):
@@ -88,16 +89,47 @@ def sh(cmd, check=True, timeout=60, **kw):
 
 
 def modprobe(*mods):
+    """Load kernel modules the tests need (veth, sch_netem, ...); one this
+    kernel does not have (not built in, not built) is a missing
+    prerequisite: Skip (selftests/config lists them)."""
     for m in mods:
-        sh(["modprobe", m])
+        p = sh(["modprobe", m], check=False)
+        if p.returncode == 0:
+            continue
+        if "not found" in p.stderr:
+            raise Skip(f"this kernel has no {m} (selftests/config): "
+                       f"{p.stderr.strip()}")
+        raise RuntimeError(f"modprobe {m}: exit {p.returncode}: {p.stderr.strip()}")
+
+
+def require_module():
+    """A module to test: $TCPTIMEO_KO, or one installed; else Skip."""
+    if KO:
+        return
+    p = sh(["modinfo", "-F", "filename", "tcptimeo"], check=False)
+    if p.returncode != 0:
+        raise Skip("no tcptimeo module: not installed (modinfo: "
+                   f"{p.stderr.strip() or p.returncode}), no TCPTIMEO_KO")
+
+
+def require_ctl():
+    """The CLI under test (CTL), or Skip."""
+    if not CTL:
+        raise Skip("no tcptimeoctl: not installed, no TCPTIMEO_CTL")
+    return CTL
 
 
 def ensure_configfs():
-    modprobe("configfs")
+    """configfs mounted on /sys/kernel/config, or Skip: a kernel without
+    it cannot run the module."""
+    sh(["modprobe", "configfs"], check=False)   # may be built in
     with open("/proc/self/mounts") as f:
         if any(line.split()[1] == CONFIGFS for line in f):
             return
-    sh(["mount", "-t", "configfs", "none", CONFIGFS])
+    p = sh(["mount", "-t", "configfs", "none", CONFIGFS], check=False)
+    if p.returncode != 0:
+        raise Skip(f"cannot mount configfs on {CONFIGFS}: "
+                   f"{p.stderr.strip() or p.returncode}")
 
 
 def loaded():
@@ -109,6 +141,8 @@ def load():
     tcptimeo` (an installed module: DKMS or .deb); no-op if loaded."""
     if loaded():
         return
+    # None to test is a skip; one that fails to load is a failure.
+    require_module()
     ensure_configfs()
     if not KO:
         sh(["modprobe", "tcptimeo"])

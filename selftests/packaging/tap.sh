@@ -42,5 +42,8 @@ tap_from_lines() {
 # Run a command printing such lines (no process substitution: a minimal
 # guest may have no /dev/fd).
 tap_from_cmd() { _f=$(mktemp); "$@" > "$_f" 2>&1; tap_from_lines < "$_f"; rm -f "$_f"; }
-# Skip a whole test (before any plan): "1..0 # SKIP why", one skip.
-tap_skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+# Skip a whole test (before any plan): "1..0 # SKIP why" and exit 4
+# (KSFT_SKIP: kselftest's runner reports a skip, not a pass).
+tap_skip_all() { echo "1..0 # SKIP $*"; exit 4; }
+# shellcheck source=selftests/lib/tt_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/tt_common.sh"

@@ -20,6 +20,10 @@
    non-zero exit without a failing point, is a failure.
 5. make clean removes the C tests' programs, which lib.mk builds next to
    their sources (selftests/NN-name), not only build/.
+6. A missing prerequisite is a skip, never a pass: on this host (no
+   tcptimeo module, no configfs), as kselftest's runner runs them (env -i,
+   no TCPTIMEO_*), tests of every kind exit 4 (KSFT_SKIP) with nothing but
+   skips; the packaging tests do so outside their phase.
 
 usage: test_tree.py [ROOT]       (prints "ok - ..." lines; ROOT: the tree,
                                   default this checkout)
@@ -234,12 +238,46 @@ def check_clean():
            diag=f"exit {p.returncode}, left {left}, sources kept {kept}\n{p.stderr[-1000:]}")
 
 
+def check_skips():
+    """Tests with nothing to test exit 4 with skips only (docstring, 6)."""
+    import tempfile
+    host = subprocess.run(["sh", "-c", "modinfo tcptimeo || grep -q ' configfs ' /proc/mounts"],
+                          capture_output=True)
+    if host.returncode == 0:
+        print("ok - missing prerequisites skip # SKIP this host has tcptimeo or configfs")
+        return
+    sel = os.path.join(ROOT, "selftests")
+    tests = ["00-load.sh", "10-stamp-options.py", "14-bad-input.py", "20-half-open-client.py",
+             "30-cli-commands.py", "44-k8s-node-init.sh", "45-k8s-upgrade.sh"]
+    phase = ["40-dkms-modprobe.sh", "41-deb-install.sh", "42-install-removed.sh",
+             "46-deb-kselftest.sh"]
+    tests += [c for c in ("10-stamp-options-c", "14-bad-input-c")
+              if os.access(os.path.join(sel, c), os.X_OK)]
+    bad = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for t in tests + phase:
+            env = {"PATH": os.environ["PATH"], "HOME": "/root", "LANG": "C.UTF-8"}
+            if t in phase:
+                env["TCPTIMEO_SRC"] = tmp      # a tree with no build/pkgtest/phase
+            p = subprocess.run([os.path.join(sel, t)], cwd=tmp, env=env,
+                               capture_output=True, text=True, timeout=120)
+            pts = [ln for ln in p.stdout.splitlines() if re.match(r"(not )?ok \d", ln)]
+            skips = [ln for ln in pts if ln.startswith("ok ") and "# SKIP" in ln]
+            whole = re.search(r"^1\.\.0 # SKIP", p.stdout, re.M)
+            if p.returncode != 4 or len(skips) != len(pts) or not (pts or whole):
+                bad.append(f"{t}: exit {p.returncode}, {len(pts)} points, {len(skips)} "
+                           f"skipped: {(p.stdout + p.stderr)[-300:]}")
+    ok(not bad, f"missing prerequisites: {len(tests + phase)} tests of every kind exit 4 "
+       "(KSFT_SKIP) with skips only, none passes or fails", diag="\n".join(bad))
+
+
 def main():
     check_literals()
     check_installed()
     check_phases()
     check_verdicts()
     check_clean()
+    check_skips()
     return 1 if failed else 0
 
 
