@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
+ * timeout: 120
  * 10-stamp-options-c: an application gets exactly the options its rule
  * stamps, in each mode: the core of 10-stamp-options.py, 13-fill-force.py
  * and 51-clamp.py, in C on kselftest_harness.h.

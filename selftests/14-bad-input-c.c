@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
+ * timeout: 120
  * 14-bad-input-c: bad input is refused with the right errno and changes
  * nothing (the table of 14-bad-input.py, in C on kselftest_harness.h).
  *

@@ -25,6 +25,7 @@
 # the .deb phase the whole test is skipped (one skip).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/packaging/tap.sh"
+. "$here/lib/ksft_verdict.sh"
 src=$(tt_src)
 phase=$(cat "$src/build/pkgtest/phase" 2>/dev/null)
 [ "$phase" = deb ] || tap_skip_all "only in the .deb phase of make check-install (phase: ${phase:-none})"
@@ -73,30 +74,31 @@ else
 	: >"$out"
 	rc=1
 fi
-# The runner's own lines (not prefixed with "# "): one verdict per test,
-# after the test's output (prefixed). Of that output: the last skip
-# reason, and the failed points, to say why.
+# The runner's verdict per test (lib/ksft_verdict.sh), after the test's
+# output (prefixed "# "). Of that output: the last skip reason, and the
+# failed points, to say why.
 ran=0 why='' bad=''
 while IFS= read -r line; do
+	if ksft_verdict "$line"; then
+		ran=$((ran + 1))
+		case $KSFT_RC in
+		0) ok "run_kselftest.sh: $KSFT_TEST" ;;
+		4) skip "run_kselftest.sh: $KSFT_TEST" "exit 4${why:+: $why}" ;;
+		*)
+			if [ "$KSFT_RC" = 124 ]; then
+				not_ok "run_kselftest.sh: $KSFT_TEST: timed out"
+			else
+				not_ok "run_kselftest.sh: $KSFT_TEST: exit $KSFT_RC"
+			fi
+			{ printf '%s' "$bad" | grep 'not ok' | head -n 20; printf '%s' "$bad" | tail -n 10; } | diag ;;
+		esac
+		why='' bad=''
+		continue
+	fi
 	case $line in
-	"ok "[0-9]*" selftests: tcptimeo: "*"# SKIP"*)
-		ran=$((ran + 1))
-		t=${line#ok * selftests: tcptimeo: }
-		skip "run_kselftest.sh: tcptimeo: ${t%% # SKIP*}" "exit 4${why:+: $why}" ;;
-	"ok "[0-9]*" selftests: tcptimeo: "*)
-		ran=$((ran + 1))
-		ok "run_kselftest.sh: ${line#ok * selftests: }" ;;
-	"not ok "[0-9]*" selftests: tcptimeo: "*)
-		ran=$((ran + 1))
-		not_ok "run_kselftest.sh: ${line#not ok * selftests: }"
-		{ printf '%s' "$bad" | grep 'not ok' | head -n 20; printf '%s' "$bad" | tail -n 10; } | diag ;;
-	"# "*"SKIP"*)
-		why=${line##*SKIP}; why=${why# }; bad="$bad${line#"# "}"$'\n'; continue ;;
-	"# "*)
-		bad="$bad${line#"# "}"$'\n'; continue ;;
-	*) continue ;;
+	"# "*"SKIP"*) why=${line##*SKIP}; why=${why# }; bad="$bad${line#"# "}"$'\n' ;;
+	"# "*) bad="$bad${line#"# "}"$'\n' ;;
 	esac
-	why='' bad=''
 done <"$out"
 while [ "$TAP_N" -lt "$n" ]; do not_ok "run_kselftest.sh did not run this test (ran $ran of $n)"; done
 

@@ -24,6 +24,8 @@
    tcptimeo module, no configfs), as kselftest's runner runs them (env -i,
    no TCPTIMEO_*), tests of every kind exit 4 (KSFT_SKIP) with nothing but
    skips; the packaging tests do so outside their phase.
+7. lib/ksft_verdict.sh reads each of the runner's verdict lines, and no
+   line of a test's own output, as a verdict.
 
 usage: test_tree.py [ROOT]       (prints "ok - ..." lines; ROOT: the tree,
                                   default this checkout)
@@ -271,6 +273,32 @@ def check_skips():
        "(KSFT_SKIP) with skips only, none passes or fails", diag="\n".join(bad))
 
 
+def check_ksft_verdict():
+    """lib/ksft_verdict.sh on the runner's lines (docstring, 7)."""
+    cases = [
+        ("ok 1 selftests: tcptimeo: 00-load.sh", "0 tcptimeo: 00-load.sh"),
+        ("ok 12 selftests: tcptimeo: 40-dkms-modprobe.sh # SKIP", "4 tcptimeo: 40-dkms-modprobe.sh"),
+        ("not ok 3 selftests: tcptimeo: 20-half-open-client.py # TIMEOUT 300 seconds",
+         "124 tcptimeo: 20-half-open-client.py"),
+        ("not ok 4 selftests: tcptimeo: 14-bad-input-c # exit=1", "1 tcptimeo: 14-bad-input-c"),
+        ("not ok 5 selftests: tcptimeo: 13-fill-force.py", "1 tcptimeo: 13-fill-force.py"),
+        ("# ok 1 selftests: tcptimeo: quoted output", "-"),
+        ("# not ok 2 - a point of the test", "-"),
+        ("ok 2 - a point, not a verdict", "-"),
+        ("TAP version 13", "-"),
+    ]
+    lib = os.path.join(ROOT, "selftests", "lib", "ksft_verdict.sh")
+    script = ('. "$1"; shift; for l in "$@"; do '
+              'if ksft_verdict "$l"; then echo "$KSFT_RC $KSFT_TEST"; else echo -; fi; done')
+    p = subprocess.run(["bash", "-c", script, "-", lib] + [c for c, _ in cases],
+                       capture_output=True, text=True, timeout=30)
+    got = p.stdout.splitlines()
+    bad = [f"{c!r}: want {w!r}, got {g!r}" for (c, w), g in
+           zip(cases, got + [None] * len(cases)) if g != w]
+    ok(p.returncode == 0 and not bad, "lib/ksft_verdict.sh: the runner's ok/SKIP/TIMEOUT/exit= "
+       "verdicts and nothing else", diag="\n".join(bad) + p.stderr)
+
+
 def main():
     check_literals()
     check_installed()
@@ -278,6 +306,7 @@ def main():
     check_verdicts()
     check_clean()
     check_skips()
+    check_ksft_verdict()
     return 1 if failed else 0
 
 

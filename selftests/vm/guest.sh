@@ -40,6 +40,7 @@ setup() {
 		{ modprobe configfs; mount -t configfs none /sys/kernel/config; }
 	# the installed suite, writable (the runner cds into it; tests may
 	# write there), as on a bare host
+	# (run_test fails every test if there is none: one way to run them)
 	ksft=/tmp/kselftest
 	if [ -n "${TT_KSFT:-}" ] && [ -f "$TT_KSFT/run_kselftest.sh" ]; then
 		cp -a "$TT_KSFT" "$ksft"
@@ -63,8 +64,10 @@ ksft_entry() {
 }
 
 # The runner's TAP on stdin -> the test's own output (the runner prefixes
-# every line of it with "# ") on stdout, and the runner's verdict on it,
-# as an exit status, into FILE: ok 0, SKIP 4, TIMEOUT 124, exit=N N.
+# every line of it with "# ") on stdout, and the runner's verdict on it
+# (lib/ksft_verdict.sh), as an exit status, into FILE: 255 if none.
+# shellcheck source=selftests/lib/ksft_verdict.sh
+. "$TCPTIMEO_SRC/selftests/lib/ksft_verdict.sh"
 ksft_unwrap() {		# FILE
 	local line rc=255 head=1
 	while IFS= read -r line; do
@@ -79,11 +82,7 @@ ksft_unwrap() {		# FILE
 			fi
 			head=0
 			printf '%s\n' "$line" ;;
-		"ok 1 selftests: "*"# SKIP"*) rc=4 ;;
-		"ok 1 selftests: "*) rc=0 ;;
-		"not ok 1 selftests: "*"# TIMEOUT"*) rc=124 ;;
-		"not ok 1 selftests: "*"# exit="*) rc=${line##*# exit=} ;;
-		"not ok 1 selftests: "*) rc=1 ;;
+		*) ksft_verdict "$line" && rc=$KSFT_RC ;;
 		esac
 	done
 	echo "$rc" >"$1"
@@ -117,14 +116,17 @@ cleanup() {
 	echo "${problems# }"
 }
 
-timeout_of() {		# FILE -> seconds ("# timeout: N" in its first 5 lines)
-	local line i=0
+# FILE -> seconds: "# timeout: N" in its first 5 lines; for a test in C
+# (a program NN-name), "// timeout: N" or " * timeout: N" in NN-name.c's.
+timeout_of() {		# FILE
+	local line i=0 f=$1
+	[ -f "$f.c" ] && f=$f.c
 	while [ $i -lt 5 ] && IFS= read -r line; do
-		if [[ $line =~ ^#[[:space:]]*timeout:[[:space:]]*([0-9]+) ]]; then
-			echo "${BASH_REMATCH[1]}"; return
+		if [[ $line =~ ^(#|//|[[:space:]]\*)[[:space:]]*timeout:[[:space:]]*([0-9]+) ]]; then
+			echo "${BASH_REMATCH[2]}"; return
 		fi
 		i=$((i + 1))
-	done <"$1"
+	done <"$f"
 	echo "${TT_TIMEOUT_DEFAULT:-300}"
 }
 
@@ -193,15 +195,11 @@ run_test() {		# TEST NAME
 		[ "$rc" != 255 ] || cp "$out/$name.outer" "$out/$name.rc"
 		rm -f "$out/$name.outer"
 	else
-		# no installed suite (TT_KSFT unset): the test alone
-		{
-			cd /tmp || exit
-			timeout -k 10 "$to" "$file" </dev/null 2>"$out/$name.err" &
-			pid=$!
-			wait "$pid"
-			echo $? >"$out/$name.rc"
-			kill -KILL -- "-$pid" 2>/dev/null
-		} | tee "$out/$name.tap"
+		# Tests run only through kselftest's runner, from the installed
+		# suite (make ksft-install, which make check-vm depends on).
+		printf 'TAP version 13\n1..1\nnot ok 1 - %s: no installed suite at TT_KSFT=%s (make ksft-install)\n' \
+			"$name" "${TT_KSFT:-}" | tee "$out/$name.tap"
+		echo 1 >"$out/$name.rc"
 	fi
 	t1=$(ms)
 	rc=255
