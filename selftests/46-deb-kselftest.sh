@@ -18,7 +18,9 @@
 # /usr/sbin/tcptimeoctl; no TCPTIMEO_SRC). Nobody cleans up between the
 # tests: each must leave nothing behind itself. One point per test the
 # runner ran, with its verdict (a skip stays a skip, with the test's
-# reason); then the install, the runner's count, and that nothing is left
+# reason); then the install, the runner's count, the core set once more
+# from the clone as a developer runs it (make -C selftests run_tests:
+# lib.mk and the same runner), and that nothing is left
 # (no rule, no namespace, the module unloaded). Which tests:
 # build/pkgtest/bare-tests (install-flow.sh writes TCPTIMEO_BARE_TESTS
 # there; "all" is the installed list), by default a core set. Outside
@@ -64,7 +66,7 @@ fi
 sel=()
 for t in $want; do sel+=(-t "tcptimeo:$t"); done
 n=$(wc -w <<<"$want")
-tap_plan $((n + 3))
+tap_plan $((n + 4))
 
 out=$work/run.tap
 if [ -n "$install_ok" ]; then
@@ -112,6 +114,30 @@ if [ "$ran" = "$n" ] && [ "$rc" = 0 ]; then
 else
 	not_ok "run_kselftest.sh ran $ran of $n tests, exit $rc"; tail -n 5 "$out" | diag
 fi
+# make run_tests in the clone, on the core set (its C tests built there)
+progs='' gen=''
+for t in $core; do
+	case $t in *.sh|*.py) progs="$progs $t" ;; *) gen="$gen $t" ;; esac
+done
+rt=$work/run_tests.tap
+(cd "$tree/selftests" && "${clean[@]}" ${ksft:+KSFT_DIR="$ksft"} make -s run_tests \
+	TEST_PROGS="${progs# }" TEST_GEN_PROGS="${gen# }") </dev/null >"$rt" 2>&1
+rc=$?
+good=0 verdicts=0 bad=''
+while IFS= read -r line; do
+	ksft_verdict "$line" || continue
+	verdicts=$((verdicts + 1))
+	if [ "$KSFT_RC" = 0 ]; then good=$((good + 1)); else bad="$bad ${KSFT_TEST##*: }=$KSFT_RC"; fi
+done <"$rt"
+n_core=$(wc -w <<<"$core")
+if [ "$rc" = 0 ] && [ "$verdicts" = "$n_core" ] && [ "$good" = "$n_core" ]; then
+	ok "make -C selftests run_tests in the clone, the core set: $good of $n_core ok"
+else
+	not_ok "make -C selftests run_tests in the clone, the core set: $good of $n_core ok, $verdicts verdicts, exit $rc:$bad"
+	grep -E '^(# )?(not ok|Bail out)' "$rt" | head -n 20 | diag
+	tail -n 5 "$rt" | diag
+fi
+
 left=
 [ -d /sys/module/tcptimeo ] && left="$left module-loaded"
 for d in /sys/kernel/config/tcptimeo/rules/*/; do [ -d "$d" ] && left="$left rule:$(basename "$d")"; done
