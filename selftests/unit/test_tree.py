@@ -26,6 +26,9 @@
    skips; the packaging tests do so outside their phase.
 7. lib/ksft_verdict.sh reads each of the runner's verdict lines, and no
    line of a test's own output, as a verdict.
+8. A shell test's `undo` commands (lib/tt_common.sh, through both
+   tap.sh) run however it ends (exit 1, the runner's TERM, a skip, a
+   normal end), last first, and leave its exit status as it was.
 
 usage: test_tree.py [ROOT]       (prints "ok - ..." lines; ROOT: the tree,
                                   default this checkout)
@@ -299,6 +302,28 @@ def check_ksft_verdict():
        "verdicts and nothing else", diag="\n".join(bad) + p.stderr)
 
 
+def check_shell_undo():
+    """undo in lib/tt_common.sh (docstring, 8)."""
+    import tempfile
+    ends = {"fail": ("exit 1", 1), "term": ("kill -TERM $$; sleep 5", 143),
+            "skip": ("tap_skip_all why", 4), "done": ("tap_plan 1; ok a; tap_done", 0)}
+    bad = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for lib in ("lib/tap.sh", "packaging/tap.sh"):
+            for name, (end, want) in ends.items():
+                mark = os.path.join(tmp, f"{lib.replace('/', '_')}.{name}")
+                script = (f'. "{os.path.join(ROOT, "selftests", lib)}"\n'
+                          f'undo "echo second >>{mark}"\n'
+                          f'undo "echo first >>{mark}"\n{end}\n')
+                p = subprocess.run(["bash", "-c", script], capture_output=True, text=True,
+                                   timeout=30)
+                got = open(mark).read().split() if os.path.exists(mark) else []
+                if p.returncode != want or got != ["first", "second"]:
+                    bad.append(f"{lib} {name}: exit {p.returncode} (want {want}), undo ran {got}")
+    ok(not bad, "shell tests: undo runs last first on exit 1, TERM, a skip and a normal end, "
+       "exit status kept", diag="\n".join(bad))
+
+
 def main():
     check_literals()
     check_installed()
@@ -307,6 +332,7 @@ def main():
     check_clean()
     check_skips()
     check_ksft_verdict()
+    check_shell_undo()
     return 1 if failed else 0
 
 
