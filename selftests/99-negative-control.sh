@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
 # The harness's negative control: with TCPTIMEO_NEGATIVE_CONTROL=1

@@ -29,6 +29,12 @@
 8. A shell test's `undo` commands (lib/tt_common.sh, through both
    tap.sh) run however it ends (exit 1, the runner's TERM, a skip, a
    normal end), last first, and leave its exit status as it was.
+9. vm/guest.sh's ksft_entry adds a test that make ksft-install leaves
+   out (99-negative-control.sh, soak/90-soak.py) to the installed copy as
+   an executable file at the path the runner runs, once.
+10. The negative control (99-negative-control.sh), run as the runner
+   runs it, fails its one point with TCPTIMEO_NEGATIVE_CONTROL=1 and
+   skips it otherwise.
 
 usage: test_tree.py [ROOT]       (prints "ok - ..." lines; ROOT: the tree,
                                   default this checkout)
@@ -324,6 +330,52 @@ def check_shell_undo():
        "exit status kept", diag="\n".join(bad))
 
 
+def check_ksft_entry():
+    """ksft_entry in vm/guest.sh (docstring, 9)."""
+    import tempfile
+    guest = open(os.path.join(ROOT, "selftests", "vm", "guest.sh")).read()
+    m = re.search(r"^ksft_entry\(\) \{\n.*?^\}\n", guest, re.S | re.M)
+    if not m:
+        ok(False, "vm/guest.sh: ksft_entry found", diag="no ksft_entry() { ... } in it")
+        return
+    bad = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ksft = os.path.join(tmp, "ksft")
+        os.makedirs(os.path.join(ksft, "tcptimeo"))
+        with open(os.path.join(ksft, "kselftest-list.txt"), "w") as f:
+            f.write("tcptimeo:00-load.sh\n")
+        for t in ("99-negative-control.sh", "soak/90-soak.py", "00-load.sh"):
+            script = m.group(0) + 'ksft_entry "$1"; ksft_entry "$1" >/dev/null'
+            p = subprocess.run(["bash", "-c", script, "-", t], capture_output=True, text=True,
+                               timeout=30, env=dict(os.environ, ksft=ksft, TCPTIMEO_SRC=ROOT))
+            dst = os.path.join(ksft, "tcptimeo", t)
+            if p.returncode != 0 or p.stdout != f"tcptimeo:{t}\n":
+                bad.append(f"{t}: exit {p.returncode}, printed {p.stdout!r} {p.stderr!r}")
+            elif t != "00-load.sh" and not (os.path.isfile(dst) and os.access(dst, os.X_OK)):
+                bad.append(f"{t}: {dst} is not an executable file")
+        lines = open(os.path.join(ksft, "kselftest-list.txt")).read().split()
+        if sorted(lines) != sorted(["tcptimeo:00-load.sh", "tcptimeo:99-negative-control.sh",
+                                    "tcptimeo:soak/90-soak.py"]):
+            bad.append(f"kselftest-list.txt: {lines}")
+    ok(not bad, "vm/guest.sh ksft_entry: a test left out of the installed suite is added once, "
+       "as an executable file where the runner runs it", diag="\n".join(bad))
+
+
+def check_negative_control():
+    """99-negative-control.sh (docstring, 10)."""
+    t = os.path.join(ROOT, "selftests", "99-negative-control.sh")
+    bad = []
+    for val, want_rc, want in (("1", 1, "not ok 1 - negative control"), ("0", 0, "# SKIP")):
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TCPTIMEO_NEGATIVE_CONTROL": val}
+        p = subprocess.run([t], capture_output=True, text=True, timeout=30, env=env,
+                           cwd=os.path.dirname(t))
+        if p.returncode != want_rc or want not in p.stdout or p.stderr:
+            bad.append(f"TCPTIMEO_NEGATIVE_CONTROL={val}: exit {p.returncode} (want {want_rc}), "
+                       f"stdout {p.stdout!r}, stderr {p.stderr!r}")
+    ok(not bad, "99-negative-control.sh: its point fails with TCPTIMEO_NEGATIVE_CONTROL=1 "
+       "and is skipped without", diag="\n".join(bad))
+
+
 def main():
     check_literals()
     check_installed()
@@ -333,6 +385,8 @@ def main():
     check_skips()
     check_ksft_verdict()
     check_shell_undo()
+    check_ksft_entry()
+    check_negative_control()
     return 1 if failed else 0
 
 
