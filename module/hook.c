@@ -48,6 +48,7 @@
 
 #include "compat.h"
 #include "tcptimeo.h"
+#include "tt_trace.h"
 
 static struct tracepoint *tt_tp;
 
@@ -166,7 +167,7 @@ static void tt_accepted(struct sock *sk)
 
 	tt_tuple_fill(&t, sk, true);
 	rule = tt_rules_lookup(&t, sk, &v);
-	if (rule && tt_stamp(sk, rule, TT_STAMP_REARM))
+	if (rule && tt_stamp(sk, rule, TT_STAMP_REARM | TT_STAMP_IN))
 		tt_stat_add(TT_STAT_STAMPED_IN, 1);
 }
 
@@ -201,6 +202,30 @@ static bool tt_child_undecided(const struct sock *sk)
  * the application closed it, e.g. FIN_WAIT1 with data unacked) had no
  * one waiting on it: not counted.
  */
+/*
+ * Why it timed out, for tcptimeo:timeout, from what tcp_write_err() left:
+ * the write queue is purged and icsk_backoff reset, but the counts of
+ * the last episode stay. A closed peer window (snd_wnd 0) is a
+ * zero-window episode, whichever timer ended it (the probe timer on the
+ * user timeout, with icsk_probes_out reset by every ACK of a live peer,
+ * or the RTX timer); otherwise retransmissions count in icsk_retransmits
+ * and keepalive probes in icsk_probes_out.
+ */
+static u8 tt_timeout_cause(const struct sock *sk, int oldstate)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+
+	if (oldstate == TCP_SYN_SENT)
+		return TT_CAUSE_SYN;
+	if (!READ_ONCE(tcp_sk(sk)->snd_wnd))
+		return TT_CAUSE_ZERO_WINDOW;
+	if (READ_ONCE(icsk->icsk_retransmits))
+		return TT_CAUSE_RETRANS;
+	if (READ_ONCE(icsk->icsk_probes_out))
+		return TT_CAUSE_KEEPALIVE;
+	return TT_CAUSE_UNKNOWN;
+}
+
 static void tt_timed_out(struct sock *sk, int oldstate)
 {
 	const struct tcp_sock *tp = tcp_sk(sk);
@@ -215,6 +240,11 @@ static void tt_timed_out(struct sock *sk, int oldstate)
 	       READ_ONCE(tp->write_seq) != READ_ONCE(tp->snd_una);
 	tt_tuple_fill(&t, sk, oldstate != TCP_SYN_SENT && tt_sk_passive(sk));
 	rule = tt_rules_lookup(&t, sk, &v);
+	/* in SYN_SENT nothing was ever heard: 0 */
+	if (trace_timeout_enabled())
+		trace_timeout(sk, rule, t.dir, tt_timeout_cause(sk, oldstate),
+			      oldstate, oldstate == TCP_SYN_SENT ? 0 :
+			      jiffies_to_msecs(keepalive_time_elapsed(tp)));
 	if (!rule)
 		tt_stat_add(TT_STAT_TIMEOUTS_UNMATCHED, 1);
 	else if (busy)

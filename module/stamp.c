@@ -9,6 +9,7 @@
  * (getsockopt, keepalive_*_when()). Never sleeps, never allocates, never
  * takes a lock.
  */
+#include <linux/bitops.h>
 #include <linux/jiffies.h>
 #include <linux/minmax.h>
 #include <net/inet_connection_sock.h>
@@ -17,12 +18,13 @@
 
 #include "compat.h"
 #include "tcptimeo.h"
+#include "tt_trace.h"
 
 struct tt_put {
 	u8 mode;
 	bool dry;		/* audit: decide, write nothing */
-	unsigned int changed;	/* options whose socket value changes */
-	unsigned int skipped;	/* left alone: the application's own value */
+	u32 changed;		/* BIT(enum tt_opt): the socket value changes */
+	u32 skipped;		/* left alone: the application's own value */
 };
 
 /*
@@ -32,7 +34,8 @@ struct tt_put {
  * holds (the application's, or ours from an earlier pass) is neither a
  * change nor an application value left alone.
  */
-static bool tt_want(struct tt_put *p, u32 raw, u32 eff, u32 val)
+static bool tt_want(struct tt_put *p, enum tt_opt opt, u32 raw, u32 eff,
+		    u32 val)
 {
 	bool want;
 
@@ -51,10 +54,10 @@ static bool tt_want(struct tt_put *p, u32 raw, u32 eff, u32 val)
 		return false;
 	if (!want) {
 		if (raw)
-			p->skipped++;
+			p->skipped |= BIT(opt);
 		return false;
 	}
-	p->changed++;
+	p->changed |= BIT(opt);
 	return !p->dry;
 }
 
@@ -163,20 +166,20 @@ static void tt_put_opts(struct sock *sk, const struct tt_opts *o,
 	u32 v, syn_eff;
 
 	v = o->keepidle * HZ;
-	if (o->keepidle && tt_want(p, tp->keepalive_time,
+	if (o->keepidle && tt_want(p, TT_OPT_KEEPIDLE, tp->keepalive_time,
 				   keepalive_time_when(tp), v))
 		WRITE_ONCE(tp->keepalive_time, v);
 	v = o->keepintvl * HZ;
-	if (o->keepintvl && tt_want(p, tp->keepalive_intvl,
+	if (o->keepintvl && tt_want(p, TT_OPT_KEEPINTVL, tp->keepalive_intvl,
 				    keepalive_intvl_when(tp), v))
 		WRITE_ONCE(tp->keepalive_intvl, v);
-	if (o->keepcnt && tt_want(p, tp->keepalive_probes,
+	if (o->keepcnt && tt_want(p, TT_OPT_KEEPCNT, tp->keepalive_probes,
 				  keepalive_probes(tp), o->keepcnt))
 		WRITE_ONCE(tp->keepalive_probes, o->keepcnt);
 	syn_eff = icsk->icsk_syn_retries ? :
 		  READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_syn_retries);
-	if (o->syn_retries && tt_want(p, icsk->icsk_syn_retries, syn_eff,
-				      o->syn_retries))
+	if (o->syn_retries && tt_want(p, TT_OPT_SYNCNT, icsk->icsk_syn_retries,
+				      syn_eff, o->syn_retries))
 		WRITE_ONCE(icsk->icsk_syn_retries, o->syn_retries);
 	/*
 	 * After the keepalive fields: "auto" reads their effective values.
@@ -185,12 +188,12 @@ static void tt_put_opts(struct sock *sk, const struct tt_opts *o,
 	 */
 	if (o->user_timeout) {
 		v = tt_user_timeout(tp, o);
-		if (tt_want(p, icsk->icsk_user_timeout,
+		if (tt_want(p, TT_OPT_USER_TIMEOUT, icsk->icsk_user_timeout,
 			    icsk->icsk_user_timeout, v))
 			WRITE_ONCE(icsk->icsk_user_timeout, v);
 	}
 	if (o->keepalive && !sock_flag(sk, SOCK_KEEPOPEN))
-		p->changed++;
+		p->changed |= BIT(TT_OPT_KEEPALIVE);
 }
 
 /*
@@ -208,6 +211,8 @@ static void tt_put_opts(struct sock *sk, const struct tt_opts *o,
  *                      earlier walk). Only a socket whose options change
  *                      counts (matched, skipped_app_set, the caller's
  *                      existing_stamped), so each is counted once.
+ *   TT_STAMP_IN        an accepted socket (the direction tcptimeo:stamp
+ *                      reports).
  *
  * Returns whether the caller should count the socket as stamped: false
  * for an audit rule (it counts the match alone), or an existing socket
@@ -230,13 +235,16 @@ bool tt_stamp(struct sock *sk, const struct tt_rule *rule,
 	tt_rule_count(rule, TT_RC_MATCHED);
 	if (p.dry) {
 		tt_stat_add(TT_STAT_AUDIT_MATCHED, 1);
-		return false;
+	} else {
+		tt_arm(sk, o, old_time, flags);
+		if (p.skipped)
+			tt_stat_add(TT_STAT_SKIPPED_APP_SET,
+				    hweight32(p.skipped));
 	}
-
-	tt_arm(sk, o, old_time, flags);
-	if (p.skipped)
-		tt_stat_add(TT_STAT_SKIPPED_APP_SET, p.skipped);
-	return true;
+	trace_stamp(sk, rule, existing ? TT_ORIGIN_EXISTING : TT_ORIGIN_NEW,
+		    flags & TT_STAMP_IN ? TCPTIMEO_DIR_IN : TCPTIMEO_DIR_OUT,
+		    o->mode, p.dry, p.changed, p.skipped);
+	return !p.dry;
 }
 
 /*
@@ -286,8 +294,15 @@ void tt_resync(struct sock *sk, const struct tt_rule *rule, enum tt_opt opt,
 	if (o->mode != TCPTIMEO_MODE_FILL) {
 		tt_put_opts(sk, o, &p);
 		tt_arm(sk, o, old_time, TT_STAMP_REARM);
-		if (p.changed)
-			tt_stat_add(TT_STAT_RESTAMPED, p.changed);
+		if (!p.changed)
+			return;
+		tt_stat_add(TT_STAT_RESTAMPED, hweight32(p.changed));
+		/* RCU held (sockopt.c): tt_sk_passive() may look up a listener */
+		if (trace_stamp_enabled())
+			trace_stamp(sk, rule, TT_ORIGIN_RESTAMP,
+				    tt_sk_passive(sk) ? TCPTIMEO_DIR_IN :
+							TCPTIMEO_DIR_OUT,
+				    o->mode, false, p.changed, p.skipped);
 		return;
 	}
 	/* fill: the application's value stays ... */

@@ -185,6 +185,7 @@ void tt_index_show(struct seq_file *m, const struct tt_index *idx);
 /* stamp.c */
 #define TT_STAMP_REARM		BIT(0)	/* the keepalive timer may run */
 #define TT_STAMP_EXISTING	(BIT(1) | TT_STAMP_REARM)	/* the walk */
+#define TT_STAMP_IN		BIT(2)	/* accepted (for tcptimeo:stamp) */
 bool tt_stamp(struct sock *sk, const struct tt_rule *rule,
 	      unsigned int flags);
 

@@ -20,6 +20,7 @@
 
 #include "compat.h"
 #include "tcptimeo.h"
+#include "tt_trace.h"
 
 #define TT_BATCH		16
 #define TT_MAX_PASSES		4096	/* per bucket; a bound, never reached */
@@ -168,7 +169,8 @@ static void tt_apply_one(struct sock *sk, struct tt_walker *w)
 		rcu_read_lock();
 		tt_tuple_fill(&t, sk, tt_sk_passive(sk));
 		rule = tt_rules_lookup(&t, sk, &v);
-		if (rule && tt_stamp(sk, rule, TT_STAMP_EXISTING)) {
+		if (rule && tt_stamp(sk, rule, TT_STAMP_EXISTING |
+				     (t.dir == TCPTIMEO_DIR_IN ? TT_STAMP_IN : 0))) {
 			tt_stat_add(TT_STAT_EXISTING_STAMPED, 1);
 			w->count++;
 		}
@@ -204,15 +206,37 @@ static bool tt_pick_peer(const struct sock *sk, const struct tt_walker *w)
 	return tt_cidrs_contain(w->addrs, w->n_addrs, t.family, t.raddr);
 }
 
+/*
+ * tcptimeo:abort, with the rule that matches the connection now. After
+ * tcp_abort() the addresses and ports are still in place (inet_sport
+ * outlives inet_put_port()); only the state changed, so it is passed in.
+ */
+static void tt_trace_abort(struct sock *sk, int state)
+{
+	const struct tt_rule *rule;
+	enum tt_verdict v;
+	struct tt_tuple t;
+
+	rcu_read_lock();
+	tt_tuple_fill(&t, sk, state != TCP_SYN_SENT && tt_sk_passive(sk));
+	rule = tt_rules_lookup(&t, sk, &v);
+	trace_abort(sk, rule, t.dir, state);
+	rcu_read_unlock();
+}
+
 /* tcp_abort() takes the socket lock itself and unhashes the socket. */
 static void tt_abort_one(struct sock *sk, struct tt_walker *w)
 {
+	int state = READ_ONCE(sk->sk_state);
+
 	if (!tt_pick_peer(sk, w))
 		return;
-	if (!tcp_abort(sk, ECONNABORTED)) {
-		tt_stat_add(TT_STAT_PEERS_ABORTED, 1);
-		w->count++;
-	}
+	if (tcp_abort(sk, ECONNABORTED))
+		return;
+	tt_stat_add(TT_STAT_PEERS_ABORTED, 1);
+	w->count++;
+	if (trace_abort_enabled())
+		tt_trace_abort(sk, state);
 }
 
 /* "CIDR[,CIDR...] [ports LIST]" */

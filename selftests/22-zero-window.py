@@ -7,7 +7,8 @@ does. Under a rule (direction out, user_timeout 5000) the client's send()
 fails with ETIMEDOUT within user_timeout + 1 s of its last progress
 (IPv4, IPv6); without a rule it is still blocked 15 s after that. `ss`
 shows the persist (window probe) timer, proving the state is a zero
-window and not a retransmission."""
+window and not a retransmission. Each covered writer's end is one
+tcptimeo:timeout event, rule zw, cause zero_window."""
 import errno
 import os
 import sys
@@ -16,6 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from tap import Tap                                   # noqa: E402
 import ttmod                                          # noqa: E402
+import events                                         # noqa: E402
 from ttmod import Rule                                # noqa: E402
 from netns import Pair, ss_find                       # noqa: E402
 from peer import Agent, listen_all, TCP_ESTABLISHED   # noqa: E402
@@ -27,11 +29,12 @@ UT = 5.0 * SCALE
 SLACK, EARLY = 1.0 * SCALE, 0.5 * SCALE
 LIMIT = 15 * SCALE
 P_COVERED, P_OTHER = 7901, 7902
-PLAN = 5
+PLAN = 6
 
 
 def main(t):
     ttmod.load()
+    tr, no_trace = events.optional()
     pair = Pair()
     cli, srv = Agent(pair.cli), Agent(pair.srv)
     rule = Rule("zw", direction="out", remote_ports=P_COVERED,
@@ -79,6 +82,17 @@ def main(t):
              diag=f"job {j}; {took:.2f} s")
         t.diag(f"{name}: {j.get('errname', j.get('result'))} {took:.2f} s after "
                "the last progress")
+
+    desc = "tcptimeo:timeout: one event per covered writer, rule zw, cause zero_window"
+    if tr:
+        bad = events.check(tr, {n: ({"sport": c["lport"], "dport": c["port"]},
+                                    {"rule": "zw", "cause": "zero_window", "dir": "out",
+                                     "user_timeout": int(UT * 1000)})
+                                for n, c in conns.items() if c["port"] == P_COVERED})
+        t.ok(not bad, desc, diag="\n".join(bad))
+        tr.close()
+    else:
+        t.skip(desc, no_trace)
 
     c = conns["IPv4, no rule"]
     sleep_until(c["last"] + LIMIT)

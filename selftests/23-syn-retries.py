@@ -9,7 +9,8 @@ kernel's 2-retry time: SYN at 0, retries at 1 and 3 s, give up at
 1 + 2 + 4 = 7 s (accepted: 6.5..8 s). getsockopt(TCP_SYNCNT) on the
 connecting socket already shows 2: the rule applied before the first SYN.
 Without a rule (port 7952, tcp_syn_retries 6 = 127 s) connect() is still
-in SYN_SENT at 9.5 s.
+in SYN_SENT at 9.5 s. Each covered connect()'s end is one tcptimeo:timeout
+event: rule syn, cause syn, state SYN_SENT.
 """
 import errno
 import os
@@ -19,6 +20,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from tap import Tap                                   # noqa: E402
 import ttmod                                          # noqa: E402
+import events                                         # noqa: E402
 from ttmod import Rule                                # noqa: E402
 from netns import Pair                                # noqa: E402
 from peer import Agent, TCP_SYN_SENT                  # noqa: E402
@@ -27,11 +29,12 @@ from deadline import sleep_until                      # noqa: E402
 EXPECT, EARLY, SLACK = 7.0, 0.5, 1.0
 LIMIT = 9.5
 P_COVERED, P_OTHER = 7951, 7952
-PLAN = 4
+PLAN = 5
 
 
 def main(t):
     ttmod.load()
+    tr, no_trace = events.optional()
     pair = Pair()
     cli = Agent(pair.cli)
     rule = Rule("syn", direction="out", remote_ports=P_COVERED, syn_retries=2)
@@ -40,7 +43,7 @@ def main(t):
     for name, fam, port in (("IPv4", 4, P_COVERED), ("IPv6", 6, P_COVERED),
                             ("IPv4, no rule", 4, P_OTHER)):
         jid, sid = cli.connect_bg(fam, pair.addr("srv", fam), port)
-        conns[name] = dict(job=jid, sid=sid, port=port)
+        conns[name] = dict(job=jid, sid=sid, port=port, fam=fam)
     t0 = min(cli.job(c["job"])["t_start"] for c in conns.values())
     got = {n: (cli.getopts(c["sid"])["syn_retries"], cli.tcp_state(c["sid"]))
            for n, c in conns.items()}
@@ -59,6 +62,18 @@ def main(t):
              f"{name}: connect() fails with ETIMEDOUT after the 2-retry time "
              f"({EXPECT:g} s, +{SLACK:g})", diag=f"job {j}; {took:.2f} s")
         t.diag(f"{name}: connect() {j.get('errname', j.get('result'))} after {took:.2f} s")
+    desc = ("tcptimeo:timeout: one event per covered connect(), rule syn, cause syn, "
+            "state SYN_SENT, heard_ms 0 (nothing was ever heard)")
+    if tr:
+        bad = events.check(tr, {n: ({"dport": c["port"], "dst": pair.addr("srv", c["fam"])},
+                                    {"rule": "syn", "cause": "syn", "dir": "out",
+                                     "state": "SYN_SENT", "heard_ms": 0, "err": errno.ETIMEDOUT})
+                                for n, c in conns.items() if c["port"] == P_COVERED})
+        t.ok(not bad, desc, diag="\n".join(bad))
+        tr.close()
+    else:
+        t.skip(desc, no_trace)
+
     c = conns["IPv4, no rule"]
     sleep_until(t0 + LIMIT)
     j = cli.job(c["job"])

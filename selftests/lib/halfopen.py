@@ -22,11 +22,15 @@ The rule is direction out (client survives) or in (server survives).
 A covered connection must be detected as fast as the control (+-0.5 s):
 that is what "the same timings with no change to the application" means,
 and it tells a slow host apart from a wrong module when a bound is missed.
-Measured times are printed as TAP diagnostics.
+Measured times are printed as TAP diagnostics. Each connection that
+timed out has one tcptimeo:timeout event (lib/events.py) naming its rule
+(none for the controls), the cause (keepalive when idle, retransmission
+when busy) and a silence of at least its bound.
 """
 import errno
 import time
 
+import events
 import ttmod
 from ttmod import Rule
 from netns import Pair
@@ -42,13 +46,14 @@ SLACK = 1.0                              # the issue's +1 s
 EARLY = 0.5                              # earlier than this is wrong too
 P_COVERED, P_OTHER, P_APP = 7801, 7802, 7803
 SAME = 0.5
-PLAN = 9
+PLAN = 10
 
 
 def run(t, survivor, limit):
     """survivor: "cli" or "srv". limit: seconds after the kill that the
     uncovered connections must still be hanging."""
     ttmod.load()
+    tr, no_trace = events.optional()
     pair = Pair()
     cli, srv = Agent(pair.cli), Agent(pair.srv)
     surv = cli if survivor == "cli" else srv
@@ -75,7 +80,9 @@ def run(t, survivor, limit):
         mine = c if survivor == "cli" else a
         conns[name] = {"sid": mine["id"], "t_est": mine["t"], "opts": mine["opts"],
                        "busy": busy, "covered": port == P_COVERED,
-                       "control": port == P_APP}
+                       "control": port == P_APP,
+                       "ports": (c["local"][1], port) if survivor == "cli" else
+                                (port, c["local"][1])}
     bad = {n: opts_diff(c["opts"], RULE) for n, c in conns.items()
            if c["covered"] and any(c["opts"][k] != v for k, v in RULE.items())}
     t.ok(not bad, f"the {'client' if survivor == 'cli' else 'server'}'s "
@@ -129,6 +136,25 @@ def run(t, survivor, limit):
              f"IPv4 {kind}: detected as fast as when the application sets the "
              f"same options itself (+-{SAME:g} s)",
              diag=f"rule {rule_t}, app-set {app_t}")
+
+    cases = {}
+    for name, c in conns.items():
+        if c["covered"] or c["control"]:
+            bound = BUSY_LIMIT if c["busy"] else IDLE_LIMIT
+            cases[name] = ({"sport": c["ports"][0], "dport": c["ports"][1]},
+                           {"rule": "halfopen" if c["covered"] else None,
+                            "cause": "retransmission" if c["busy"] else "keepalive",
+                            "dir": "out" if survivor == "cli" else "in",
+                            "heard_ms_min": int((bound - EARLY) * 1000)})
+    desc = ("tcptimeo:timeout: one event per connection that timed out, with its "
+            "rule (none for the controls), cause keepalive (idle) or retransmission "
+            "(busy), and the time since the peer was last heard")
+    if tr:
+        bad = events.check(tr, cases)
+        t.ok(not bad, desc, diag="\n".join(bad))
+        tr.close()
+    else:
+        t.skip(desc, no_trace)
 
     sleep_until(t_kill + limit)
     for name, c in conns.items():
