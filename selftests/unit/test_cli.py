@@ -8,16 +8,20 @@ selftests/3x-cli-* do that against the real module). Covered: every
 command and exit code, JSON through json.loads, that `add`/`set` write a
 rule in one `line`, apply validation/atomicity/plan and its hold/commit, save | apply - round
 trip, explain precedence (tt_rule_cmp + tt_sel_match + cgroup/netns),
-check findings.
+check findings, monitor's trace parser (--input) and its tracefs
+instance on a fake tracefs (TCPTIMEO_TRACEFS).
 
 usage: test_cli.py PATH_TO_TCPTIMEOCTL     (prints "ok - ..." lines)
 """
 import json
 import os
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 CTL = os.path.abspath(sys.argv[1])
 failed = 0
@@ -927,6 +931,396 @@ def test_incident(tmp):
        "abort-peer without the module: exit 2", show(p))
 
 
+# ---- monitor ----
+# What trace_pipe and the trace file print for the module's events
+# (module/tt_trace.h TP_printk): the flags column absent, 4 or 5 wide, a
+# TGID column, COMMs with spaces, dashes and brackets; LOST lines, the
+# trace file's header, another event, lines that are not understood.
+MON_STAMP = ("rule=web dir=in origin=new mode=fill audit=0 src=10.0.0.1:80 "
+             "dst=10.0.0.2:5555 netns=4026531840 cgroup=1 "
+             "set=keepalive,idle,intvl,cnt,user_timeout skipped=none "
+             "keepalive=1 idle=30 intvl=5 cnt=3 user_timeout=45000 syn_retries=6")
+MON_TIMEOUT = ("rule=web dir=out cause=keepalive src=10.0.0.2:5555 "
+               "dst=10.0.0.1:80 netns=4026531840 cgroup=1 state=ESTABLISHED "
+               "err=110 heard_ms=12345 retransmits=0 probes=3 user_timeout=45000")
+MON_ABORT = ("rule=- dir=in state=ESTABLISHED src=[2001:db8::1]:80 "
+             "dst=[2001:db8::2]:40000 netns=4026531840 cgroup=18446744073709551615")
+MON_STAMP6 = ("rule=db.main-1 dir=out origin=restamp mode=clamp audit=1 "
+              "src=[fd00::5]:0 dst=[fd00::6]:6379 netns=4026532000 cgroup=42 "
+              "set=none skipped=keepalive,syn_retries keepalive=0 idle=7200 "
+              "intvl=75 cnt=9 user_timeout=0 syn_retries=6 rto_max=120000")
+MON_SYN = ("rule=db.main-1 dir=out cause=syn src=10.0.0.3:0 dst=10.0.0.9:6379 "
+           "netns=4026532000 cgroup=42 state=SYN_SENT err=113 heard_ms=0 "
+           "retransmits=6 probes=0 user_timeout=0")
+MON_ABORT2 = ("rule=web dir=out state=CLOSE_WAIT src=10.0.0.2:5556 "
+              "dst=10.0.0.1:80 netns=4026531840 cgroup=1")
+MON_TRACE = f"""# tracer: nop
+#
+# entries-in-buffer/entries-written: 9/9   #P:4
+#
+#                                _-----=> irqs-off/BH-disabled
+#                               / _----=> need-resched
+#                              | / _---=> hardirq/softirq
+#                              || / _--=> preempt-depth
+#                              ||| / _-=> migrate-disable
+#                              |||| /     delay
+#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION
+#              | |         |   |||||     |         |
+         python3-1234    [001] ..s1.   123.456789: stamp: {MON_STAMP}
+          <idle>-0       [000] d.s3    200.000100: timeout: {MON_TIMEOUT}
+CPU:2 [LOST 17 EVENTS]
+ my prog-x [1]-42 [003] 300.5: abort: {MON_ABORT}
+   kworker/u4:1-56      [002] .....   301.000000: sched_switch: prev_comm=a prev_pid=1
+   kworker/u4:1-56      [002] .....   301.000001: sched_switch: prev_comm=b prev_pid=2
+this is not a trace line
+CPU:1 [LOST EVENTS]
+            curl-777     [002] .N..  400.250000: stamp: {MON_STAMP6}
+            curl-777     [002] .N..  400.300000: timeout: {MON_SYN}
+            bash-1977    (   1977) [000] ....  500.000000: abort: {MON_ABORT2}
+               x-1       [000] ....  600.000000: stamp: rule=web dir=in
+               x-1       [000] ....  600.100000: timeout: {MON_TIMEOUT.replace("src=10.0.0.2:5555", "src=10.0.0.2")}
+"""
+MON_WHERE = {"netns": 4026531840, "cgroup": 1}
+MON_JSON = [
+    {"time": 123.456789, "cpu": 1, "event": "stamp", "rule": "web", "dir": "in",
+     "origin": "new", "mode": "fill", "audit": False, "src": "10.0.0.1",
+     "sport": 80, "dst": "10.0.0.2", "dport": 5555, **MON_WHERE,
+     "set": ["keepalive", "idle", "intvl", "cnt", "user_timeout"], "skipped": [],
+     "keepalive": True, "idle": 30, "intvl": 5, "cnt": 3, "user_timeout": 45000,
+     "syn_retries": 6},
+    {"time": 200.0001, "cpu": 0, "event": "timeout", "rule": "web", "dir": "out",
+     "cause": "keepalive", "src": "10.0.0.2", "sport": 5555, "dst": "10.0.0.1",
+     "dport": 80, **MON_WHERE, "state": "ESTABLISHED", "err": 110,
+     "heard_ms": 12345, "retransmits": 0, "probes": 3, "user_timeout": 45000},
+    {"event": "lost", "cpu": 2, "count": 17},
+    {"time": 300.5, "cpu": 3, "event": "abort", "rule": None, "dir": "in",
+     "state": "ESTABLISHED", "src": "2001:db8::1", "sport": 80,
+     "dst": "2001:db8::2", "dport": 40000, "netns": 4026531840,
+     "cgroup": 18446744073709551615},
+    {"event": "lost", "cpu": 1, "count": None},
+    {"time": 400.25, "cpu": 2, "event": "stamp", "rule": "db.main-1", "dir": "out",
+     "origin": "restamp", "mode": "clamp", "audit": True, "src": "fd00::5",
+     "sport": 0, "dst": "fd00::6", "dport": 6379, "netns": 4026532000,
+     "cgroup": 42, "set": [], "skipped": ["keepalive", "syn_retries"],
+     "keepalive": False, "idle": 7200, "intvl": 75, "cnt": 9, "user_timeout": 0,
+     "syn_retries": 6, "rto_max": "120000"},
+    {"time": 400.3, "cpu": 2, "event": "timeout", "rule": "db.main-1",
+     "dir": "out", "cause": "syn", "src": "10.0.0.3", "sport": 0,
+     "dst": "10.0.0.9", "dport": 6379, "netns": 4026532000, "cgroup": 42,
+     "state": "SYN_SENT", "err": 113, "heard_ms": 0, "retransmits": 6,
+     "probes": 0, "user_timeout": 0},
+    {"time": 500.0, "cpu": 0, "event": "abort", "rule": "web", "dir": "out",
+     "state": "CLOSE_WAIT", "src": "10.0.0.2", "sport": 5556, "dst": "10.0.0.1",
+     "dport": 80, **MON_WHERE},
+]
+
+
+def same(a, b):
+    """Equal with the same JSON types (True is not 1, 1 is not 1.0)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(same, a, b))
+    return a == b
+
+
+def json_lines(text):
+    """Each line one JSON object; raises ValueError otherwise."""
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def mon_events(objs, **match):
+    return [o for o in objs if o.get("event") not in ("lost", "summary")
+            and all(o.get(k) == v for k, v in match.items())]
+
+
+def test_monitor(tmp):
+    trace = write_file(tmp, "saved.trace", MON_TRACE)
+    p = run(None, "monitor", "-j", "--input", trace)
+    try:
+        objs, good = json_lines(p.stdout), True
+    except ValueError as e:
+        objs, good = [], False
+        p = f"{e}: {show(p)}"
+    ok(good and p.returncode == 0, "monitor -j --input: exit 0, every line a JSON object",
+       p if not good else show(p))
+    want = MON_JSON + [{"event": "summary", "events": 6, "lost": 18}]
+    ok(len(objs) == len(want) and all(map(same, objs, want)),
+       "monitor -j --input: the three events (IPv4, IPv6, flags column absent, "
+       "4 or 5 wide, TGID, COMMs with spaces, dashes, brackets) with the "
+       "exact values and JSON types, LOST lines where they arrive, a summary",
+       "\n".join(f"{'=' if i < len(want) and same(o, want[i]) else '!'} {o}"
+                 for i, o in enumerate(objs)) + "\n" + show(p))
+    if isinstance(p, str):
+        return
+    ok(p.stderr.count("'sched_switch' is not an event of tcptimeo") == 1 and
+       p.stderr.count("line not understood") == 3 and
+       f"{trace}:19: a line not understood" in p.stderr and
+       f"{trace}:24: a tcptimeo:stamp line not understood (missing: field 'origin')" in p.stderr and
+       f"{trace}:25: a tcptimeo:timeout line not understood (invalid value: 'src=10.0.0.2')" in p.stderr and
+       "5 lines skipped: 3 not understood, 2 of other events" in p.stderr,
+       "monitor --input: other events and lines not understood: a warning "
+       "with file:line once per kind, a count at the end", p.stderr)
+
+    p = run(None, "monitor", "--input", trace)
+    text = [f"123.456789 stamp {MON_STAMP}", f"200.000100 timeout {MON_TIMEOUT}",
+            "lost: cpu=2 count=17", f"300.5 abort {MON_ABORT}",
+            "lost: cpu=1 count=unknown", f"400.250000 stamp {MON_STAMP6}",
+            f"400.300000 timeout {MON_SYN}", f"500.000000 abort {MON_ABORT2}"]
+    ok(p.returncode == 0 and p.stdout.splitlines() == text and
+       "# lost 18 events" in p.stderr,
+       "monitor --input (text): TIMESTAMP EVENT and the fields as the kernel "
+       "printed them, 'lost: cpu=N count=N|unknown', '# lost N events' on stderr",
+       show(p))
+    a, b = run(None, "-j", "monitor", "--input", trace), run(None, "monitor", "--input", trace, "--json")
+    ok(a.returncode == 0 and a.stdout == b.stdout == run(None, "monitor", "-j", "--input", "-",
+                                                         stdin=MON_TRACE).stdout,
+       "tcptimeoctl -j monitor = monitor --json; --input - reads stdin", show(a))
+
+    def events(*args):
+        p = run(None, "monitor", "-j", "--input", trace, *args)
+        try:
+            objs = json_lines(p.stdout)
+        except ValueError:
+            return None, p
+        return [(o["event"], o.get("rule", "?"), o.get("time")) for o in objs
+                if o["event"] not in ("summary",)], p
+
+    for args, want in (
+            (["--rule", "web"], [("stamp", "web", 123.456789), ("timeout", "web", 200.0001),
+                                 ("lost", "?", None), ("lost", "?", None),
+                                 ("abort", "web", 500.0)]),
+            (["--rule=-"], [("lost", "?", None), ("abort", None, 300.5), ("lost", "?", None)]),
+            (["--event", "stamp,timeout", "--rule", "db.main-1"],
+             [("lost", "?", None), ("lost", "?", None), ("stamp", "db.main-1", 400.25),
+              ("timeout", "db.main-1", 400.3)]),
+            (["--event", "abort", "--event=stamp"],
+             [("stamp", "web", 123.456789), ("lost", "?", None), ("abort", None, 300.5),
+              ("lost", "?", None), ("stamp", "db.main-1", 400.25), ("abort", "web", 500.0)]),
+            (["--rule", "nosuch"], [("lost", "?", None), ("lost", "?", None)])):
+        got, p = events(*args)
+        ok(got == want, f"monitor --input {' '.join(args)}: only those events, "
+           "lost lines never filtered", f"{got}\n{show(p)}")
+    p = run(None, "monitor", "-j", "--input", trace, "--event", "timeout", "--rule", "web")
+    ok(p.returncode == 0 and p.stdout.splitlines()[-1] ==
+       '{"event":"summary","events":1,"lost":18}',
+       "monitor summary counts the events shown", show(p))
+
+    # bad arguments: exit 1, the option and its valid values named
+    for args, words in (
+            (["--event", "bogus"], ["--event 'bogus'", "stamp, timeout, abort"]),
+            (["--event", "stamp,,abort"], ["--event 'stamp,,abort'", "stamp, timeout, abort"]),
+            (["--event", ""], ["--event ''", "stamp, timeout, abort"]),
+            (["--event"], ["--event: missing value", "stamp, timeout, abort"]),
+            (["--rule", "a b"], ["--rule 'a b'", "1-32 characters", "or -"]),
+            (["--rule", "x" * 33], ["--rule 'xxx", "1-32 characters"]),
+            (["--rule"], ["--rule: missing value", "1-32 characters"]),
+            (["--rule", "a", "--rule", "b"], ["--rule given twice"]),
+            (["--buffer-kb", "3"], ["--buffer-kb '3': out of range", "4..65536"]),
+            (["--buffer-kb", "65537"], ["--buffer-kb '65537': out of range", "4..65536"]),
+            (["--buffer-kb", "1k"], ["--buffer-kb '1k': invalid", "4..65536"]),
+            (["--buffer-kb"], ["--buffer-kb: missing value", "4..65536"]),
+            (["--input"], ["--input: missing value", "or - (standard input)"]),
+            (["--input", trace, "--input", trace], ["--input given twice"]),
+            (["--input", trace, "--buffer-kb", "64"], ["--buffer-kb", "--input"]),
+            (["--input", tmp + "/nosuch"], ["--input '" + tmp + "/nosuch': No such file"]),
+            (["stamp"], ["unexpected argument 'stamp'", "usage: tcptimeoctl monitor"]),
+            (["--follow"], ["unexpected argument '--follow'", "usage: tcptimeoctl monitor"])):
+        ftr = tempfile.mkdtemp(dir=tmp)
+        os.mkdir(ftr + "/instances")
+        p = run(None, "monitor", *args, env={"TCPTIMEO_TRACEFS": ftr})
+        ok(p.returncode == 1 and all(w in p.stderr for w in words) and not p.stdout
+           and os.listdir(ftr + "/instances") == [],
+           f"monitor {' '.join(args)[:60]}: exit 1 naming {words[0]!r}, nothing "
+           "created", show(p))
+
+    # live, on a fake tracefs: instances/ is a plain directory, so the
+    # instance made there has no events/tcptimeo: the module "not loaded"
+    ftr = tempfile.mkdtemp(dir=tmp)
+    os.chmod(ftr, 0o755)
+    os.mkdir(ftr + "/instances")
+    for args in ([], ["-j", "--rule", "web", "--event", "stamp,abort", "--buffer-kb", "64"]):
+        p = run(None, "monitor", *args, env={"TCPTIMEO_TRACEFS": ftr})
+        ok(p.returncode == 2 and "the tcptimeo module is not loaded, or this kernel has "
+           "no tcptimeo events (events/tcptimeo missing in tracefs)" in p.stderr
+           and os.listdir(ftr + "/instances") == [] and not p.stdout,
+           f"monitor {' '.join(args) or '(no options)'} live without events/tcptimeo: exit 2, says "
+           "so, its instance removed again", show(p) + str(os.listdir(ftr + "/instances")))
+    p = run(None, "monitor", env={"TCPTIMEO_TRACEFS": tmp + "/none"})
+    ok(p.returncode == 2 and "TCPTIMEO_TRACEFS=" + tmp + "/none has no instances/" in p.stderr,
+       "monitor with TCPTIMEO_TRACEFS lacking instances/: exit 2", show(p))
+    if os.geteuid() == 0 and shutil.which("setpriv"):
+        p = run(None, "monitor", env={"TCPTIMEO_TRACEFS": ftr}, user=65534)
+        ok(p.returncode == 3 and "needs root" in p.stderr and "Permission denied" in p.stderr
+           and os.listdir(ftr + "/instances") == [],
+           "monitor live, unprivileged (mkdir EACCES): exit 3, needs root", show(p))
+    else:
+        ok(True, "monitor live, unprivileged: exit 3 # SKIP not root or no setpriv")
+
+    # a stream: each event flushed as it comes, a signal ends it cleanly
+    line = f"  python3-1234 [001] ..s1. 123.456789: stamp: {MON_STAMP}\n"
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        pr = subprocess.Popen([CTL, "monitor", "-j", "--input", "-"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        pr.stdin.write(line)
+        pr.stdin.flush()
+        first = read_upto(pr, 1)
+        pr.send_signal(sig)
+        try:
+            out, err = pr.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            pr.kill()
+            out, err = pr.communicate()
+        try:
+            good = (same(json.loads(first), MON_JSON[0]) and pr.returncode == 0 and
+                    json_lines(out) == [{"event": "summary", "events": 1, "lost": 0}])
+        except ValueError:
+            good = False
+        ok(good, f"monitor -j: an event is printed (flushed) as it arrives; "
+           f"{signal.Signals(sig).name} ends it, exit 0, with the summary",
+           f"rc={pr.returncode} first={first!r} out={out!r} err={err!r}")
+    # stdout closed: EPIPE ends it quietly, exit 0
+    big = write_file(tmp, "big.trace", line * 20000)
+    pr = subprocess.Popen([CTL, "monitor", "--input", big], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    first = pr.stdout.readline()
+    pr.stdout.close()
+    try:
+        pr.wait(timeout=30)
+        err = pr.stderr.read()
+    except subprocess.TimeoutExpired:
+        pr.kill()
+        err = "timeout"
+    ok(first.startswith("123.456789 stamp rule=web") and pr.returncode == 0 and
+       "rror" not in err, "monitor: stdout closed (EPIPE) ends it, exit 0",
+       f"rc={pr.returncode} {first!r} {err!r}")
+    # live, on a fake tracefs that looks loaded: fake_tracefs.so fills the
+    # instance as tracefs does (trace_pipe a FIFO) and records its rmdir
+    test_monitor_live(tmp)
+
+
+FAKE_TRACEFS = os.path.join(os.path.dirname(CTL), "..", "fake_tracefs.so")
+
+
+def read_upto(pr, lines, timeout=10):
+    """Up to @lines lines of @pr's stdout (unbuffered: communicate() after
+    it reads the fd itself), waiting at most @timeout s for each."""
+    out = b""
+    while out.count(b"\n") < lines and select.select([pr.stdout], [], [], timeout)[0]:
+        b = os.read(pr.stdout.fileno(), 65536)
+        if not b:
+            break
+        out += b
+    return out.decode()
+
+
+def monitor_live(tmp, args, lines=(), expect=None, sig=signal.SIGTERM, fake_env=None):
+    """Run monitor live under fake_tracefs.so; write @lines into its
+    trace_pipe, wait for @expect lines of output, send @sig. Returns
+    (process, stdout, stderr, {instance file: contents} after its rmdir,
+    instances left)."""
+    ftr = tempfile.mkdtemp(dir=tmp)
+    os.mkdir(ftr + "/instances")
+    env = dict(os.environ, TCPTIMEO_TRACEFS=ftr, LD_PRELOAD=os.path.abspath(FAKE_TRACEFS),
+               ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0",
+               **(fake_env or {}))
+    pr = subprocess.Popen([CTL, "monitor", *args], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    fifo, out = None, ""
+    for _ in range(200):
+        inst = [d for d in os.listdir(ftr + "/instances") if not d.endswith(".removed")]
+        if inst and os.path.exists(f"{ftr}/instances/{inst[0]}/trace_pipe"):
+            fifo = f"{ftr}/instances/{inst[0]}/trace_pipe"
+            break
+        if pr.poll() is not None:
+            break
+        time.sleep(0.05)
+    if fifo:
+        w = os.open(fifo, os.O_WRONLY)      # meets monitor's open
+        os.write(w, "".join(lines).encode())
+        out = read_upto(pr, len(lines) if expect is None else expect)
+        pr.send_signal(sig)
+    try:
+        rest, err = pr.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        pr.kill()
+        rest, err = pr.communicate()
+        err += "\n(timed out: killed)"
+    if fifo:
+        os.close(w)
+    files, left = {}, []
+    for d in os.listdir(ftr + "/instances"):
+        if not d.endswith(".removed"):
+            left.append(d)
+            continue
+        base = f"{ftr}/instances/{d}"
+        for root, _, names in os.walk(base):
+            for n in names:
+                f = os.path.join(root, n)
+                if os.path.isfile(f):
+                    with open(f) as fh:
+                        files[os.path.relpath(f, base)] = fh.read()
+    return pr, out + rest, err, files, left
+
+
+def test_monitor_live(tmp):
+    if not os.path.exists(FAKE_TRACEFS):
+        ok(True, "monitor live on a fake tracefs # SKIP no fake_tracefs.so "
+           "(make -C selftests/unit)")
+        return
+    db = MON_STAMP.replace("rule=web", "rule=db")
+    pr, out, err, files, left = monitor_live(
+        tmp, ["-j", "--rule", "web", "--event", "stamp,abort", "--buffer-kb", "64"],
+        [f"  python3-1234 [001] ..s1. 123.456789: stamp: {MON_STAMP}\n",
+         f"  python3-1234 [001] ..s1. 123.5: stamp: {db}\n",
+         "CPU:1 [LOST 4 EVENTS]\n"], expect=2)
+    try:
+        objs = json_lines(out)
+    except ValueError:
+        objs = None
+    ok(pr.returncode == 0 and objs is not None and len(objs) == 3 and
+       same(objs[0], MON_JSON[0]) and objs[1] == {"event": "lost", "cpu": 1, "count": 4}
+       and objs[2] == {"event": "summary", "events": 1, "lost": 37},
+       "monitor -j live: events and LOST lines from trace_pipe as they come; "
+       "SIGTERM: exit 0, summary with the larger of the stream's and the "
+       "per_cpu stats' lost count (overrun + dropped events)",
+       f"rc={pr.returncode}\nout: {out}\nerr: {err}")
+    ok(files.get("buffer_size_kb") == "64" and
+       files.get("events/tcptimeo/stamp/filter") == 'rule == "web"' and
+       files.get("events/tcptimeo/abort/filter") == 'rule == "web"' and
+       files.get("events/tcptimeo/timeout/filter") == "none\n" and
+       files.get("events/tcptimeo/stamp/enable") == "1" and
+       files.get("events/tcptimeo/abort/enable") == "1" and
+       files.get("events/tcptimeo/timeout/enable") == "0\n" and
+       files.get("tracing_on") == "0" and not left and
+       err.startswith("# tcptimeoctl monitor: tcptimeo:stamp,abort of rule web in "),
+       "monitor live: buffer_size_kb, the rule filter and enable of the chosen "
+       "events only, then '# tcptimeoctl monitor:' on stderr; at the end "
+       "tracing_on 0 and its instance removed", f"{files} left={left}\nerr: {err}")
+    pr, out, err, files, left = monitor_live(
+        tmp, [], [f"  <idle>-0 [000] d.s3 200.000100: timeout: {MON_TIMEOUT}\n"],
+        sig=signal.SIGINT, fake_env={"TT_FAKE_EBUSY": "3"})
+    ok(pr.returncode == 0 and out == f"200.000100 timeout {MON_TIMEOUT}\n" and
+       "# lost 37 events" in err and files.get("tracing_on") == "0" and
+       all(files.get(f"events/tcptimeo/{e}/enable") == "1" for e in ("stamp", "timeout", "abort"))
+       and files.get("events/tcptimeo/stamp/filter") == "none\n" and not left,
+       "monitor live (text), Ctrl-C: exit 0, '# lost N events'; all three "
+       "events, no filter; rmdir retried while EBUSY", f"rc={pr.returncode}\n"
+       f"out: {out}\nerr: {err}\n{files} left={left}")
+    for omit, args, rc, words in (
+            ("events/tcptimeo/timeout", [], 2, "no event tcptimeo:timeout"),
+            ("events/tcptimeo/abort/filter", ["--rule", "web"], 1,
+             "writing 'rule == \"web\"' to "),
+            ("trace_pipe", [], 1, "trace_pipe: No such file")):
+        pr, out, err, files, left = monitor_live(tmp, args, fake_env={"TT_FAKE_OMIT": omit})
+        ok(pr.returncode == rc and words in err and files and not left and not out,
+           f"monitor live without {omit}: exit {rc}, says so, the instance "
+           "removed all the same", f"rc={pr.returncode}\nout: {out}\nerr: {err}\n"
+           f"{files} left={left}")
+
+
 def _raises(fn, *args):
     try:
         fn(*args)
@@ -940,7 +1334,7 @@ def show(p):
 
 COMMANDS = ["add", "set", "del", "enable", "disable", "list", "show", "stats",
             "apply", "save", "explain", "check", "sockets", "abort-peer",
-            "version"]
+            "monitor", "version"]
 
 
 def test_conventions(tmp):
@@ -1035,6 +1429,7 @@ def main():
         test_explain(tmp)
         test_check(tmp)
         test_incident(tmp)
+        test_monitor(tmp)
         test_manpage(tmp)
         test_conventions(tmp)
     finally:

@@ -8,6 +8,8 @@
  * kernel.c configfs/sysfs I/O
  * out.c    tables and JSON
  * sock.c   the per-socket view and abort-peer's selection (no I/O)
+ * monitor.c the module's tracepoints: one line of trace text parsed (no
+ *          I/O), a tracefs instance of its own, the stream
  * apply.c, explain.c, check.c, incident.c, main.c: commands
  */
 #ifndef _TT_CTL_H
@@ -221,6 +223,8 @@ struct ctl_peers {
 };
 
 int ctl_sock_parse(const char *line, size_t len, struct ctl_sock *s);
+/* "A.B.C.D:P" or "[IPv6]:P" as the kernel's %pISpc prints it: 0 or -TT_E* */
+int ctl_sock_addr(const char *s, size_t len, u8 *family, u8 *addr, u16 *port);
 bool ctl_sock_abortable(const struct ctl_sock *s);
 bool ctl_sock_peer_in(const struct ctl_sock *s, const struct ctl_peers *p);
 int ctl_peers_parse(struct ctl_peers *p, const char *cidrs, const char *ports,
@@ -228,12 +232,69 @@ int ctl_peers_parse(struct ctl_peers *p, const char *cidrs, const char *ports,
 size_t ctl_peers_text(char *buf, size_t size, const struct ctl_peers *p);
 void prom_label(FILE *f, const char *s);
 
+/*
+ * monitor.c: one line of trace_pipe or of the trace file, with the
+ * module's events (TRACE_SYSTEM tcptimeo; docs/ABI.md), e.g.
+ *   "  <idle>-0  [001] ..s1. 123.456789: timeout: rule=web dir=out ..."
+ * ctl_mon_parse() keeps pointers into the line and copies nothing.
+ */
+#define CTL_MON_NEVENTS		3	/* stamp, timeout, abort */
+#define CTL_MON_FIELDS_MAX	32
+#define CTL_MON_TEXT_MAX	4095	/* longer lines are not understood */
+extern const char *const ctl_mon_events[CTL_MON_NEVENTS];
+
+enum ctl_mon_kind {
+	MON_SKIP,		/* blank, or a '#' header line of the trace file */
+	MON_EVENT,		/* one of ctl_mon_events, every field checked */
+	MON_LOST,		/* "CPU:N [LOST N EVENTS]" or "CPU:N [LOST EVENTS]" */
+	MON_OTHER,		/* an event of another name */
+	MON_BAD,		/* not understood: why says what */
+};
+
+/* How a field is checked and printed in JSON (one type per key). */
+enum ctl_mon_type {
+	MT_TEXT,		/* a word: in, ESTABLISHED, keepalive... */
+	MT_RULE,		/* a rule name, or - (JSON null) */
+	MT_BOOL,		/* 0 or 1 */
+	MT_U32,
+	MT_U64,
+	MT_INT,			/* signed: err */
+	MT_ADDR,		/* ADDR:PORT or [ADDR]:PORT, in JSON two keys */
+	MT_LIST,		/* a,b,c or none, in JSON an array */
+	MT_UNKNOWN,		/* a key of a newer module: a JSON string */
+};
+
+struct ctl_mon_field {
+	const char *key, *val;	/* into the line; not NUL-terminated */
+	size_t klen, vlen;
+	enum ctl_mon_type type;
+};
+
+struct ctl_mon_line {
+	enum ctl_mon_kind kind;
+	int event;		/* index into ctl_mon_events, or -1 */
+	unsigned int cpu;
+	const char *ts, *name, *text;	/* timestamp, event name, its fields */
+	size_t ts_len, name_len, text_len;
+	const char *rule;	/* MON_EVENT: the rule field's value */
+	size_t rule_len;
+	bool count_known;	/* MON_LOST */
+	unsigned long long count;
+	struct ctl_mon_field f[CTL_MON_FIELDS_MAX];
+	size_t nf;
+	char why[128];		/* MON_BAD */
+};
+
+enum ctl_mon_kind ctl_mon_parse(const char *line, size_t len,
+				struct ctl_mon_line *l);
+
 /* commands */
 int cmd_apply(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_sockets(int argc, char **argv);
 int cmd_abort_peer(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 int ctl_print_prometheus(FILE *f, const struct ctl_rule *r, size_t n);
 int ctl_apply_existing(bool quiet);
 

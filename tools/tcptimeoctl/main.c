@@ -59,6 +59,11 @@ static const char usage_text[] =
 "  abort-peer CIDR[,CIDR] [--port LIST] [--dry-run]\n"
 "                                   abort connections to dead peers now\n"
 "                                   (ECONNABORTED), in every namespace\n"
+"  monitor [-j] [--rule NAME|-] [--event stamp|timeout|abort[,...]]\n"
+"          [--input FILE|-] [--buffer-kb N]\n"
+"                                   the module's events as they happen\n"
+"                                   (stamps, timeouts, aborts), from its\n"
+"                                   own tracefs instance or a saved trace\n"
 "  version [-j]                     versions of tcptimeoctl and the module\n"
 "\n"
 "global:    -j (JSON, before the command), -V (--version), -h (--help)\n"
@@ -575,6 +580,23 @@ static const struct {
 	  "Abort the connections to dead peers now (ECONNABORTED), in every "
 	  "network\nnamespace; --dry-run lists them and changes nothing.\n",
 	  false, cmd_abort_peer },
+	{ "monitor", NULL,
+	  "usage: tcptimeoctl monitor [-j] [--rule NAME|-] "
+	  "[--event stamp|timeout|abort]...\n"
+	  "         [--input FILE|-] [--buffer-kb N]\n"
+	  "Print the module's events (tcptimeo:stamp, timeout, abort) as they "
+	  "happen, one\nline each (-j: one JSON object each), until Ctrl-C; "
+	  "lost events are reported.\n"
+	  "  --rule NAME|-   only that rule's events (-: those of no rule), "
+	  "filtered in\n                  the kernel\n"
+	  "  --event LIST    only these events (default: all three); repeat "
+	  "it, or\n                  give a comma-separated list\n"
+	  "  --input FILE|-  parse a saved trace (trace_pipe or trace file "
+	  "text) instead\n"
+	  "  --buffer-kb N   trace buffer per CPU, 4..65536 KiB (default 512)\n"
+	  "Live it needs root and uses a tracefs instance of its own, removed "
+	  "at the end\n(TCPTIMEO_TRACEFS=DIR: tracefs elsewhere).\n",
+	  true, cmd_monitor },
 	{ "version", NULL,
 	  "usage: tcptimeoctl version [-j]   (also -V, --version)\n"
 	  "Print the versions of tcptimeoctl and of the loaded module; warn "
@@ -670,7 +692,7 @@ int main(int argc, char **argv)
 			return cmd_help(k);
 	if (json && !cmds[k].json) {
 		ctl_err("-j: '%s' has no JSON output; these do: list, show, "
-			"stats, explain, sockets, version", cmds[k].cmd);
+			"stats, explain, sockets, monitor, version", cmds[k].cmd);
 		return EXIT_INPUT;
 	}
 	/* the command sees argv[0] = its name, then its arguments (+ -j) */

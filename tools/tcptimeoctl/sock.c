@@ -16,8 +16,7 @@ static const char *const ctl_sock_states[] = {
 };
 
 /* "A.B.C.D:P" or "[IPv6]:P"; an IPv4-mapped peer counts as IPv4. */
-static int ctl_sock_addr(const char *s, size_t len, u8 *family, u8 *addr,
-			 u16 *port)
+int ctl_sock_addr(const char *s, size_t len, u8 *family, u8 *addr, u16 *port)
 {
 	struct tt_cidr c;
 	size_t colon = len, hs = 0, he;
