@@ -31,11 +31,22 @@ static void tt_trace_sa4(u8 *buf, __be32 addr, __be16 port)
 	sin->sin_addr.s_addr = addr;
 }
 
-/* Local and remote endpoint, IPv4-mapped peers as IPv4 (as tt_tuple_fill()). */
-void tt_trace_addrs(const struct sock *sk, u8 *saddr, u8 *daddr)
+/*
+ * The fields every event starts with: the rule's name ("-": none), the
+ * local and remote endpoint (IPv4-mapped peers as IPv4, as
+ * tt_tuple_fill()), the network namespace and the cgroup.
+ */
+void tt_trace_sock(char *name, u8 *saddr, u8 *daddr, u32 *netns,
+		   u64 *cgroup, const struct sock *sk,
+		   const struct tt_rule *rule)
 {
 	const struct inet_sock *inet = inet_sk(sk);
 
+	BUILD_BUG_ON(sizeof(struct sockaddr_in6) != TT_SA_SIZE);
+	BUILD_BUG_ON(sizeof(rule->cfg.name) != TT_RULE_SIZE);
+	strscpy(name, rule ? rule->cfg.name : "-", TT_RULE_SIZE);
+	*netns = sock_net(sk)->ns.inum;
+	*cgroup = tt_sk_cgroup_id(sk);
 	memset(saddr, 0, TT_SA_SIZE);
 	memset(daddr, 0, TT_SA_SIZE);
 #if IS_ENABLED(CONFIG_IPV6)
@@ -55,19 +66,6 @@ void tt_trace_addrs(const struct sock *sk, u8 *saddr, u8 *daddr)
 #endif
 	tt_trace_sa4(saddr, inet->inet_saddr, inet->inet_sport);
 	tt_trace_sa4(daddr, inet->inet_daddr, inet->inet_dport);
-}
-
-void tt_trace_where(const struct sock *sk, u32 *netns, u64 *cgroup)
-{
-	*netns = sock_net(sk)->ns.inum;
-	*cgroup = tt_sk_cgroup_id(sk);
-}
-
-void tt_trace_rule(char *dst, const struct tt_rule *rule)
-{
-	BUILD_BUG_ON(sizeof(struct sockaddr_in6) != TT_SA_SIZE);
-	BUILD_BUG_ON(sizeof(rule->cfg.name) != TT_RULE_SIZE);
-	strscpy(dst, rule ? rule->cfg.name : "-", TT_RULE_SIZE);
 }
 
 /* The socket's effective values, as getsockopt() would report them. */

@@ -43,9 +43,9 @@ struct tt_rule;
 #define TT_SA_SIZE		28
 #define TT_RULE_SIZE		33
 
-void tt_trace_addrs(const struct sock *sk, u8 *saddr, u8 *daddr);
-void tt_trace_where(const struct sock *sk, u32 *netns, u64 *cgroup);
-void tt_trace_rule(char *dst, const struct tt_rule *rule);
+void tt_trace_sock(char *name, u8 *saddr, u8 *daddr, u32 *netns,
+		   u64 *cgroup, const struct sock *sk,
+		   const struct tt_rule *rule);
 void tt_trace_values(const struct sock *sk, u8 *keepalive, u32 *idle,
 		     u32 *intvl, u8 *cnt, u32 *user_timeout, u8 *syn_retries);
 
@@ -85,7 +85,8 @@ TRACE_EVENT(stamp,
 		     u8 dir, u8 mode, bool audit, u32 set, u32 skipped),
 	    TP_ARGS(sk, rule, origin, dir, mode, audit, set, skipped),
 
-	    TP_STRUCT__entry(__array(char, rule, TT_RULE_SIZE)
+	    TP_STRUCT__entry(/* tt_trace_sock() */
+			     __array(char, rule, TT_RULE_SIZE)
 			     __array(__u8, saddr, TT_SA_SIZE)
 			     __array(__u8, daddr, TT_SA_SIZE)
 			     __field(__u64, cgroup)
@@ -104,9 +105,9 @@ TRACE_EVENT(stamp,
 			     __field(__u8, syn_retries)
 	    ),
 
-	    TP_fast_assign(tt_trace_rule(__entry->rule, rule);
-			   tt_trace_addrs(sk, __entry->saddr, __entry->daddr);
-			   tt_trace_where(sk, &__entry->netns, &__entry->cgroup);
+	    TP_fast_assign(tt_trace_sock(__entry->rule, __entry->saddr,
+					 __entry->daddr, &__entry->netns,
+					 &__entry->cgroup, sk, rule);
 			   tt_trace_values(sk, &__entry->keepalive,
 					   &__entry->idle, &__entry->intvl,
 					   &__entry->cnt, &__entry->user_timeout,
@@ -152,7 +153,8 @@ TRACE_EVENT(timeout,
 		     u8 cause, int state, u32 heard_ms),
 	    TP_ARGS(sk, rule, dir, cause, state, heard_ms),
 
-	    TP_STRUCT__entry(__array(char, rule, TT_RULE_SIZE)
+	    TP_STRUCT__entry(/* tt_trace_sock() */
+			     __array(char, rule, TT_RULE_SIZE)
 			     __array(__u8, saddr, TT_SA_SIZE)
 			     __array(__u8, daddr, TT_SA_SIZE)
 			     __field(__u64, cgroup)
@@ -167,9 +169,9 @@ TRACE_EVENT(timeout,
 			     __field(__u8, probes)
 	    ),
 
-	    TP_fast_assign(tt_trace_rule(__entry->rule, rule);
-			   tt_trace_addrs(sk, __entry->saddr, __entry->daddr);
-			   tt_trace_where(sk, &__entry->netns, &__entry->cgroup);
+	    TP_fast_assign(tt_trace_sock(__entry->rule, __entry->saddr,
+					 __entry->daddr, &__entry->netns,
+					 &__entry->cgroup, sk, rule);
 			   __entry->heard_ms = heard_ms;
 			   __entry->user_timeout =
 				READ_ONCE(inet_csk(sk)->icsk_user_timeout);
@@ -201,7 +203,8 @@ TRACE_EVENT(abort,
 		     int state),
 	    TP_ARGS(sk, rule, dir, state),
 
-	    TP_STRUCT__entry(__array(char, rule, TT_RULE_SIZE)
+	    TP_STRUCT__entry(/* tt_trace_sock() */
+			     __array(char, rule, TT_RULE_SIZE)
 			     __array(__u8, saddr, TT_SA_SIZE)
 			     __array(__u8, daddr, TT_SA_SIZE)
 			     __field(__u64, cgroup)
@@ -210,9 +213,9 @@ TRACE_EVENT(abort,
 			     __field(__u8, state)
 	    ),
 
-	    TP_fast_assign(tt_trace_rule(__entry->rule, rule);
-			   tt_trace_addrs(sk, __entry->saddr, __entry->daddr);
-			   tt_trace_where(sk, &__entry->netns, &__entry->cgroup);
+	    TP_fast_assign(tt_trace_sock(__entry->rule, __entry->saddr,
+					 __entry->daddr, &__entry->netns,
+					 &__entry->cgroup, sk, rule);
 			   __entry->dir = dir;
 			   __entry->state = state;
 	    ),
