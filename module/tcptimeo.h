@@ -13,6 +13,7 @@
  *   netns.c     a rule's binding to a live network namespace
  *   configfs.c  rule directories and their attributes
  *   sysfs.c     global switches, the live table, counters
+ *   trace.c     the tracepoints of tt_trace.h (tcptimeo:stamp, ...)
  */
 #ifndef _TCPTIMEO_H
 #define _TCPTIMEO_H
