@@ -9,8 +9,17 @@
 # (rounds alternate forward and reverse order, so a slow drift of the
 # machine cancels out instead of favouring a configuration):
 #   base    no module (the limit)
-#   mod0    module loaded, no rules
+#   mod0    module loaded, no rules (its tracepoints compiled in, off)
+#   mod0nt  the same sources built with the tracepoints compiled out
+#           (BENCH_KO_NOTRACE: -DNOTRACE), no rules
+#   mod0tp  mod0 with the tracepoints on: events tcptimeo/* enabled in a
+#           tracefs instance of the bench's own (instances/ttbench, 1 MiB
+#           buffer) and its trace_pipe drained to /dev/null meanwhile, as
+#           a monitor would
 #   mod1    module, the one matching rule (bench/ttrules.c: zz-bench)
+#   mod1nt  the NOTRACE module, the matching rule
+#   mod1tp  mod1 with the tracepoints on (tcptimeo:stamp fires twice per
+#           connection)
 #   mod10k  module, BENCH_NRULES-1 random rules + the matching one, last
 #   bpf     bench/bpf/stamp.bpf.c on the root cgroup's sock_ops (no module)
 #   libka   LD_PRELOAD=libkeepalive.so with the same keepalive values
@@ -18,6 +27,9 @@
 #           --setsockopt): what the stamped options cost by themselves
 #   mod10kfar  (not by default; an investigation) like mod10k, but no
 #           random rule shares an index bucket with the benchmark's ports
+# After each insmod in the rounds, one unrecorded run (the first run after
+# insmod pays for QEMU translating the module's code), so that the first
+# configuration measured after a module swap is not penalized.
 # Then the setsockopt() path (ttbench sso: one connected socket, a
 # setsockopt() loop; TCP_KEEPIDLE, which the module's probes watch, and
 # TCP_NODELAY, which they do not), interleaved the same way, for
@@ -42,18 +54,22 @@
 # Environment (defaults; BENCH_SMOKE=1 makes every one tiny):
 #   BENCH_SRC, BENCH_OUT       source tree, results folder (required)
 #   BENCH_KO                   the module (required)
+#   BENCH_KO_NOTRACE           the module built with -DNOTRACE (optional:
+#                              without it mod0nt and mod1nt are skipped)
 #   BENCH_BIN                  ttbench, ttrules, stamp.bpf.o ($BENCH_SRC/build/bench)
 #   BENCH_CTL                  tcptimeoctl (optional)
 #   BENCH_REPS 6  BENCH_SECONDS 3  BENCH_WARMUP 0.5  BENCH_CLIENTS 2
 #   BENCH_NRULES 10000  BENCH_BULK_BYTES 1 GiB  BENCH_BULK_REPS 5
 #   BENCH_APPLY_SIZES "1000 10000"  BENCH_APPLY_REPS 2
-#   BENCH_CONFIGS "base mod0 mod1 mod10k bpf libka app"
+#   BENCH_CONFIGS "base mod0nt mod0 mod0tp mod1nt mod1 mod1tp mod10k bpf
+#                 libka app"
 #   BENCH_MIN_SHARE 0.9  BENCH_RETRIES 4 (see measure_one)
 #   BENCH_SSO_CONFIGS "base mod0 mod1 modforce" (empty: no setsockopt phase)
 #   BENCH_SHAPES "svc rport-any lport-out cidr4 cidr6 cgroup netns mix"
 #                (smoke: "mix"; empty: no shape phase)  BENCH_SHAPE_REPS 3
 set -uo pipefail
 src=${BENCH_SRC:?} out=${BENCH_OUT:?} ko=${BENCH_KO:?}
+ko_nt=${BENCH_KO_NOTRACE:-}
 bin=${BENCH_BIN:-$src/build/bench}
 ctl=${BENCH_CTL:-}
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
@@ -75,7 +91,7 @@ bulk_bytes=${BENCH_BULK_BYTES:-$d_bulk}
 bulk_reps=${BENCH_BULK_REPS:-$d_bulk_reps}
 apply_sizes=${BENCH_APPLY_SIZES-$d_sizes}	# empty: no apply/memory phase
 apply_reps=${BENCH_APPLY_REPS:-$d_apply_reps}
-configs=${BENCH_CONFIGS:-base mod0 mod1 mod10k bpf libka app}
+configs=${BENCH_CONFIGS:-base mod0nt mod0 mod0tp mod1nt mod1 mod1tp mod10k bpf libka app}
 sso_configs=${BENCH_SSO_CONFIGS-base mod0 mod1 modforce}
 shapes=${BENCH_SHAPES-$d_shapes}
 shape_reps=${BENCH_SHAPE_REPS:-$d_shape_reps}
@@ -88,6 +104,10 @@ rules=/sys/kernel/config/tcptimeo/rules
 stats=/sys/kernel/tcptimeo/stats
 libka=/usr/lib/libkeepalive.so
 pin=/sys/fs/bpf/tt_bench
+tracing=/sys/kernel/tracing
+tp_inst=$tracing/instances/ttbench
+tp_reader=
+loaded_ko=	# the .ko tcptimeo was loaded from ("": $ko)
 # the matching rule's values (bench/ttrules.c BENCH_*, bench/bpf/stamp.bpf.c)
 ka_env=(KEEPIDLE=10 KEEPINTVL=5 KEEPCNT=3)
 failures=0
@@ -95,6 +115,7 @@ failures=0
 host_cpu=()
 [ -n "${BENCH_HOST_CPU:-}" ] && [ -d "$BENCH_HOST_CPU" ] && host_cpu=(--host-cpu "$BENCH_HOST_CPU")
 crr_limit=$(awk -v s="$secs" -v w="$warm" 'BEGIN {print int(s + w + 60)}')
+insmod_warm=$(awk -v s="$secs" 'BEGIN {print (s < 1 ? s : 1)}')
 bulk_limit=$((bulk_bytes / 5000000 + 60))	# at 5 MB/s
 
 say() { echo "bench: $*"; }
@@ -105,6 +126,14 @@ fail() {
 	emit "{\"kind\":\"error\",\"what\":\"$*\"}"
 }
 want() { case " $configs " in *" $1 "*) return 0 ;; esac; return 1; }
+skip_config() {		# CONFIG REASON: not measured in this run
+	local c rest=
+	want "$1" || return 0
+	for c in $configs; do [ "$c" = "$1" ] || rest+="$c "; done
+	configs=${rest% }
+	emit "{\"kind\":\"skip\",\"config\":\"$1\",\"reason\":\"$2\"}"
+	say "$1 skipped: $2"
+}
 ns_now() { date +%s%N; }
 
 # ---- what the runs need ----
@@ -147,20 +176,75 @@ teardown_net() {
 
 # ---- configurations ----
 
-mod_load() {
-	[ -d /sys/module/tcptimeo ] && return 0
-	insmod "$ko" || { fail "insmod $ko"; return 1; }
+mod_load() {		# [KO]: tcptimeo from KO ($ko); another one is unloaded first
+	local k=${1:-$ko}
+	if [ -d /sys/module/tcptimeo ]; then
+		[ "${loaded_ko:-$ko}" = "$k" ] && return 0
+		mod_unload || return 1
+	fi
+	insmod "$k" || { fail "insmod $k"; return 1; }
+	loaded_ko=$k
 }
 
 mod_unload() {
 	[ -d /sys/module/tcptimeo ] || return 0
 	"$bin/ttrules" clear >/dev/null
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		rmmod tcptimeo 2>/dev/null && return 0
+		rmmod tcptimeo 2>/dev/null && { loaded_ko=; return 0; }
 		sleep 0.5
 	done
 	fail "rmmod tcptimeo"
 	return 1
+}
+
+# The rounds' insmod: KO loaded (if it is not already), which tcptimeo
+# events it brought recorded (none for the NOTRACE build), then one
+# unrecorded loopback run (1 s; BENCH_SECONDS if shorter).
+round_load() {		# KO WHICH ROUND
+	local e ev=
+	[ -d /sys/module/tcptimeo ] && [ "${loaded_ko:-$ko}" = "$1" ] && return 0
+	mod_load "$1" || return 1
+	for e in "$tracing"/events/tcptimeo/*/; do
+		[ -d "$e" ] && e=${e%/} && ev+="${e##*/} "
+	done
+	emit "{\"kind\":\"modload\",\"module\":\"$2\",\"round\":$3,\"events\":\"${ev% }\"}"
+	run_tt "$crr_limit" warmup-insmod "$bin/ttbench" crr --addr 127.0.0.1 \
+		--port 5201 --seconds "$insmod_warm" --warmup 0 >/dev/null
+}
+
+# Tracepoints on: the events of category tcptimeo enabled in an instance
+# of the bench's own, its trace_pipe read to /dev/null in the background.
+tp_on() {
+	mkdir "$tp_inst" || { fail "mkdir $tp_inst"; return 1; }
+	if [ ! -d "$tp_inst/events/tcptimeo" ]; then
+		fail "no tcptimeo events in $tp_inst (is BENCH_KO a NOTRACE build?)"
+		rmdir "$tp_inst"
+		return 1
+	fi
+	echo 1024 >"$tp_inst/buffer_size_kb"
+	echo 1 >"$tp_inst/events/tcptimeo/enable" || { fail "enable tcptimeo events"; rmdir "$tp_inst"; return 1; }
+	echo 1 >"$tp_inst/tracing_on"
+	cat "$tp_inst/trace_pipe" >/dev/null &
+	tp_reader=$!
+}
+
+# ... and off again: what the instance saw (events read by the reader,
+# left in the buffer, overwritten, dropped) as a record of CONFIG ROUND.
+tp_off() {		# CONFIG ROUND
+	local st
+	echo 0 >"$tp_inst/tracing_on"
+	echo 0 >"$tp_inst/events/tcptimeo/enable" || fail "disable tcptimeo events"
+	sleep 0.2	# the reader drains what is left
+	st=$(awk '/^entries:/ {e += $2} /^overrun:/ {o += $2}
+		/^dropped events:/ {d += $3} /^read events:/ {r += $3}
+		END {printf "\"read\":%d,\"entries\":%d,\"overrun\":%d,\"dropped\":%d", r, e, o, d}' \
+		"$tp_inst"/per_cpu/cpu*/stats)
+	kill "$tp_reader" 2>/dev/null
+	wait "$tp_reader" 2>/dev/null
+	tp_reader=
+	rmdir "$tp_inst" || fail "rmdir $tp_inst"
+	emit "{\"kind\":\"trace\",\"config\":\"$1\",\"round\":$2,$st}"
+	say "$1 round $2: tracepoints off again ($st)"
 }
 
 # ROUND ARGS...: create rules (created disabled, then enabled: the same
@@ -301,16 +385,37 @@ measure() {		# CONFIG ROUND
 		--addr 127.0.0.1 --port 5203 "${app[@]}" "${host_cpu[@]}" --bytes "$bulk_bytes"
 }
 
-round_forward() {	# base app libka bpf mod0 mod1 mod10k
+measure_tp() {		# CONFIG ROUND: CONFIG with the tracepoints on
+	want "$1" || return 0
+	tp_on || return 0
+	measure "$1" "$2"
+	tp_off "$1" "$2"
+}
+
+want_nt() { want mod0nt || want mod1nt; }
+
+# base app libka bpf mod0nt mod1nt mod0 mod0tp mod1 mod1tp mod10k
+round_forward() {
 	local r=$1
 	measure base "$r"
 	measure app "$r"
 	measure libka "$r"
 	if want bpf; then bpf_on && { measure bpf "$r"; bpf_off; }; fi
-	mod_load || return 1
+	if want_nt; then
+		round_load "$ko_nt" notrace "$r" || return 1
+		measure mod0nt "$r"
+		if want mod1nt; then
+			rules_create "$r" --match
+			measure mod1nt "$r"
+		fi
+		mod_unload
+	fi
+	round_load "$ko" normal "$r" || return 1
 	measure mod0 "$r"
+	measure_tp mod0tp "$r"
 	rules_create "$r" --match
 	measure mod1 "$r"
+	measure_tp mod1tp "$r"
 	if want mod10k; then
 		rules_create "$r" --random $((nrules - 1)) --seed "$r"
 		measure mod10k "$r"
@@ -323,9 +428,10 @@ round_forward() {	# base app libka bpf mod0 mod1 mod10k
 	mod_unload
 }
 
-round_reverse() {	# mod10k mod1 mod0 bpf libka app base
+# mod10k mod1tp mod1 mod0tp mod0 mod1nt mod0nt bpf libka app base
+round_reverse() {
 	local r=$1
-	mod_load || return 1
+	round_load "$ko" normal "$r" || return 1
 	if want mod10k; then
 		rules_create "$r" --random $((nrules - 1)) --match --seed "$r"
 		measure mod10k "$r"
@@ -338,10 +444,22 @@ round_reverse() {	# mod10k mod1 mod0 bpf libka app base
 	else
 		rules_create "$r" --match
 	fi
+	measure_tp mod1tp "$r"
 	measure mod1 "$r"
 	rules_clear
+	measure_tp mod0tp "$r"
 	measure mod0 "$r"
 	mod_unload
+	if want_nt; then
+		round_load "$ko_nt" notrace "$r" || return 1
+		if want mod1nt; then
+			rules_create "$r" --match
+			measure mod1nt "$r"
+			rules_clear
+		fi
+		measure mod0nt "$r"
+		mod_unload
+	fi
 	if want bpf; then bpf_on && { measure bpf "$r"; bpf_off; }; fi
 	measure libka "$r"
 	measure app "$r"
@@ -556,7 +674,7 @@ main() {
 	klog0=$(dmesg | wc -l)
 	: >"$raw"
 	prepare_bins || return 1
-	emit "{\"kind\":\"meta\",\"kver\":\"$(uname -r)\",\"cpus\":$(nproc),\"mem_kb\":$(awk '/MemTotal/ {print $2}' /proc/meminfo),\"smoke\":${BENCH_SMOKE:-0},\"reps\":$reps,\"seconds\":$secs,\"warmup\":$warm,\"clients\":$clients,\"nrules\":$nrules,\"bulk_bytes\":$bulk_bytes,\"min_share\":$min_share,\"retries\":$retries,\"configs\":\"$configs\",\"sso_configs\":\"$sso_configs\",\"ko\":\"$ko\",\"ctl\":\"$ctl\",\"start\":\"$(date -u +%FT%TZ)\"}"
+	emit "{\"kind\":\"meta\",\"kver\":\"$(uname -r)\",\"cpus\":$(nproc),\"mem_kb\":$(awk '/MemTotal/ {print $2}' /proc/meminfo),\"smoke\":${BENCH_SMOKE:-0},\"reps\":$reps,\"seconds\":$secs,\"warmup\":$warm,\"clients\":$clients,\"nrules\":$nrules,\"bulk_bytes\":$bulk_bytes,\"min_share\":$min_share,\"retries\":$retries,\"configs\":\"$configs\",\"sso_configs\":\"$sso_configs\",\"ko\":\"$ko\",\"ko_notrace\":\"$ko_nt\",\"ctl\":\"$ctl\",\"start\":\"$(date -u +%FT%TZ)\"}"
 	if want bpf && ! have_bpf; then
 		emit "{\"kind\":\"skip\",\"config\":\"bpf\",\"reason\":\"no stamp.bpf.o or bpftool\"}"
 		configs=${configs/bpf/}
@@ -564,6 +682,19 @@ main() {
 	if want libka && [ ! -e $libka ]; then
 		emit "{\"kind\":\"skip\",\"config\":\"libka\",\"reason\":\"no $libka\"}"
 		configs=${configs/libka/}
+	fi
+	if [ -z "$ko_nt" ] || [ ! -f "$ko_nt" ]; then
+		for r in mod0nt mod1nt; do
+			skip_config $r "no NOTRACE module (BENCH_KO_NOTRACE${ko_nt:+ $ko_nt}; make bench-build builds one)"
+		done
+	fi
+	# (tracefs also says which events each module load brought: modload)
+	mountpoint -q $tracing || mount -t tracefs nodev $tracing 2>/dev/null
+	if want mod0tp || want mod1tp; then
+		if [ ! -d $tracing/instances ]; then
+			for r in mod0tp mod1tp; do skip_config $r "no tracefs instances"; done
+		fi
+		rmdir "$tp_inst" 2>/dev/null	# left over: not ours to keep
 	fi
 	setup_net || { fail "network namespaces"; return 1; }
 	# warm-up, not recorded: page cache, QEMU's translated code, neighbours

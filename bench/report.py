@@ -14,11 +14,16 @@
 
 Medians and min-max over rounds. Ratios are median / median of the
 baseline; "paired" is the median over rounds of config / baseline in the
-same round (rounds are interleaved, so it cancels slow drift).
+same round (rounds are interleaved, so it cancels slow drift). The
+tracepoint comparisons (mod0 / mod0nt, mod1 / mod1nt: off vs compiled
+out; mod0tp / mod0, mod1tp / mod1: on vs off) give that paired ratio with
+its resolution: a distribution-free confidence interval for the median of
+the per-round ratios (order statistics; with 6 rounds their min-max, 97 %).
 """
 import argparse
 import glob
 import json
+import math
 import os
 import shutil
 import statistics
@@ -30,7 +35,11 @@ import time
 CONFIGS = [
     ("base", "1", "no module (baseline)"),
     ("mod0", "2", "module, 0 rules"),
+    ("mod0nt", "2a", "module, 0 rules, tracepoints compiled out"),
+    ("mod0tp", "2b", "module, 0 rules, tracepoints on"),
     ("mod1", "3", "module, 1 matching rule"),
+    ("mod1nt", "3a", "module, 1 matching rule, tracepoints compiled out"),
+    ("mod1tp", "3b", "module, 1 matching rule, tracepoints on"),
     ("mod10k", "4", "module, {n} rules, match last"),
     ("bpf", "5", "BPF sock_ops (bpf_setsockopt)"),
     ("libka", "6", "libkeepalive (LD_PRELOAD)"),
@@ -41,6 +50,14 @@ PATHS = [("lo", "loopback"), ("veth", "veth, 2 netns")]
 # The matching rule's values (bench/ttrules.c)
 WANT = {"keepalive": 1, "keepidle": 10, "keepintvl": 5, "keepcnt": 3,
         "user_timeout": 30000, "syn_retries": 3}
+# The tracepoints' cost: (config, against, question), both measured in
+# the same rounds (bench/guest.sh).
+TP_PAIRS = [("mod0", "mod0nt", "off ÷ compiled out, 0 rules"),
+            ("mod1", "mod1nt", "off ÷ compiled out, 1 rule"),
+            ("mod0tp", "mod0", "on ÷ off, 0 rules"),
+            ("mod1tp", "mod1", "on ÷ off, 1 rule")]
+# the confidence asked of a ratio's interval (reached from 6 rounds on)
+TP_CONFIDENCE = 0.95
 MARK_BEGIN = "<!-- bench:begin (make bench-doc) -->"
 MARK_END = "<!-- bench:end -->"
 
@@ -175,6 +192,22 @@ def summarize(recs):
                 kv.split(" ", 1) for kv in r["index"].split(";") if " " in kv)
         elif r.get("kind") == "memory":
             s["memory"] = r
+        elif r.get("kind") == "trace":
+            e = s.setdefault("trace", {}).setdefault(
+                r["config"], {"runs": 0, "read": 0, "entries": 0,
+                              "overrun": 0, "dropped": 0})
+            e["runs"] += 1
+            for k in ("read", "entries", "overrun", "dropped"):
+                e[k] += r.get(k, 0)
+        elif r.get("kind") == "modload":
+            s.setdefault("modload", {}).setdefault(r["module"], []).append(
+                r.get("events", ""))
+    # the stamps the module counted while the tracepoints were on (every
+    # attempt, as the trace instance saw them all)
+    for c, e in s.get("trace", {}).items():
+        e["stamps"] = sum(r.get("stamped_in", 0) + r.get("stamped_out", 0)
+                          for r in recs if r.get("config") == c
+                          and r.get("kind") in ("crr", "bulk"))
     for c, paths in s["crr"].items():
         for p, e in paths.items():
             for m, _ in METRICS:
@@ -206,7 +239,48 @@ def summarize(recs):
     s["by_round"] = {f"{m}/{c}/{p}": v for (m, c, p), v in by_round.items()}
     s["apply"] = {k: stats(v) for k, v in s["apply"].items()}
     s["targets"] = targets(s, by_round)
+    s["tracepoints"] = tp_ratios(s, by_round)
     return s
+
+
+def median_interval(v, conf=TP_CONFIDENCE):
+    """A distribution-free confidence interval for the median of v: the
+    k-th smallest and k-th largest value, k as large as keeps the coverage
+    1 - 2 P(Binomial(n, 1/2) < k) at conf or more (k = 1 below: min-max,
+    whatever it covers). Returns (lo, hi, coverage)."""
+    v = sorted(v)
+    n = len(v)
+
+    def coverage(k):
+        return 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2 ** n
+    k = 1
+    while k + 1 <= n // 2 and coverage(k + 1) >= conf:
+        k += 1
+    return v[k - 1], v[n - k], coverage(k)
+
+
+def tp_ratios(s, by_round):
+    """The tracepoints' cost, each ratio against a baseline of the same
+    rounds: paired ratio, its interval, and whether 1 lies in it."""
+    out = []
+    for c, of, q in TP_PAIRS:
+        for p, pname in PATHS:
+            for m, _ in METRICS:
+                a = by_round.get((m, c, p), {})
+                b = by_round.get((m, of, p), {})
+                v = [a[k] / b[k] for k in sorted(a) if k in b and b[k]]
+                if not v:
+                    continue
+                lo, hi, cov = median_interval(v)
+                out.append({"config": c, "against": of, "question": q,
+                            "path": p, "metric": m, "rounds": len(v),
+                            "per_round": v, "paired": statistics.median(v),
+                            "ratio": crr_ratio(s, m, c, p, of),
+                            "lo": lo, "hi": hi, "confidence": cov,
+                            "resolution": (hi - lo) / 2,
+                            # too few rounds to resolve anything: None
+                            "within": lo <= 1 <= hi if cov >= 0.75 else None})
+    return out
 
 
 def paired(by_round, m, c, p, of):
@@ -361,6 +435,8 @@ def markdown(s, png_name):
                        "connection, insensitive to other load on the host):")
     if png_name:
         L += ["", f"![connections/s per configuration]({png_name})"]
+    if s.get("tracepoints"):
+        L += tp_table(s)
     if s["bulk"]:
         L += ["", f'**Bulk**: one connection over loopback, '
               f'{m.get("bulk_bytes", 0) / 2**30:g} GiB per run.', "",
@@ -456,6 +532,63 @@ def markdown(s, png_name):
     if s["errors"]:
         L += ["", "Errors during the run:", ""] + [f"- {e}" for e in s["errors"]]
     return "\n".join(L) + "\n"
+
+
+def tp_table(s):
+    """The tracepoints' cost, as Markdown lines."""
+    rows = s["tracepoints"]
+    ns = sorted({r["rounds"] for r in rows})
+    covs = sorted({round(r["confidence"] * 100) for r in rows})
+    L = ["", "**Tracepoints** (tcptimeo:stamp, :timeout, :abort): compiled "
+         "in and off (the module as shipped) against compiled out (the same "
+         "sources built with -DNOTRACE), and on (all three enabled in a "
+         "tracefs instance, its trace_pipe read meanwhile) against off. "
+         "Connections/s ratios within each round; the cell gives their "
+         "median (paired) and a distribution-free confidence interval for "
+         "it (order statistics of the "
+         + "/".join(str(n) for n in ns) + " per-round ratios, "
+         + "/".join(f"{c} %" for c in covs) + "): the run's resolution for "
+         "that ratio. *Within*: the interval holds 1, i.e. no difference "
+         "this run can resolve (not judged below 3 rounds).", "",
+         "| comparison | path | wall clock: paired (interval) | ± | within | "
+         "per host CPU-s: paired (interval) | ± | within |",
+         "|---|---|---:|---:|:---:|---:|---:|:---:|"]
+    pnames = dict(PATHS)
+    for c, of, q in TP_PAIRS:
+        for p, _ in PATHS:
+            cells = []
+            for m, _ in METRICS:
+                r = next((x for x in rows if (x["config"], x["against"],
+                          x["path"], x["metric"]) == (c, of, p, m)), None)
+                if not r:
+                    cells.append("– | – | –")
+                    continue
+                cells.append(f'{r["paired"]:.3f} ({r["lo"]:.3f}–{r["hi"]:.3f}) | '
+                             f'{r["resolution"] * 100:.1f} % | '
+                             + {True: "yes", False: "**no**", None: "– (too few rounds)"}[r["within"]])
+            if all(x == "– | – | –" for x in cells):
+                continue
+            L.append(f"| {q} ({c} ÷ {of}) | {pnames[p]} | " + " | ".join(cells) + " |")
+    tr = s.get("trace", {})
+    notes = []
+    for c in ("mod0tp", "mod1tp"):
+        e = tr.get(c)
+        if not e:
+            continue
+        ratio = f", {e['read'] / e['stamps']:.2f} per stamp" if e["stamps"] else ""
+        notes.append(f"{c}: {e['read']:,} events read by the reader over "
+                     f"{e['runs']} round{'s' if e['runs'] != 1 else ''} "
+                     f"({e['stamps']:,} stamps counted by the "
+                     f"module{ratio}), {e['entries']:,} left in the buffer, "
+                     f"{e['overrun']:,} overwritten, {e['dropped']:,} dropped")
+    ml = s.get("modload", {})
+    if ml:
+        notes.append("tcptimeo events in tracefs after each insmod: " + "; ".join(
+            f"{k} module: " + (" / ".join(sorted(set(x or "none" for x in v))))
+            for k, v in sorted(ml.items())))
+    if notes:
+        L += [""] + [f"- {n}." for n in notes]
+    return L
 
 
 SHAPE_LABELS = {
@@ -604,6 +737,14 @@ def print_ratios(s):
             print(f"  setsockopt {c:8s} {o:8s} {e['median']:10.0f}/s "
                   f"{e['ns_per_call']:6.0f} ns"
                   + (f" ×{e['ratio']:.3f}" if e.get("ratio") else ""))
+    if s.get("tracepoints"):
+        print("tracepoints: paired ratio (interval, confidence), within the run's resolution?")
+        for r in s["tracepoints"]:
+            print(f'  {r["config"]:6s} / {r["against"]:6s} {r["path"]:4s} '
+                  f'{"wall" if r["metric"] == "rate" else "cpu ":4s} '
+                  f'{r["paired"]:.3f} ({r["lo"]:.3f}-{r["hi"]:.3f}, '
+                  f'{r["confidence"] * 100:.0f} %, n={r["rounds"]}) '
+                  + {True: "within", False: "OUTSIDE", None: "(too few rounds)"}[r["within"]])
     print("targets (wall clock / per host CPU-s):")
     for t in s["targets"]:
         v = t.get("rate")
@@ -633,12 +774,30 @@ def check(s):
     if not s["memory"]:
         bad.append("no memory figures")
     bad += [f"error: {e}" for e in s["errors"]]
+    bad += tp_problems(s)
+    return bad
+
+
+def tp_problems(s):
+    """The tracepoint configurations did what they claim: the NOTRACE
+    module brought no event, mod1tp's reader read events."""
+    bad = []
+    want = s["meta"].get("configs", "").split()
+    for ev in s.get("modload", {}).get("notrace", []):
+        if ev:
+            bad.append(f"the NOTRACE module has tcptimeo events: {ev}")
+    if "mod1tp" in want and "mod1tp" not in s["skipped"]:
+        e = s.get("trace", {}).get("mod1tp")
+        if not e or not e["read"]:
+            bad.append("mod1tp: no tcptimeo event read from the trace instance")
     return bad
 
 
 # What each configuration must show on the sockets (the rule's six values
 # on client / server): (min client, min server, max client, max server).
 STAMP_EXPECT = {"base": (0, 0, 0, 0), "mod0": (0, 0, 0, 0),
+                "mod0nt": (0, 0, 0, 0), "mod0tp": (0, 0, 0, 0),
+                "mod1nt": (6, 6, 6, 6), "mod1tp": (6, 6, 6, 6),
                 "mod1": (6, 6, 6, 6), "mod10k": (6, 6, 6, 6),
                 "bpf": (6, 5, 6, 6), "libka": (4, 4, 4, 4),
                 "app": (6, 6, 6, 6)}
@@ -683,6 +842,12 @@ def tap_lines(s):
         out.append(f"PASS\tapply {k}: {e['median']:.3f} s")
     if not any(k.startswith("configfs/create/") for k in s["apply"]):
         out.append("FAIL\trule apply timings")
+    for c, e in sorted(s.get("trace", {}).items()):
+        out.append(f"PASS\t{c}: {e['read']:,} tracepoint events read, "
+                   f"{e['stamps']:,} stamps, {e['overrun'] + e['dropped']:,} lost")
+    for k, v in sorted(s.get("modload", {}).items()):
+        out.append(f"PASS\t{k} module: tcptimeo events {v[0] or 'none'}")
+    out += [f"FAIL\t{b}" for b in tp_problems(s)]
     mem = s["memory"]
     out.append(f"{'PASS' if mem else 'FAIL'}\tmemory figures for "
                f"{mem['rules'] if mem else '?'} rules")

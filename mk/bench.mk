@@ -7,7 +7,9 @@
 #   make bench-smoke    the same, tiny (about a minute with the boot; it is
 #                       also the VM test selftests/60-bench-smoke.sh)
 #   make bench-build    the load generator, the rule generator, the BPF
-#                       program and the module, in build/bench/
+#                       program and the module, in build/bench/, and the
+#                       module again with its tracepoints compiled out
+#                       (build/bench/mod-notrace-<kver>/tcptimeo.ko)
 #   make bench-doc      copy the latest results into docs/performance.md
 #   make bench-probe-cost  time spent in the module's probe and in the BPF
 #                       peer's program, measured in the guest (ftrace,
@@ -47,7 +49,7 @@ BENCH_MOD_SRC := $(BENCH_TOP)/Kbuild $(wildcard $(BENCH_TOP)/module/*.[ch] \
 BENCH_CTL_SRC := $(wildcard $(BENCH_TOP)/tools/tcptimeoctl/*.[ch])
 
 .PHONY: bench bench-smoke bench-build bench-bins bench-doc bench-deps bench-probe-cost \
-	bench-ctl bench-bins-if-possible
+	bench-ctl bench-bins-if-possible bench-notrace
 
 $(BENCH_B)/ttbench: $(BENCH_TOP)/bench/ttbench.c
 	@mkdir -p $(@D)
@@ -78,6 +80,30 @@ $(BENCH_KO): $(BENCH_MOD_SRC)
 		{ tail -n 30 $(@D)/build.log; exit 1; }
 endif
 
+# The same sources with the tracepoints compiled out, for configurations
+# mod0nt and mod1nt: with NOTRACE defined, <linux/tracepoint.h> makes each
+# trace_x() an empty inline and trace/define_trace.h creates nothing. (For
+# the whole unit: a tracepoint of the kernel's own headers' inlines, if
+# one were called, would be compiled out too.) The build fails unless the
+# normal module defines the events and this one none.
+BENCH_KO_NOTRACE := $(BENCH_B)/mod-notrace-$(BENCH_KVER)/tcptimeo.ko
+BENCH_TP_EVENTS := stamp timeout abort
+$(BENCH_KO_NOTRACE): $(BENCH_MOD_SRC) $(BENCH_KO)
+	rm -rf $(@D) && mkdir -p $(@D)
+	cd $(BENCH_TOP) && cp -r Kbuild module lib include $(@D)/
+	$(MAKE) -C $(BENCH_KDIR) M=$(@D) KCFLAGS=-DNOTRACE modules >$(@D)/build.log 2>&1 || \
+		{ tail -n 30 $(@D)/build.log; exit 1; }
+	@for e in $(BENCH_TP_EVENTS); do \
+		nm $(BENCH_KO) | grep -q " __tracepoint_$$e$$" || \
+			{ echo "bench: $(BENCH_KO) has no tracepoint $$e" >&2; rm -f $@; exit 1; }; \
+	done; \
+	if nm --defined-only $@ | grep -E ' (__tracepoint_|__traceiter_|event_)'; then \
+		echo "bench: $@ still defines tracepoints (above)" >&2; rm -f $@; exit 1; \
+	fi; \
+	echo "  NOTRACE $@: no tracepoint ($(BENCH_KO): $(BENCH_TP_EVENTS))"
+
+bench-notrace: $(BENCH_KO_NOTRACE)
+
 # tcptimeoctl, where `make tools` puts it.
 BENCH_CTL ?= $(if $(BENCH_CTL_SRC),$(BENCH_TOP)/build/tools/tcptimeoctl)
 $(BENCH_TOP)/build/tools/tcptimeoctl: $(BENCH_CTL_SRC)
@@ -87,7 +113,7 @@ bench-ctl: $(BENCH_CTL)
 
 bench-bins: $(BENCH_BINS)
 
-bench-build: bench-bins $(BENCH_KO) bench-ctl
+bench-build: bench-bins $(BENCH_KO) $(BENCH_KO_NOTRACE) bench-ctl
 
 # selftests/60-bench-smoke.sh uses build/bench when it is there (else it
 # compiles in the guest, slower): build it before the VM suite, never
@@ -115,14 +141,15 @@ bench bench-smoke bench-probe-cost: bench-deps
 else
 bench: bench-deps bench-build
 	rm -rf $(BENCH_RUN) && mkdir -p $(BENCH_RUN)
-	BENCH_KO=$(BENCH_KO) BENCH_BIN=$(BENCH_B) BENCH_CTL=$(BENCH_CTL) \
-		$(BENCH_TOP)/bench/vm.sh $(BENCH_KVER) $(BENCH_RUN)
+	BENCH_KO=$(BENCH_KO) BENCH_KO_NOTRACE=$(BENCH_KO_NOTRACE) BENCH_BIN=$(BENCH_B) \
+		BENCH_CTL=$(BENCH_CTL) $(BENCH_TOP)/bench/vm.sh $(BENCH_KVER) $(BENCH_RUN)
 	python3 $(BENCH_TOP)/bench/report.py $(BENCH_RUN)/raw.jsonl \
 		--out $(BENCH_TOP)/bench/results
 
 bench-smoke: bench-deps bench-build
 	rm -rf $(BENCH_RUN)-smoke && mkdir -p $(BENCH_RUN)-smoke
-	BENCH_SMOKE=1 BENCH_KO=$(BENCH_KO) BENCH_BIN=$(BENCH_B) BENCH_CTL=$(BENCH_CTL) \
+	BENCH_SMOKE=1 BENCH_KO=$(BENCH_KO) BENCH_KO_NOTRACE=$(BENCH_KO_NOTRACE) \
+		BENCH_BIN=$(BENCH_B) BENCH_CTL=$(BENCH_CTL) \
 		$(BENCH_TOP)/bench/vm.sh $(BENCH_KVER) $(BENCH_RUN)-smoke
 	python3 $(BENCH_TOP)/bench/report.py $(BENCH_RUN)-smoke/raw.jsonl \
 		--out $(BENCH_RUN)-smoke --check
