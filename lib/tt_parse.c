@@ -615,6 +615,13 @@ size_t tt_format_rule(char *buf, size_t size, const char *name, u32 priority,
 	}
 	if (opts->syn_retries)
 		tt_put_word_u32(&o, "syn-retries", opts->syn_retries);
+	if (opts->rto_max % 1000 == 0 && opts->rto_max) {
+		tt_put_word_u32(&o, "rto-max", opts->rto_max / 1000);
+		tt_putc(&o, 's');
+	} else if (opts->rto_max) {
+		tt_put_word_u32(&o, "rto-max", opts->rto_max);
+		tt_puts(&o, "ms");
+	}
 	if (opts->mode != TCPTIMEO_MODE_FILL) {
 		tt_putc(&o, ' ');
 		tt_puts(&o, tt_mode_name(opts->mode));
@@ -710,6 +717,8 @@ int tt_rule_cmp(u32 prio_a, const char *name_a, u32 prio_b, const char *name_b)
 	"a PID, a namespace file (/proc/PID/ns/net, /run/netns/NAME), a name in /run/netns, an inode (net:[4026532000]), or 0 (any)"
 #define TT_UTO_VALID \
 	"0 (unset), 1..2147483647 ms (10000, 10000ms, 10s, 2m) or auto"
+#define TT_RTO_MAX_VALID \
+	"0 (unset) or 1000..120000 ms (1000, 1500ms, 2s, 2m)"
 #define TT_SECS_VALID(max) "0 (unset) or 1.." #max " seconds (7, 7s, 2m, 1h)"
 
 const struct tt_field_info tt_fields[TT_F_NFIELDS] = {
@@ -728,6 +737,7 @@ const struct tt_field_info tt_fields[TT_F_NFIELDS] = {
 	[TT_F_CNT] = { "cnt", "keepcnt", "0 (unset) or 1..127" },
 	[TT_F_UTO] = { "user-timeout", "user_timeout", TT_UTO_VALID },
 	[TT_F_SYN] = { "syn-retries", "syn_retries", "0 (unset) or 1..127" },
+	[TT_F_RTO_MAX] = { "rto-max", "rto_max", TT_RTO_MAX_VALID },
 	[TT_F_MODE] = { "mode", "mode", "fill, force or clamp" },
 	[TT_F_AUDIT] = { "audit", "audit", "audit, no-audit" },
 	[TT_F_ENABLED] = { "disabled", "enabled", "disabled" },
@@ -758,6 +768,7 @@ static const struct tt_word tt_words[] = {
 	{ "cnt", TT_F_CNT, true, 0, TT_W_RULE },
 	{ "user-timeout", TT_F_UTO, true, 0, TT_W_RULE },
 	{ "syn-retries", TT_F_SYN, true, 0, TT_W_RULE },
+	{ "rto-max", TT_F_RTO_MAX, true, 0, TT_W_RULE },
 	{ "mode", TT_F_MODE, true, 0, TT_W_RULE },
 	{ "fill", TT_F_MODE, false, TCPTIMEO_MODE_FILL, TT_W_RULE },
 	{ "force", TT_F_MODE, false, TCPTIMEO_MODE_FORCE, TT_W_RULE },
@@ -838,6 +849,20 @@ int tt_parse_secs(const char *s, size_t len, u32 max, u32 *out)
 int tt_parse_ms(const char *s, size_t len, u32 max, u32 *out)
 {
 	return tt_parse_unit(s, len, max, out, true);
+}
+
+int tt_parse_rto_max(const char *s, size_t len, u32 *out)
+{
+	u32 v;
+	int err;
+
+	err = tt_parse_ms(s, len, TCPTIMEO_RTO_MAX_MAX, &v);
+	if (err)
+		return err;
+	if (v && v < TCPTIMEO_RTO_MAX_MIN)
+		return -TT_ERANGE;
+	*out = v;
+	return 0;
 }
 
 int tt_check_cgroup(const char *s, size_t len, const char **why)
@@ -1001,6 +1026,11 @@ static int tt_field_parse(struct tt_rule_spec *r, u8 f, const char *val,
 		err = tt_parse_ms(val, len, TCPTIMEO_USER_TIMEOUT_MAX, &v);
 		if (!err)
 			r->opts.user_timeout = v;
+		return err;
+	case TT_F_RTO_MAX:
+		err = tt_parse_rto_max(val, len, &v);
+		if (!err)
+			r->opts.rto_max = v;
 		return err;
 	default:
 		return -TT_EINVAL;

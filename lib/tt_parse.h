@@ -64,6 +64,7 @@ struct tt_opts {
 	u32 keepidle;		/* seconds */
 	u32 keepintvl;		/* seconds */
 	u32 user_timeout;	/* ms, or TCPTIMEO_USER_TIMEOUT_AUTO */
+	u32 rto_max;		/* ms, TCP_RTO_MAX_MS (6.15+) */
 };
 
 /* What is known of a connection when a rule is evaluated. */
@@ -109,7 +110,8 @@ enum tt_verdict tt_sel_match(const struct tt_sel *s, const struct tt_tuple *t);
  * One rule as one line of the rules-file syntax (also the sysfs "rules"
  * file): NAME priority P dir D [local-port L] [remote-port R]
  * [remote-addr A] [cgroup C] [netns N] [keepalive] [idle S] [intvl S]
- * [cnt N] [user-timeout MS|auto] [syn-retries N] [force|clamp] [audit]
+ * [cnt N] [user-timeout MS|auto] [syn-retries N] [rto-max MS]
+ * [force|clamp] [audit]
  * No trailing newline. cgroup may be NULL or "". name NULL: the words
  * after the name only (the module's "line" file).
  */
@@ -139,6 +141,7 @@ enum tt_field {
 	TT_F_CNT,
 	TT_F_UTO,
 	TT_F_SYN,
+	TT_F_RTO_MAX,
 	TT_F_MODE,
 	TT_F_AUDIT,
 	TT_F_ENABLED,		/* the word "disabled" */
@@ -220,6 +223,8 @@ int tt_rule_parse(struct tt_rule_spec *r, int where, tt_netns_fn ns,
 /* "7", "7s", "2m", "1h" (and "ms" for tt_parse_ms): at most @max. */
 int tt_parse_secs(const char *s, size_t len, u32 max, u32 *out);
 int tt_parse_ms(const char *s, size_t len, u32 max, u32 *out);
+/* rto_max: 0 (unset) or TCPTIMEO_RTO_MAX_MIN..MAX ms, with a unit. */
+int tt_parse_rto_max(const char *s, size_t len, u32 *out);
 /* A cgroup path as a rule names it: 0 or -TT_EINVAL with *why. */
 int tt_check_cgroup(const char *s, size_t len, const char **why);
 

@@ -29,6 +29,9 @@
 #define TCPTIMEO_KEEPCNT_MAX		127	/* MAX_TCP_KEEPCNT */
 #define TCPTIMEO_SYN_RETRIES_MAX	127	/* MAX_TCP_SYNCNT */
 #define TCPTIMEO_USER_TIMEOUT_MAX	2147483647U	/* milliseconds, INT_MAX */
+/* TCP_RTO_MAX_MS (Linux 6.15): milliseconds, the kernel's own range */
+#define TCPTIMEO_RTO_MAX_MIN		1000
+#define TCPTIMEO_RTO_MAX_MAX		120000
 #define TCPTIMEO_NETNS_MAX		4294967295U
 
 /* user_timeout value meaning (keepidle + keepintvl * keepcnt) * 1000 */
