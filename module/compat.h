@@ -12,6 +12,7 @@
 #include <net/inet6_hashtables.h>
 #include <net/inet_hashtables.h>
 #include <net/sock.h>
+#include <net/tcp.h>
 
 /* Is the socket's cgroup (v2) @ancestor or below it? */
 static inline bool tt_sk_under_cgroup(const struct sock *sk,
@@ -108,6 +109,60 @@ static inline struct sock *tt_lookup_listener6(struct net *net,
 /* PDE_DATA() became pde_data() in 5.17 (Kbuild: TT_HAVE_PDE_DATA). */
 #ifndef TT_HAVE_PDE_DATA
 #define pde_data(inode)		PDE_DATA(inode)
+#endif
+
+/*
+ * A per-socket ceiling on the retransmission timeout (TCP_RTO_MAX_MS,
+ * icsk_rto_max, net.ipv4.tcp_rto_max_ms) came in 6.15 (Kbuild:
+ * TT_HAVE_RTO_MAX). Before, every socket's ceiling is TCP_RTO_MAX and a
+ * rule cannot set one (configfs refuses it, so the stores below are never
+ * reached there). Values in jiffies; the writes are lockless in the
+ * kernel's own setsockopt() too, and every reader uses READ_ONCE().
+ */
+#ifdef TT_HAVE_RTO_MAX
+static inline bool tt_rto_max_supported(void)
+{
+	return true;
+}
+
+static inline u32 tt_rto_max_get(const struct sock *sk)
+{
+	return READ_ONCE(inet_csk(sk)->icsk_rto_max);
+}
+
+static inline void tt_rto_max_set(struct sock *sk, u32 val)
+{
+	WRITE_ONCE(inet_csk(sk)->icsk_rto_max, val);
+}
+
+/* What tcp_init_sock() gives a new socket of @sk's namespace. */
+static inline u32 tt_rto_max_default(const struct sock *sk)
+{
+	return msecs_to_jiffies(READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rto_max_ms));
+}
+#else
+#ifndef TCP_RTO_MAX_MS
+#define TCP_RTO_MAX_MS		44	/* an unknown option before 6.15 */
+#endif
+
+static inline bool tt_rto_max_supported(void)
+{
+	return false;
+}
+
+static inline u32 tt_rto_max_get(const struct sock *sk)
+{
+	return TCP_RTO_MAX;
+}
+
+static inline void tt_rto_max_set(struct sock *sk, u32 val)
+{
+}
+
+static inline u32 tt_rto_max_default(const struct sock *sk)
+{
+	return TCP_RTO_MAX;
+}
 #endif
 
 /* io_uring's workers are marked since 5.12; before, they are kthreads. */

@@ -59,6 +59,7 @@ static int tt_bad(const struct tt_item *it, const char *field, int err,
 		  const char *valid)
 {
 	const char *what = err == -ERANGE ? "out of range" :
+			   err == -EOPNOTSUPP ? "not supported by this kernel" :
 			   err != -ENOENT ? "invalid value" :
 			   !strcmp(field, "netns") ? "no such network namespace" :
 			   "no such cgroup";
@@ -541,6 +542,41 @@ static ssize_t tt_attr_fmt_user_timeout(const struct tt_item *it, char *page)
 
 TT_ATTR(user_timeout, "0 (unset), 1..2147483647 ms or auto");
 
+/* 0 on kernels without TCP_RTO_MAX_MS: see tt_rto_max_supported(). */
+static int tt_check_rto_max(u32 ms)
+{
+	if (ms && ms < TCPTIMEO_RTO_MAX_MIN)
+		return -ERANGE;
+	if (ms && !tt_rto_max_supported())
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+#define TT_RTO_MAX_VALID						\
+	(tt_rto_max_supported() ? "0 (unset) or 1000..120000 ms" :	\
+	 "0: rto_max needs Linux 6.15 or later (TCP_RTO_MAX_MS)")
+
+static int tt_attr_parse_rto_max(struct tt_rule_cfg *cfg, const void *ctx,
+				 const char *s, size_t len)
+{
+	u32 v;
+	int err;
+
+	err = tt_parse_u32(s, len, TCPTIMEO_RTO_MAX_MAX, &v);
+	if (!err)
+		err = tt_check_rto_max(v);
+	if (!err)
+		cfg->opts.rto_max = v;
+	return err;
+}
+
+static ssize_t tt_attr_fmt_rto_max(const struct tt_item *it, char *page)
+{
+	return sprintf(page, "%u\n", it->cfg.opts.rto_max);
+}
+
+TT_ATTR(rto_max, TT_RTO_MAX_VALID);
+
 static int tt_attr_parse_cgroup(struct tt_rule_cfg *cfg, const void *ctx,
 				const char *s, size_t len)
 {
@@ -698,7 +734,7 @@ static int tt_line_bad(const struct tt_item *it, const struct tt_rule_err *e)
 
 	switch (e->fail) {
 	case TT_RF_UNKNOWN:
-		pr_info_ratelimited("rule %s: line: unknown word '%*pE'; valid: priority dir local-port remote-port remote-addr cgroup netns keepalive idle intvl cnt user-timeout syn-retries mode fill force clamp audit\n",
+		pr_info_ratelimited("rule %s: line: unknown word '%*pE'; valid: priority dir local-port remote-port remote-addr cgroup netns keepalive idle intvl cnt user-timeout syn-retries rto-max mode fill force clamp audit\n",
 				    it->cfg.name, len, e->word);
 		break;
 	case TT_RF_WHERE:
@@ -746,6 +782,11 @@ static ssize_t tt_rule_line_store(struct config_item *ci, const char *page,
 	err = tt_rule_parse(sp, TT_W_LINE, NULL, NULL, page, n, &e);
 	if (err) {
 		tt_line_bad(it, &e);
+		goto out;
+	}
+	err = tt_check_rto_max(sp->opts.rto_max);
+	if (err) {
+		tt_bad(it, "line: rto-max", err, TT_RTO_MAX_VALID);
 		goto out;
 	}
 	mutex_lock(&tt_cfg_mutex);
@@ -890,6 +931,7 @@ static struct configfs_attribute *tt_rule_attrs[] = {
 	&tt_rule_attr_keepcnt,
 	&tt_rule_attr_user_timeout,
 	&tt_rule_attr_syn_retries,
+	&tt_rule_attr_rto_max,
 	&tt_rule_attr_mode,
 	&tt_rule_attr_audit,
 	&tt_rule_attr_line,

@@ -227,7 +227,7 @@ static int tt_proc_show(struct seq_file *m, void *v)
 	u8 syn;
 
 	if (v == SEQ_START_TOKEN) {
-		seq_puts(m, "local remote state cgroup keepalive idle intvl cnt user_timeout syn_retries rule from\n");
+		seq_puts(m, "local remote state cgroup keepalive idle intvl cnt user_timeout syn_retries rule from rto_max\n");
 		return 0;
 	}
 	/* closed since it was picked: no longer a connection to show */
@@ -251,7 +251,12 @@ static int tt_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "%s ", rule ? rule->cfg.name : "-");
 	for (opt = TT_OPT_KEEPALIVE; opt <= TT_OPT_SYNCNT; opt++)
 		seq_putc(m, tt_opt_from(sk, rule, opt));
-	seq_putc(m, '\n');
+	/* appended, so that readers of the older columns read on */
+	if (tt_rto_max_supported())
+		seq_printf(m, "%c %u\n", tt_opt_from(sk, rule, TT_OPT_RTO_MAX),
+			   jiffies_to_msecs(tt_rto_max_get(sk)));
+	else
+		seq_puts(m, "- -\n");
 	rcu_read_unlock();
 	return 0;
 }

@@ -9,7 +9,8 @@
  *
  *   tcp_setsockopt()     level IPPROTO_TCP, IPv4 and IPv6: TCP_KEEPIDLE,
  *                        TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT,
- *                        TCP_SYNCNT. Before the kernel takes the lock.
+ *                        TCP_SYNCNT, TCP_RTO_MAX_MS. Before the kernel
+ *                        takes the lock.
  *   tcp_set_keepalive()  sk_prot->keepalive(), SO_KEEPALIVE's TCP part,
  *                        under lock_sock() of the same task.
  *
@@ -161,6 +162,9 @@ static int tt_pre_tcp_setsockopt(struct kprobe *kp, struct pt_regs *regs)
 		break;
 	case TCP_SYNCNT:
 		opt = TT_OPT_SYNCNT;
+		break;
+	case TCP_RTO_MAX_MS:
+		opt = TT_OPT_RTO_MAX;
 		break;
 	default:
 		return 0;

@@ -74,6 +74,18 @@ static u32 tt_user_timeout(const struct tcp_sock *tp, const struct tt_opts *o)
 	return min_t(u64, ms, TCPTIMEO_USER_TIMEOUT_MAX);
 }
 
+/*
+ * A socket's RTO ceiling has no "unset": it starts at its namespace's
+ * sysctl (an accepted one at its listener's). That value reads as unset,
+ * so a fill rule lowers it and any other is the application's own.
+ */
+static u32 tt_rto_max_raw(const struct sock *sk)
+{
+	u32 cur = tt_rto_max_get(sk);
+
+	return cur == tt_rto_max_default(sk) ? 0 : cur;
+}
+
 /* The raw socket value of @opt, as tt_put_opts() compares it. */
 u32 tt_opt_raw(const struct sock *sk, enum tt_opt opt)
 {
@@ -91,6 +103,8 @@ u32 tt_opt_raw(const struct sock *sk, enum tt_opt opt)
 		return READ_ONCE(tp->keepalive_probes);
 	case TT_OPT_USER_TIMEOUT:
 		return READ_ONCE(icsk->icsk_user_timeout);
+	case TT_OPT_RTO_MAX:
+		return tt_rto_max_raw(sk);
 	default:
 		return READ_ONCE(icsk->icsk_syn_retries);
 	}
@@ -111,6 +125,8 @@ static u32 tt_rule_val(const struct tt_opts *o, enum tt_opt opt,
 		return o->keepcnt;
 	case TT_OPT_USER_TIMEOUT:
 		return o->user_timeout ? tt_user_timeout(tp, o) : 0;
+	case TT_OPT_RTO_MAX:
+		return o->rto_max ? msecs_to_jiffies(o->rto_max) : 0;
 	default:
 		return o->syn_retries;
 	}
@@ -181,6 +197,16 @@ static void tt_put_opts(struct sock *sk, const struct tt_opts *o,
 	if (o->syn_retries && tt_want(p, TT_OPT_SYNCNT, icsk->icsk_syn_retries,
 				      syn_eff, o->syn_retries))
 		WRITE_ONCE(icsk->icsk_syn_retries, o->syn_retries);
+	/*
+	 * Not in the middle of a loss episode (apply_existing, a force
+	 * rule's restamp): a lower ceiling shortens the tcp_retries2 budget
+	 * that episode already spent, which could end it at once (the
+	 * kernel's own warning for TCP_RTO_MAX_MS on a live socket).
+	 */
+	v = o->rto_max ? msecs_to_jiffies(o->rto_max) : 0;
+	if (v && v != tt_rto_max_get(sk) && !READ_ONCE(icsk->icsk_retransmits) &&
+	    tt_want(p, TT_OPT_RTO_MAX, tt_rto_max_raw(sk), tt_rto_max_get(sk), v))
+		tt_rto_max_set(sk, v);
 	/*
 	 * After the keepalive fields: "auto" reads their effective values.
 	 * A dry run reads them unchanged: exact whenever they would not

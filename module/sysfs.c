@@ -182,6 +182,16 @@ static ssize_t version_show(struct kobject *kobj, struct kobj_attribute *attr,
 
 static struct kobj_attribute version_attr = __ATTR_RO(version);
 
+/* The rule options (configfs attributes) this kernel lets a rule set. */
+static ssize_t features_show(struct kobject *kobj,
+			     struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "keepalive keepidle keepintvl keepcnt user_timeout syn_retries%s\n",
+			  tt_rto_max_supported() ? " rto_max" : "");
+}
+
+static struct kobj_attribute features_attr = __ATTR_RO(features);
+
 static ssize_t rules_read(struct file *file, struct kobject *kobj,
 			  TT_BIN_ATTR_CONST struct bin_attribute *attr,
 			  char *buf, loff_t off, size_t count)
@@ -200,6 +210,7 @@ static struct attribute *tt_attrs[] = {
 	&hold_attr.attr,
 	&commit_attr.attr,
 	&version_attr.attr,
+	&features_attr.attr,
 	NULL,
 };
 

@@ -198,6 +198,7 @@ enum tt_opt {
 	TT_OPT_KEEPCNT,
 	TT_OPT_USER_TIMEOUT,
 	TT_OPT_SYNCNT,
+	TT_OPT_RTO_MAX,		/* 6.15+: tt_rto_max_supported() */
 };
 
 /* A socket before the application's setsockopt(): see tt_check(). */

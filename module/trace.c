@@ -70,7 +70,8 @@ void tt_trace_sock(char *name, u8 *saddr, u8 *daddr, u32 *netns,
 
 /* The socket's effective values, as getsockopt() would report them. */
 void tt_trace_values(const struct sock *sk, u8 *keepalive, u32 *idle,
-		     u32 *intvl, u8 *cnt, u32 *user_timeout, u8 *syn_retries)
+		     u32 *intvl, u8 *cnt, u32 *user_timeout, u8 *syn_retries,
+		     u32 *rto_max)
 {
 	const struct inet_connection_sock *icsk = inet_csk(sk);
 	const struct tcp_sock *tp = tcp_sk(sk);
@@ -82,6 +83,7 @@ void tt_trace_values(const struct sock *sk, u8 *keepalive, u32 *idle,
 	*cnt = keepalive_probes(tp);
 	*user_timeout = READ_ONCE(icsk->icsk_user_timeout);
 	*syn_retries = syn ? : READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_syn_retries);
+	*rto_max = tt_rto_max_supported() ? jiffies_to_msecs(tt_rto_max_get(sk)) : 0;
 }
 
 #define CREATE_TRACE_POINTS

@@ -47,7 +47,8 @@ void tt_trace_sock(char *name, u8 *saddr, u8 *daddr, u32 *netns,
 		   u64 *cgroup, const struct sock *sk,
 		   const struct tt_rule *rule);
 void tt_trace_values(const struct sock *sk, u8 *keepalive, u32 *idle,
-		     u32 *intvl, u8 *cnt, u32 *user_timeout, u8 *syn_retries);
+		     u32 *intvl, u8 *cnt, u32 *user_timeout, u8 *syn_retries,
+		     u32 *rto_max);
 
 #endif /* _TT_TRACE_DEFS_H */
 
@@ -94,6 +95,7 @@ TRACE_EVENT(stamp,
 			     __field(__u32, idle)
 			     __field(__u32, intvl)
 			     __field(__u32, user_timeout)
+			     __field(__u32, rto_max)
 			     __field(__u16, set)
 			     __field(__u16, skipped)
 			     __field(__u8, origin)
@@ -111,7 +113,7 @@ TRACE_EVENT(stamp,
 			   tt_trace_values(sk, &__entry->keepalive,
 					   &__entry->idle, &__entry->intvl,
 					   &__entry->cnt, &__entry->user_timeout,
-					   &__entry->syn_retries);
+					   &__entry->syn_retries, &__entry->rto_max);
 			   __entry->set = set;
 			   __entry->skipped = skipped;
 			   __entry->origin = origin;
@@ -120,7 +122,7 @@ TRACE_EVENT(stamp,
 			   __entry->audit = audit;
 	    ),
 
-	    TP_printk("rule=%s dir=%s origin=%s mode=%s audit=%u src=%pISpc dst=%pISpc netns=%u cgroup=%llu set=%s skipped=%s keepalive=%u idle=%u intvl=%u cnt=%u user_timeout=%u syn_retries=%u",
+	    TP_printk("rule=%s dir=%s origin=%s mode=%s audit=%u src=%pISpc dst=%pISpc netns=%u cgroup=%llu set=%s skipped=%s keepalive=%u idle=%u intvl=%u cnt=%u user_timeout=%u syn_retries=%u rto_max=%u",
 		      __entry->rule, tt_show_dir(__entry->dir),
 		      __print_symbolic(__entry->origin,
 				       { TT_ORIGIN_NEW, "new" },
@@ -136,16 +138,19 @@ TRACE_EVENT(stamp,
 						    { 1, "keepalive" },
 						    { 2, "idle" }, { 4, "intvl" },
 						    { 8, "cnt" }, { 16, "user_timeout" },
-						    { 32, "syn_retries" }) :
+						    { 32, "syn_retries" },
+						    { 64, "rto_max" }) :
 						   "none"),
 		      (__entry->skipped ? __print_flags(__entry->skipped, ",",
 							{ 1, "keepalive" },
 							{ 2, "idle" }, { 4, "intvl" },
 							{ 8, "cnt" }, { 16, "user_timeout" },
-							{ 32, "syn_retries" }) :
+							{ 32, "syn_retries" },
+							{ 64, "rto_max" }) :
 						   "none"),
 		      __entry->keepalive, __entry->idle, __entry->intvl,
-		      __entry->cnt, __entry->user_timeout, __entry->syn_retries)
+		      __entry->cnt, __entry->user_timeout, __entry->syn_retries,
+		      __entry->rto_max)
 );
 
 TRACE_EVENT(timeout,
