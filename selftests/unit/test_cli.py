@@ -458,7 +458,9 @@ def test_explain(tmp):
     j = explain(root, "g dir in local-port 8080 keepalive idle 7 intvl 5 cnt 2 user-timeout auto\n",
                 "--dir", "in", "--remote", "10.0.0.1:5000", "--local-port", "8080")
     ok(j["values"] == {"keepalive": 1, "keepidle": 7, "keepintvl": 5, "keepcnt": 2,
-                       "user_timeout": 17000, "syn_retries": syn}, "explain: istio values, auto = 17000", j)
+                       "user_timeout": 17000, "syn_retries": syn,
+                       "rto_max": sysctl("tcp_rto_max_ms", None)},
+       "explain: istio values, auto = 17000 (rto_max: the kernel's, null without it)", j)
     j = explain(root, "k keepalive user-timeout auto\n", "--dir", "out", "--remote", "10.0.0.1:80")
     ok(j["values"]["user_timeout"] == (idle + intvl * cnt) * 1000 and j["values"]["keepidle"] == idle,
        "explain: unset timings come from the sysctls, auto from them too", j)
@@ -595,6 +597,195 @@ def test_check(tmp):
     p = run(root, "check")
     ok(p.returncode == 0 and "x: warning: keepalive is on but idle is unset" in p.stdout,
        "check without FILE lints the live rules (a warning: exit 0)", p.stdout)
+
+
+FEATURES_ALL = "keepalive keepidle keepintvl keepcnt user_timeout syn_retries rto_max\n"
+FEATURES_OLD = "keepalive keepidle keepintvl keepcnt user_timeout syn_retries\n"
+
+
+def features(root, text):
+    p = os.path.join(root, "sys/kernel/tcptimeo/features")
+    if text is None:
+        if os.path.exists(p):
+            os.unlink(p)
+    else:
+        with open(p, "w") as f:
+            f.write(text)
+
+
+def model_timeout(retries2, rto_max):
+    """The kernel's tcp_model_timeout() in ms, rto_base TCP_RTO_MIN."""
+    thresh = (rto_max // 200).bit_length() - 1
+    if retries2 <= thresh:
+        return ((2 << retries2) - 1) * 200
+    return ((2 << thresh) - 1) * 200 + (retries2 - thresh) * rto_max
+
+
+def test_rto_max(tmp):
+    """rto_max (TCP_RTO_MAX_MS, Linux 6.15): issue 17."""
+    ok([model_timeout(15, r) for r in (120000, 30000, 10000, 1000)] ==
+       [924600, 291000, 112600, 14400], "the test's tcp_model_timeout() gives the kernel's numbers")
+    root = fake(tmp)
+    rd = rules_dir(root)
+    rel = os.uname().release
+    unsup = (f"tcptimeoctl: rule web: rto-max: not supported by this kernel "
+             f"(TCP_RTO_MAX_MS needs Linux 6.15 or later; running {rel})\n")
+    for feat, what in ((FEATURES_OLD, "features without rto_max"),
+                       (None, "no features file (an older module)")):
+        features(root, feat)
+        before = snapshot(root)
+        p = run(root, "add", "web", "--idle", "7", "--rto-max", "2s")
+        ok(p.returncode == 1 and p.stderr == unsup and snapshot(root) == before,
+           f"add --rto-max refused, {what}: exit 1, the message, nothing written", show(p))
+        p = run(root, "add", "web", "--idle", "7")
+        ok(p.returncode == 0, f"{what}: a rule without rto-max is accepted", show(p))
+        p = run(root, "set", "web", "--rto-max", "2s")
+        with open(os.path.join(rd, "web/line")) as f:
+            line = f.read()
+        ok(p.returncode == 1 and p.stderr == unsup and "rto-max" not in line,
+           f"set --rto-max refused, {what}: nothing written", show(p))
+        p = run(root, "set", "web", "--rto-max", "0")
+        ok(p.returncode == 0, f"{what}: set --rto-max 0 (unset) is accepted", show(p))
+        conf = write_file(tmp, "rto.conf", "a idle 9\nweb idle 7 rto-max 1500ms\n")
+        before = snapshot(root)
+        p = run(root, "apply", conf)
+        ok(p.returncode == 1 and f"{conf}:2: rule web: rto-max: not supported by this kernel "
+           f"(TCP_RTO_MAX_MS needs Linux 6.15 or later; running {rel})" in p.stderr and
+           "nothing changed" in p.stderr and snapshot(root) == before,
+           f"apply with an rto-max rule, {what}: refused as a whole, nothing changed", show(p))
+        p = run(root, "check", conf)
+        ok("rto-max: this node's kernel or module has no TCP_RTO_MAX_MS" in p.stdout,
+           f"check: a note that apply refuses rto-max here, {what}", show(p))
+        run(root, "del", "web")
+    features(root, FEATURES_ALL)
+    for args, val in ((["--rto-max", "2s"], 2000), (["--rto-max", "1500ms"], 1500),
+                      (["--rto-max=1500"], 1500), (["--rto-max", "2m"], 120000)):
+        p = run(root, "add", "web", "--idle", "7", *args)
+        with open(os.path.join(rd, "web/line")) as f:
+            line = f.read()
+        want = "rto-max 1500ms" if val == 1500 else f"rto-max {val // 1000}s"
+        ok(p.returncode == 0 and line == f"priority 1000 dir any idle 7s {want}\n",
+           f"add {' '.join(args)}: the line says {want}", show(p) + line)
+        p = run(root, "show", "web", "-j")
+        ok(p.returncode == 0 and json.loads(p.stdout or "{}").get("rto_max") == val,
+           f"show -j: rto_max {val} (ms)", show(p))
+        run(root, "del", "web")
+    p = run(root, "add", "r2", "--rto-max", "2s")
+    ok(p.returncode == 0, "add: rto-max alone is an option", show(p))
+    p = run(root, "list", "-j")
+    ok(p.returncode == 0 and [r["rto_max"] for r in json.loads(p.stdout or "[]")] == [2000],
+       "list -j: rto_max", show(p))
+    p = run(root, "show", "r2")
+    ok(p.returncode == 0 and "rto_max        2000\n" in p.stdout, "show: rto_max in ms", show(p))
+    p = run(root, "save")
+    ok(p.returncode == 0 and "r2 priority 1000 dir any rto-max 2s\n" in p.stdout, "save: rto-max 2s", show(p))
+    saved = p.stdout
+    p = run(root, "apply", "--dry-run", "-", stdin=saved)
+    ok(p.returncode == 0, "save | apply --dry-run -: in sync (rto-max round trip)", show(p))
+    p = run(root, "set", "r2", "--rto-max", "3s")
+    ok(p.returncode == 0, "set --rto-max 3s", show(p))
+    p = run(root, "apply", "--dry-run", "-", stdin=saved)
+    ok(p.returncode == 5 and "update r2: rto-max 3000 -> 2000" in p.stdout,
+       "apply --dry-run: an rto-max change is an update", show(p))
+    # an old module's rule directory: no line file, no rto_max attribute
+    os.makedirs(os.path.join(rd, "old"))
+    for k, v in (("enabled", "1"), ("keepidle", "7")):
+        with open(os.path.join(rd, "old", k), "w") as f:
+            f.write(v + "\n")
+    p = run(root, "show", "old", "-j")
+    ok(p.returncode == 0 and json.loads(p.stdout or "{}").get("rto_max") == 0,
+       "show -j: an old module's rule without the rto_max attribute is 0", show(p))
+    for args, msg in ((["--rto-max", "999ms"], "--rto-max '999ms': out of range"),
+                      (["--rto-max", "120001"], "--rto-max '120001': out of range"),
+                      (["--rto-max", "2x"], "--rto-max '2x': invalid"),
+                      (["--rto-max"], "--rto-max: missing value")):
+        before = snapshot(root)
+        p = run(root, "add", "bad", "--idle", "7", *args)
+        ok(p.returncode == 1 and msg in p.stderr and
+           "valid: 0 (unset) or 1000..120000 ms (1000, 1500ms, 2s, 2m)" in p.stderr
+           and snapshot(root) == before, f"add {' '.join(args)}: exit 1, {msg}, nothing written", show(p))
+    features(root, FEATURES_ALL)
+
+    # explain: the value, its source and the dead-peer bound
+    r2 = sysctl("tcp_retries2", 15)
+    sys_rto = sysctl("tcp_rto_max_ms", None)
+    for rule, rto, uto in (("e idle 7 rto-max 2s", 2000, 0), ("e idle 7 rto-max 10s", 10000, 0),
+                           ("e idle 7 rto-max 1s", 1000, 0),
+                           ("e idle 7 rto-max 2s user-timeout 30s", 2000, 30000)):
+        j = explain(root, rule + "\n", "--dir", "out", "--remote", "10.0.0.1:80")
+        bt = j.get("busy_timeout", {})
+        want = uto or model_timeout(r2, rto)
+        ok(j.get("values", {}).get("rto_max") == rto and j["sources"]["rto_max"] == "rule" and
+           bt.get("ms") == want and bt.get("by") == ("user_timeout" if uto else "tcp_retries2") and
+           bt.get("tcp_retries2") == r2 and j.get("heal_retransmit_max_ms") == rto,
+           f"explain -j '{rule}': rto_max {rto}, busy connection bound {want} ms", j)
+    j = explain(root, "e idle 7\n", "--dir", "out", "--remote", "10.0.0.1:80")
+    dflt = sys_rto or 120000
+    ok(j.get("values", {}).get("rto_max") == dflt and
+       j["sources"]["rto_max"] in ("sysctl net.ipv4.tcp_rto_max_ms",
+                                   "kernel default 120000 (net.ipv4.tcp_rto_max_ms not read)") and
+       j["busy_timeout"]["ms"] == model_timeout(r2, dflt),
+       "explain -j: no rto-max in the rule: the sysctl's (or 120000) and its bound", j)
+    p = run(root, "explain", "--rules", write_file(root, "e.conf", "e idle 7 rto-max 10s\n"),
+            "--dir", "out", "--remote", "10.0.0.1:80")
+    ok(p.returncode == 0 and "TCP_RTO_MAX_MS    10000 ms     rule\n" in p.stdout and
+       (r2 != 15 or "busy connection, peer gone: ends after about 112.6 s" in p.stdout) and
+       "partition healed: the next retransmission, and the connection's recovery, come "
+       "within rto_max = 10 s" in p.stdout, "explain text: rto_max, the 112.6 s bound, the heal delay", p.stdout)
+    features(root, None)
+    j = explain(root, "e idle 7 rto-max 2s\n", "--dir", "out", "--remote", "10.0.0.1:80")
+    ok("refused" in j.get("sources", {}).get("rto_max", "") and
+       j["busy_timeout"]["ms"] == model_timeout(r2, dflt),
+       "explain -j: an old module: the rule's rto-max is refused, the bound from the kernel's", j)
+
+    # sockets: the new format (7-character from, rto_max last) and the old
+    root2 = fake_incident(tmp, PROC_HEAD.replace(" from\n", " from rto_max\n") +
+                          "10.77.0.1:40000 10.77.0.2:8080 ESTABLISHED 1234 1 7 5 2 17000 6 web rarradr 2000\n"
+                          "10.77.0.1:40001 10.77.0.2:8080 ESTABLISHED 1234 0 7200 75 9 0 6 - dddddda 30000\n"
+                          "10.77.0.1:40002 10.77.0.2:8080 ESTABLISHED 1234 0 7200 75 9 0 6 - ddddddd 120000\n"
+                          "10.77.0.1:40003 10.77.0.2:8080 ESTABLISHED 1234 0 7200 75 9 0 6 - dddddd- -\n"
+                          "10.77.0.1:40004 10.77.0.2:8080 ESTABLISHED 1234 0 7200 75 9 0 6 - rarrad\n"
+                          "10.77.0.1:40005 10.77.0.2:8080 ESTABLISHED 1234 0 7200 75 9 0 6 -\n")
+    p = run(root2, "sockets", "-j")
+    try:
+        j = json.loads(p.stdout)
+        good = ([x["rto_max"] for x in j] == [2000, 30000, 120000, None, None, None] and
+                [x.get("from", {}).get("rto_max") for x in j] ==
+                ["rule", "application", "default", None, None, None] and
+                j[0]["from"]["keepidle"] == "application" and "from" not in j[5] and
+                j[3]["from"]["syn_retries"] == "default")
+    except (ValueError, KeyError, IndexError) as e:
+        good = f"{e}"
+    ok(good is True and p.returncode == 0, "sockets -j: rto_max and its source, new and old formats", show(p))
+    p = run(root2, "sockets")
+    lines = p.stdout.splitlines()
+    ok(p.returncode == 0 and "RTO_MAX" in lines[0].split() and lines[1].split()[-1] == "rarradr"
+       and " 2000 " in lines[1] and lines[4].split()[-1] == "dddddd-",
+       "sockets: an RTO_MAX column, FROM with 7 characters", show(p))
+    for bad in ("dddddd 2000", "ddddddr", "ddddddr -", "dddddd- 2000", "ddddddx 2000",
+                "ddddddr 0", "ddddddr 2000 x"):
+        root3 = fake_incident(tmp, PROC_HEAD + "10.77.0.1:40000 10.77.0.2:8080 ESTABLISHED 1 0 7200 75 9 0 6 - "
+                              + bad + "\n")
+        p = run(root3, "sockets", "-j")
+        ok(json.loads(p.stdout or "[]") == [], f"sockets: the line ending '{bad}' is not understood", show(p))
+
+    # monitor: rto_max= at the end of stamp, rto_max in set/skipped
+    line = ("stamp: rule=web dir=in origin=new mode=fill audit=0 src=10.0.0.1:80 "
+            "dst=10.0.0.2:5555 netns=1 cgroup=1 set=idle|rto_max skipped=none keepalive=0 "
+            "idle=30 intvl=75 cnt=9 user_timeout=0 syn_retries=6 rto_max=2000")
+    p = run(root, "monitor", "-j", "--input", "-", stdin=f"x-1 [000] .... 1.5: {line}\n"
+            f"x-1 [000] .... 1.6: {line.replace('set=idle|rto_max', 'set=idle,rto_max').rsplit(' ', 1)[0]}\n")
+    try:
+        j = [x for x in json_lines(p.stdout) if x.get("event") == "stamp"]
+        good = (j[0]["rto_max"] == 2000 and j[0]["set"] == ["idle", "rto_max"] and
+                "rto_max" not in j[1] and j[1]["set"] == ["idle", "rto_max"] and len(j) == 2)
+    except (ValueError, KeyError, IndexError) as e:
+        good = f"{e}"
+    ok(good is True and p.returncode == 0,
+       "monitor -j: rto_max a number, set with rto_max, a line without it (older module)", show(p))
+    p = run(root, "monitor", "--input", "-", stdin=f"x-1 [000] .... 1.5: {line}\n")
+    ok(p.returncode == 0 and p.stdout.rstrip().endswith("syn_retries=6 rto_max=2000"),
+       "monitor: the text line keeps rto_max", show(p))
 
 
 def test_manpage(tmp):
@@ -796,7 +987,7 @@ def test_incident(tmp):
             "local": "10.77.0.1:40000", "remote": "10.77.0.2:8080",
             "state": "ESTABLISHED", "cgroup": 1234, "keepalive": True,
             "keepidle": 7, "keepintvl": 5, "keepcnt": 2, "user_timeout": 17000,
-            "syn_retries": 6, "rule": "web", "from": {
+            "syn_retries": 6, "rule": "web", "rto_max": None, "from": {
                 "keepalive": "rule", "keepidle": "application",
                 "keepintvl": "rule", "keepcnt": "rule",
                 "user_timeout": "application", "syn_retries": "default"}}
@@ -1003,7 +1194,7 @@ MON_JSON = [
      "sport": 0, "dst": "fd00::6", "dport": 6379, "netns": 4026532000,
      "cgroup": 42, "set": [], "skipped": ["keepalive", "syn_retries"],
      "keepalive": False, "idle": 7200, "intvl": 75, "cnt": 9, "user_timeout": 0,
-     "syn_retries": 6, "rto_max": "120000"},
+     "syn_retries": 6, "rto_max": 120000},
     {"time": 400.3, "cpu": 2, "event": "timeout", "rule": "db.main-1",
      "dir": "out", "cause": "syn", "src": "10.0.0.3", "sport": 0,
      "dst": "10.0.0.9", "dport": 6379, "netns": 4026532000, "cgroup": 42,
@@ -1430,6 +1621,7 @@ def main():
         test_check(tmp)
         test_incident(tmp)
         test_monitor(tmp)
+        test_rto_max(tmp)
         test_manpage(tmp)
         test_conventions(tmp)
     finally:

@@ -428,6 +428,7 @@ static void test_format_rule(void)
 	memset(&o, 0, sizeof(o));
 	o.user_timeout = 10000;
 	o.syn_retries = 3;
+	o.rto_max = 1500;
 	o.mode = TCPTIMEO_MODE_CLAMP;
 	o.audit = 1;
 	tt_format_rule(buf, sizeof(buf), "r", 7, &s, "/loadtest", 4026531840U,
@@ -435,8 +436,47 @@ static void test_format_rule(void)
 	unit_ok(!strcmp(buf, "r priority 7 dir out local-port 1-2,5 "
 			"remote-port 6379 remote-addr 10.96.0.10/32,fd00::/8 "
 			"cgroup /loadtest netns 4026531840 user-timeout 10s "
-			"syn-retries 3 clamp audit"),
+			"syn-retries 3 rto-max 1500ms clamp audit"),
 		"format: every selector, clamp and audit");
+	{
+		/* rto_max: 0 or 1000..120000 ms, a bare number is ms */
+		static const struct {
+			const char *s;
+			int err;
+			u32 v;
+		} rt[] = {
+			{ "2s", 0, 2000 }, { "1500ms", 0, 1500 },
+			{ "1500", 0, 1500 }, { "0", 0, 0 }, { "1000", 0, 1000 },
+			{ "120000", 0, 120000 }, { "2m", 0, 120000 },
+			{ "999ms", -TT_ERANGE, 0 }, { "999", -TT_ERANGE, 0 },
+			{ "1", -TT_ERANGE, 0 }, { "120001", -TT_ERANGE, 0 },
+			{ "3m", -TT_ERANGE, 0 }, { "2x", -TT_EINVAL, 0 },
+			{ "", -TT_EINVAL, 0 }, { "-1000", -TT_EINVAL, 0 },
+		};
+		struct tt_opts o2 = { 0 };
+		char b2[1024];
+		u32 v;
+
+		for (i = 0; i < sizeof(rt) / sizeof(rt[0]); i++) {
+			int e;
+
+			v = 77;
+			e = tt_parse_rto_max(rt[i].s, strlen(rt[i].s), &v);
+			if (e != rt[i].err || (!e && v != rt[i].v))
+				break;
+		}
+		unit_ok(i == sizeof(rt) / sizeof(rt[0]),
+			"tt_parse_rto_max: 0, 1000..120000 ms, units, bare ms, "
+			"999 and 120001 out of range");
+		o2.rto_max = 2000;
+		tt_format_rule(b2, sizeof(b2), NULL, 1000, &s, NULL, 0, &o2);
+		unit_ok(strstr(b2, " rto-max 2s") != NULL,
+			"format: rto-max 2s");
+		o2.rto_max = 120000;
+		tt_format_rule(b2, sizeof(b2), NULL, 1000, &s, NULL, 0, &o2);
+		unit_ok(strstr(b2, " rto-max 120s") != NULL,
+			"format: rto-max 120s");
+	}
 	/* every truncation is NUL-terminated and stays inside the buffer */
 	for (i = 0; i <= sizeof(small) - 8; i++) {
 		memset(small, 'X', sizeof(small));

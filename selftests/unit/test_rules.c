@@ -30,13 +30,14 @@ void ctl_warn(const char *fmt, ...)
 #define V_SECS "0 (unset) or 1..32767 seconds (7, 7s, 2m, 1h)"
 #define V_127 "0 (unset) or 1..127"
 #define V_UTO "0 (unset), 1..2147483647 ms (10000, 10000ms, 10s, 2m) or auto"
+#define V_RTO "0 (unset) or 1000..120000 ms (1000, 1500ms, 2s, 2m)"
 #define V_PRIO "0..65535, lower is evaluated first (default 1000)"
 #define V_CG "an absolute cgroup v2 path (/loadtest; it may not exist yet), < 512 bytes, no spaces, or any"
 #define V_NS "a PID, a namespace file (/proc/PID/ns/net, /run/netns/NAME), a name in /run/netns, an inode (net:[4026532000]), or 0 (any)"
 #define V_NAME "1-32 characters of A-Z a-z 0-9 _ . - (the first word of a line)"
-#define UNKNOWN "; expected a rule name, then: priority dir local-port remote-port remote-addr cgroup netns keepalive idle intvl cnt user-timeout syn-retries fill force clamp audit disabled"
+#define UNKNOWN "; expected a rule name, then: priority dir local-port remote-port remote-addr cgroup netns keepalive idle intvl cnt user-timeout syn-retries rto-max fill force clamp audit disabled"
 
-#define V_NOOPT "at least one of keepalive, idle, intvl, cnt, user-timeout, syn-retries, or audit (a rule that sets nothing claims the connections it matches and stamps nothing)"
+#define V_NOOPT "at least one of keepalive, idle, intvl, cnt, user-timeout, syn-retries, rto-max, or audit (a rule that sets nothing claims the connections it matches and stamps nothing)"
 
 struct bad_line {
 	const char *line;
@@ -139,6 +140,15 @@ static const struct bad_line bad_lines[] = {
 	{ "r cnt 2s", "cnt '2s': invalid; valid: " V_127, 1 },
 	{ "r syn-retries 200", "syn-retries '200': out of range; valid: " V_127, 1 },
 	{ "r syn-retries three", "syn-retries 'three': invalid; valid: " V_127, 1 },
+	{ "r rto-max 999ms", "rto-max '999ms': out of range; valid: " V_RTO, 1 },
+	{ "r rto-max 999", "rto-max '999': out of range; valid: " V_RTO, 1 },
+	{ "r rto-max 120001", "rto-max '120001': out of range; valid: " V_RTO, 1 },
+	{ "r rto-max 121s", "rto-max '121s': out of range; valid: " V_RTO, 1 },
+	{ "r rto-max 2x", "rto-max '2x': invalid; valid: " V_RTO, 1 },
+	{ "r rto-max 1.5s", "rto-max '1.5s': invalid; valid: " V_RTO, 1 },
+	{ "r rto-max", "rto-max: missing value; valid: " V_RTO, 1 },
+	{ "r rto-max 2s rto-max 3s", "rto-max: given twice", 1 },
+	{ "r rto-max 0", "rule 'r' sets no option; valid: " V_NOOPT, 1 },
 	{ "r user-timeout 2147483648", "user-timeout '2147483648': out of range; valid: " V_UTO, 1 },
 	{ "r user-timeout 2147484s", "user-timeout '2147484s': out of range; valid: " V_UTO, 1 },
 	{ "r user-timeout 597h", "user-timeout '597h': out of range; valid: " V_UTO, 1 },
@@ -197,6 +207,10 @@ static const struct bad_arg bad_args[] = {
 	{ CTX_ADD, "priority", "70000", "--priority '70000': out of range; valid: " V_PRIO },
 	{ CTX_ADD, "cnt", "", "--cnt '': invalid; valid: " V_127 },
 	{ CTX_ADD, "syn-retries", "128", "--syn-retries '128': out of range; valid: " V_127 },
+	{ CTX_ADD, "rto-max", "999ms", "--rto-max '999ms': out of range; valid: " V_RTO },
+	{ CTX_ADD, "rto-max", "120001", "--rto-max '120001': out of range; valid: " V_RTO },
+	{ CTX_ADD, "rto-max", NULL, "--rto-max: missing value; valid: " V_RTO },
+	{ CTX_SET, "rto-max", "-1", "--rto-max '-1': invalid; valid: " V_RTO },
 	{ CTX_ADD, "cgroup", "x/y", "--cgroup 'x/y': not an absolute path; valid: " V_CG },
 	{ CTX_ADD, "cgroup", "/a b", "--cgroup '/a b': contains a space or control character; valid: " V_CG },
 	{ CTX_ADD, "no-keepalive", NULL, "--no-keepalive: only for 'tcptimeoctl set'; leave the word out instead" },
@@ -273,6 +287,14 @@ static const struct good_line good_lines[] = {
 	  "r priority 1000 dir any netns 4026531840 cnt 127 syn-retries 127 force" },
 	{ "r local-port any remote-port any remote-addr any cgroup any netns any audit",
 	  "r priority 1000 dir any audit" },
+	{ "r rto-max 2s", "r priority 1000 dir any rto-max 2s" },
+	{ "r rto-max 1500ms", "r priority 1000 dir any rto-max 1500ms" },
+	{ "r rto-max 1500", "r priority 1000 dir any rto-max 1500ms" },
+	{ "r rto-max 1000", "r priority 1000 dir any rto-max 1s" },
+	{ "r rto-max 2m", "r priority 1000 dir any rto-max 120s" },
+	{ "r rto-max 120000ms clamp user-timeout 10s",
+	  "r priority 1000 dir any user-timeout 10s rto-max 120s clamp" },
+	{ "r keepalive rto-max 0", "r priority 1000 dir any keepalive" },
 	{ "r idle 0 intvl 0s cnt 0 user-timeout 0 syn-retries 1 fill",
 	  "r priority 1000 dir any syn-retries 1" },
 	{ "A.b_c-9 priority 65535 keepalive", "A.b_c-9 priority 65535 dir any keepalive" },

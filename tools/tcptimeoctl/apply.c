@@ -280,9 +280,9 @@ int cmd_apply(int argc, char **argv)
 	const struct ctl_rule **live_names = NULL, **file_names = NULL;
 	struct ctl_rule *live = NULL;
 	struct ctl_file f;
-	struct act *acts;
+	struct act *acts = NULL;
 	size_t nlive = 0, nacts = 0, i, j, ncreate = 0, nupdate = 0, ndel = 0;
-	size_t done;
+	size_t done, nref = 0;
 	time_t since = 0;
 	bool held;
 	int ret;
@@ -329,6 +329,23 @@ int cmd_apply(int argc, char **argv)
 		return ret;
 	}
 	ctl_version_warn();
+	/* options this kernel lacks: refused before anything changes */
+	for (i = 0; i < f.n; i++) {
+		char msg[CTL_MSG_MAX];
+
+		if (!f.rules[i].opts.rto_max ||
+		    ctl_feature(ctl_fields[F_RTO_MAX].attr))
+			continue;
+		ctl_rto_max_msg(msg, sizeof(msg), f.rules[i].name);
+		fprintf(stderr, "%s:%d: %s\n", shown, f.rules[i].line, msg);
+		nref++;
+	}
+	if (nref) {
+		fprintf(stderr, "%s: %zu error%s in %s; nothing changed\n",
+			ctl_prog, nref, nref == 1 ? "" : "s", shown);
+		ret = EXIT_INPUT;
+		goto out;
+	}
 
 	/* by name, so that 10,000 rules against 10,000 cost no 10^8 compares */
 	acts = calloc(f.n + nlive + 1, sizeof(*acts));

@@ -12,6 +12,9 @@
  *   (7200 s by default) decides when the first probe goes out.
  * - user-timeout auto computed from sysctls, syn-retries that cannot apply,
  *   rules that set nothing, a user-timeout under a second ("10" is ms).
+ * - rto-max at or above user-timeout: the user timeout caps every RTO
+ *   first, so rto-max changes nothing; rto-max on a kernel without
+ *   TCP_RTO_MAX_MS (a note: apply refuses it on this node).
  * - errors: everything apply --dry-run refuses (the parser's, a cgroup
  *   path naming a file).
  */
@@ -131,6 +134,7 @@ static bool cgroup_absent(const struct ctl_rule *r, bool from_file,
 static void lint(const struct ctl_rule *r, size_t n, bool from_file)
 {
 	unsigned long idle, intvl, cnt, syn;
+	bool rto_unsupported;
 	char mnt[1024] = "";
 	size_t i, j;
 
@@ -144,6 +148,9 @@ static void lint(const struct ctl_rule *r, size_t n, bool from_file)
 		syn = 6;
 	if (from_file)
 		ctl_cgroup_mount(mnt, sizeof(mnt));
+	/* only where a module runs: a file is often linted elsewhere */
+	rto_unsupported = !ctl_module_check_quiet() &&
+			  !ctl_feature(ctl_fields[F_RTO_MAX].attr);
 
 	for (i = 0; i < n; i++) {
 		const struct tt_opts *o = &r[i].opts;
@@ -206,6 +213,17 @@ static void lint(const struct ctl_rule *r, size_t n, bool from_file)
 			       !o->keepintvl ? "intvl " : "",
 			       !o->keepcnt ? "cnt " : "", ei, ev, ec,
 			       total * 1000);
+		if (o->rto_max && o->user_timeout &&
+		    o->user_timeout != TCPTIMEO_USER_TIMEOUT_AUTO &&
+		    o->rto_max >= o->user_timeout)
+			report(&r[i], SEV_WARN, "rto-max %u ms is not below "
+			       "user-timeout %u ms: the user timeout caps every "
+			       "RTO first, so rto-max changes nothing",
+			       o->rto_max, o->user_timeout);
+		if (o->rto_max && rto_unsupported)
+			report(&r[i], SEV_NOTE, "rto-max: this node's kernel "
+			       "or module has no TCP_RTO_MAX_MS (Linux 6.15 or "
+			       "later): apply refuses the rule here");
 		if (o->syn_retries && r[i].sel.n_lports &&
 		    (r[i].sel.dir & TCPTIMEO_DIR_OUT))
 			report(&r[i], SEV_WARN, "syn-retries %u cannot apply to "

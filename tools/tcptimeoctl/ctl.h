@@ -46,6 +46,7 @@ enum ctl_field {
 	F_CNT,
 	F_UTO,
 	F_SYN,
+	F_RTO_MAX,
 	F_MODE,
 	F_AUDIT,
 	F_ENABLED,
@@ -152,6 +153,7 @@ extern const char *ctl_sysroot;		/* "" or TCPTIMEO_SYSROOT for tests */
 int ctl_kernel_check(void);		/* 0 or EXIT_NOMOD with a message */
 void ctl_version_warn(void);	/* warns if the module's version differs */
 int ctl_module_check(void);		/* the same, sysfs only */
+int ctl_module_check_quiet(void);	/* ctl_module_check(), no message */
 int ctl_kernel_list(struct ctl_rule **rules, size_t *n);	/* sorted */
 int ctl_kernel_read(const char *name, struct ctl_rule *r);	/* -errno */
 int ctl_kernel_create(const struct ctl_rule *r);		/* exit code */
@@ -181,6 +183,18 @@ int ctl_file_load(struct ctl_file *f, const char *path, const char *shown);
 int ctl_file_cgroups(struct ctl_file *f, const char *shown, bool notes);
 int ctl_err_order(const void *a, const void *b);	/* by line, for qsort */
 int ctl_errno_exit(int err);
+/*
+ * The rule options the kernel supports: /sys/kernel/tcptimeo/features
+ * (configfs attribute names); a module without the file has every option
+ * but rto_max. ctl_feature(): 1 listed, 0 not.
+ */
+int ctl_feature(const char *attr);
+/* rto_max without TCP_RTO_MAX_MS: say so for rule @name (EXIT_INPUT). */
+int ctl_rto_max_unsupported(const char *name);
+/* The same, as a message (for the rules file's FILE:LINE: list). */
+void ctl_rto_max_msg(char *buf, size_t size, const char *name);
+/* Refuse rule @r if it sets an option this kernel lacks: an exit code. */
+int ctl_kernel_supports(const struct ctl_rule *r);
 
 /* out.c */
 void json_str(FILE *f, const char *s);
@@ -196,7 +210,7 @@ void ctl_print_show(FILE *f, const struct ctl_rule *r);
 /* sock.c: one line of /proc/net/tcptimeo (docs/ABI.md) */
 #define TCPTIMEO_PROC_NET	"/proc/net/tcptimeo"
 
-#define CTL_NOPTS	6	/* keepalive .. syn_retries */
+#define CTL_NOPTS	7	/* keepalive .. syn_retries, rto_max */
 extern const char *const ctl_opt_names[CTL_NOPTS];
 
 struct ctl_sock {
@@ -208,9 +222,12 @@ struct ctl_sock {
 	u8 keepalive;
 	unsigned long long cgroup;
 	u32 idle, intvl, cnt, user_timeout, syn_retries;
+	u32 rto_max;		/* ms; 0: not known (older module, or '-') */
 	char rule[TCPTIMEO_NAME_MAX + 1];	/* "" if none matches */
 	/* per option (ctl_opt_names order): 'r' the rule's value, 'a' the
-	 * application's, 'd' the node default; "" from an older module */
+	 * application's, 'd' the node default, for rto_max '-' a kernel
+	 * without it; "" from an older module, 6 characters (no rto_max)
+	 * from one before rto_max */
 	char from[CTL_NOPTS + 1];
 	unsigned long netns;	/* its namespace's inode; 0: the caller's */
 };

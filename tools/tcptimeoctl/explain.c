@@ -140,8 +140,28 @@ static u32 own_netns(void)
 }
 
 struct sysctls {
-	unsigned long idle, intvl, cnt, syn;
+	unsigned long idle, intvl, cnt, syn, retries2, rto_max;
+	bool rto_ok;		/* the kernel and the module have rto_max */
+	bool rto_sysctl;	/* net.ipv4.tcp_rto_max_ms was read */
 };
+
+/* TCP_RTO_MAX and TCP_RTO_MIN, in ms: the kernel's constants */
+#define CTL_RTO_MAX_DEFAULT	120000UL
+#define CTL_RTO_MIN		200UL
+
+/*
+ * rto_max (TCP_RTO_MAX_MS, Linux 6.15) can be stamped when the module says
+ * so in its features file; without the module (explain --rules), when the
+ * kernel has the sysctl.
+ */
+static bool rto_max_ok(void)
+{
+	unsigned long v;
+
+	if (!ctl_module_check_quiet())
+		return ctl_feature(ctl_fields[F_RTO_MAX].attr);
+	return !ctl_sysctl_read("net/ipv4/tcp_rto_max_ms", &v);
+}
 
 static void read_sysctls(struct sysctls *s)
 {
@@ -153,26 +173,70 @@ static void read_sysctls(struct sysctls *s)
 		s->cnt = 9;
 	if (ctl_sysctl_read("net/ipv4/tcp_syn_retries", &s->syn))
 		s->syn = 6;
+	if (ctl_sysctl_read("net/ipv4/tcp_retries2", &s->retries2))
+		s->retries2 = 15;
+	s->rto_sysctl = !ctl_sysctl_read("net/ipv4/tcp_rto_max_ms",
+					 &s->rto_max);
+	if (!s->rto_sysctl)
+		s->rto_max = CTL_RTO_MAX_DEFAULT;
 }
 
-enum { V_KA, V_IDLE, V_INTVL, V_CNT, V_UTO, V_SYN, V_N };
+enum { V_KA, V_IDLE, V_INTVL, V_CNT, V_UTO, V_SYN, V_RTO, V_N };
 _Static_assert(V_N == CTL_NOPTS, "one name per option");
 
 /* JSON keys of the six options, in this order (explain, sockets -j) */
 const char *const ctl_opt_names[CTL_NOPTS] = {
 	"keepalive", "keepidle", "keepintvl", "keepcnt", "user_timeout",
-	"syn_retries",
+	"syn_retries", "rto_max",
 };
 static const char *const vopts[V_N] = {
 	"SO_KEEPALIVE", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT",
-	"TCP_USER_TIMEOUT", "TCP_SYNCNT",
+	"TCP_USER_TIMEOUT", "TCP_SYNCNT", "TCP_RTO_MAX_MS",
 };
-static const char *const vunits[V_N] = { "", " s", " s", "", " ms", "" };
+static const char *const vunits[V_N] = {
+	"", " s", " s", "", " ms", "", " ms",
+};
 
 struct values {
 	unsigned long v[V_N];
 	const char *src[V_N];
+	bool no_rto;		/* the kernel has no TCP_RTO_MAX_MS */
+	unsigned long rto;	/* the RTO ceiling in effect, ms */
 };
+
+/*
+ * How long a connection with unacknowledged data lives once the peer is
+ * gone: TCP_USER_TIMEOUT if set, else the tcp_retries2 budget as the
+ * kernel's tcp_model_timeout() computes it: the RTO doubles from
+ * TCP_RTO_MIN up to rto_max, then stays there.
+ */
+static unsigned long long retries2_budget(unsigned long retries2,
+					  unsigned long rto_max,
+					  unsigned int *thresh)
+{
+	unsigned long q = rto_max / CTL_RTO_MIN;
+	unsigned int t = 0;
+
+	while (q >>= 1)
+		t++;		/* ilog2(rto_max / rto_base) */
+	*thresh = t;
+	if (retries2 <= t)
+		return ((2ULL << retries2) - 1) * CTL_RTO_MIN;
+	return ((2ULL << t) - 1) * CTL_RTO_MIN +
+	       (unsigned long long)(retries2 - t) * rto_max;
+}
+
+/* "924.6 s", "14.4 s", "291 s" */
+static const char *secs_text(unsigned long long ms, char *buf, size_t size)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, size, "%llu s", ms / 1000);
+	else if (ms % 100 == 0)
+		snprintf(buf, size, "%llu.%llu s", ms / 1000, ms % 1000 / 100);
+	else
+		snprintf(buf, size, "%llu.%03llu s", ms / 1000, ms % 1000);
+	return buf;
+}
 
 /*
  * One option of the rule (@rule, 0: unset) against the kernel's value
@@ -240,6 +304,75 @@ static void compute(const struct ctl_rule *r, bool syn_ok,
 	if (o && o->syn_retries && !syn_ok && out->v[V_SYN] == o->syn_retries)
 		out->src[V_SYN] = "rule, written after the handshake: "
 				  "connect() used the sysctl's count";
+	/* TCP_RTO_MAX_MS (6.15): without it the ceiling is TCP_RTO_MAX */
+	out->no_rto = !s->rto_ok && !s->rto_sysctl;
+	if (!s->rto_ok && s->rto_sysctl) {
+		/* the kernel has it, the module cannot stamp it */
+		out->v[V_RTO] = s->rto_max;
+		out->src[V_RTO] = o && o->rto_max ?
+			"sysctl net.ipv4.tcp_rto_max_ms (this module has no "
+			"rto_max, older than tcptimeoctl: the rule's rto-max "
+			"is refused)" : "sysctl net.ipv4.tcp_rto_max_ms";
+		out->rto = s->rto_max;
+	} else if (!s->rto_ok) {
+		out->v[V_RTO] = 0;
+		out->src[V_RTO] = o && o->rto_max ?
+			"not supported by this kernel (TCP_RTO_MAX_MS needs "
+			"Linux 6.15 or later): the rule's rto-max is refused; "
+			"the ceiling is 120000 ms" :
+			"not supported by this kernel (TCP_RTO_MAX_MS needs "
+			"Linux 6.15 or later): the ceiling is 120000 ms";
+		out->rto = CTL_RTO_MAX_DEFAULT;
+	} else {
+		pick(&out->v[V_RTO], &out->src[V_RTO], o ? o->rto_max : 0,
+		     s->rto_max, clamp, s->rto_sysctl ?
+		     "sysctl net.ipv4.tcp_rto_max_ms" :
+		     "kernel default 120000 (net.ipv4.tcp_rto_max_ms not read)");
+		out->rto = out->v[V_RTO];
+	}
+}
+
+/* The dead-peer bound of a busy connection, and the heal delay. */
+static void print_bound_text(const struct values *v, const struct sysctls *s)
+{
+	unsigned long long ms;
+	unsigned int t;
+	char a[32], b[32];
+
+	if (v->v[V_UTO]) {
+		printf("busy connection, peer gone: ends after %s "
+		       "(user_timeout %lu ms; rto_max only makes the "
+		       "retransmissions denser)\n",
+		       secs_text(v->v[V_UTO], a, sizeof(a)), v->v[V_UTO]);
+	} else {
+		ms = retries2_budget(s->retries2, v->rto, &t);
+		printf("busy connection, peer gone: ends after about %s "
+		       "(net.ipv4.tcp_retries2 %lu with rto_max %s: the "
+		       "RTO doubles from 200 ms %u times, then stays at "
+		       "rto_max; the end comes at the first retransmission "
+		       "after it)\n", secs_text(ms, a, sizeof(a)),
+		       s->retries2, secs_text(v->rto, b, sizeof(b)), t);
+	}
+	printf("partition healed: the next retransmission, and the "
+	       "connection's recovery, come within rto_max = %s%s\n",
+	       secs_text(v->rto, a, sizeof(a)),
+	       v->no_rto ? " (TCP_RTO_MAX, this kernel's fixed ceiling)" : "");
+}
+
+static void print_bound_json(const struct values *v, const struct sysctls *s)
+{
+	unsigned int t;
+
+	if (v->v[V_UTO])
+		printf(",\"busy_timeout\":{\"ms\":%lu,\"by\":"
+		       "\"user_timeout\",\"tcp_retries2\":%lu,\"rto_max\":%lu}",
+		       v->v[V_UTO], s->retries2, v->rto);
+	else
+		printf(",\"busy_timeout\":{\"ms\":%llu,\"by\":"
+		       "\"tcp_retries2\",\"tcp_retries2\":%lu,\"rto_max\":%lu}",
+		       retries2_budget(s->retries2, v->rto, &t), s->retries2,
+		       v->rto);
+	printf(",\"heal_retransmit_max_ms\":%lu", v->rto);
 }
 
 static void print_values_text(const struct values *v, const char *indent)
@@ -249,7 +382,10 @@ static void print_values_text(const struct values *v, const char *indent)
 	for (i = 0; i < V_N; i++) {
 		char num[32];
 
-		snprintf(num, sizeof(num), "%lu%s", v->v[i], vunits[i]);
+		if (i == V_RTO && v->no_rto)
+			snprintf(num, sizeof(num), "-");
+		else
+			snprintf(num, sizeof(num), "%lu%s", v->v[i], vunits[i]);
 		printf("%s%-17s %-12s %s\n", indent, vopts[i], num, v->src[i]);
 	}
 }
@@ -262,7 +398,10 @@ static void print_values_json(const struct values *v)
 	/* one JSON type per field everywhere: SO_KEEPALIVE is a boolean */
 	printf("\"%s\":%s", ctl_opt_names[V_KA], v->v[V_KA] ? "true" : "false");
 	for (i = V_KA + 1; i < V_N; i++)
-		printf(",\"%s\":%lu", ctl_opt_names[i], v->v[i]);
+		if (i == V_RTO && v->no_rto)
+			printf(",\"%s\":null", ctl_opt_names[i]);
+		else
+			printf(",\"%s\":%lu", ctl_opt_names[i], v->v[i]);
 	fputs("}", stdout);
 }
 
@@ -557,6 +696,7 @@ int cmd_explain(int argc, char **argv)
 			 !strcmp(kb, "1");
 	}
 	read_sysctls(&sc);
+	sc.rto_ok = rto_max_ok();
 
 	/* the two moments of docs/ABI.md §Semantics */
 	first = NULL;
@@ -651,6 +791,7 @@ int cmd_explain(int argc, char **argv)
 			print_values_json(&val);
 			fputs(",\"sources\":", stdout);
 			print_sources_json(&val);
+			print_bound_json(&val, &sc);
 		}
 		fputs("}\n", stdout);
 		free(rules);
@@ -725,6 +866,7 @@ int cmd_explain(int argc, char **argv)
 	printf("socket values (getsockopt, for an application that sets none "
 	       "of them; sysctls of %s network namespace):\n", sysctl_ns);
 	print_values_text(&val, "  ");
+	print_bound_text(&val, &sc);
 	free(rules);
 	return EXIT_OK;
 }

@@ -234,16 +234,24 @@ static void ctl_socks_json(FILE *f, const struct ctl_sock *s, size_t n,
 			json_str(f, s[i].rule);
 		else
 			fputs("null", f);
+		/* TCP_RTO_MAX_MS: null on a kernel (or module) without it */
+		if (s[i].rto_max)
+			fprintf(f, ",\"rto_max\":%u", s[i].rto_max);
+		else
+			fputs(",\"rto_max\":null", f);
 		if (s[i].from[0]) {
 			int k;
 
 			fputs(",\"from\":{", f);
-			for (k = 0; k < CTL_NOPTS; k++)
+			for (k = 0; k < CTL_NOPTS; k++) {
+				if (!s[i].from[k] || s[i].from[k] == '-')
+					continue;	/* no such option here */
 				fprintf(f, "%s\"%s\":\"%s\"", k ? "," : "",
 					ctl_opt_names[k],
 					s[i].from[k] == 'r' ? "rule" :
 					s[i].from[k] == 'a' ? "application" :
 					"default");
+			}
 			fputc('}', f);
 		}
 		fputc('}', f);
@@ -266,18 +274,25 @@ static void ctl_socks_table(FILE *f, const struct ctl_sock *s, size_t n,
 	}
 	if (netns)
 		fprintf(f, "%-10s ", "NETNS");
-	fprintf(f, "%-*s %-*s %-11s %2s %5s %5s %3s %12s %3s %-10s %-6s %s\n",
+	fprintf(f, "%-*s %-*s %-11s %2s %5s %5s %3s %12s %3s %7s %-10s %-6s %s\n",
 		(int)wl, "LOCAL", (int)wr, "REMOTE", "STATE", "KA", "IDLE",
-		"INTVL", "CNT", "USER_TIMEOUT", "SYN", "RULE", "CGROUP", "FROM");
+		"INTVL", "CNT", "USER_TIMEOUT", "SYN", "RTO_MAX", "RULE",
+		"CGROUP", "FROM");
 	for (i = 0; i < n; i++) {
+		char rto[16];
+
 		if (pick && !pick[i])
 			continue;
 		if (netns)
 			fprintf(f, "%-10lu ", s[i].netns);
-		fprintf(f, "%-*s %-*s %-11s %2s %5u %5u %3u %12u %3u %-10s %-6llu %s\n",
+		if (s[i].rto_max)
+			snprintf(rto, sizeof(rto), "%u", s[i].rto_max);
+		else
+			snprintf(rto, sizeof(rto), "-");
+		fprintf(f, "%-*s %-*s %-11s %2s %5u %5u %3u %12u %3u %7s %-10s %-6llu %s\n",
 			(int)wl, s[i].local, (int)wr, s[i].remote, s[i].state,
 			s[i].keepalive ? "on" : "-", s[i].idle, s[i].intvl,
-			s[i].cnt, s[i].user_timeout, s[i].syn_retries,
+			s[i].cnt, s[i].user_timeout, s[i].syn_retries, rto,
 			s[i].rule[0] ? s[i].rule : "-", s[i].cgroup,
 			s[i].from[0] ? s[i].from : "-");
 	}

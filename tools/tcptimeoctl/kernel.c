@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -42,6 +43,16 @@ int ctl_module_check(void)
 		return EXIT_NOMOD;
 	}
 	return 0;
+}
+
+/* The same, silent: 0 if the module's sysfs directory is there. */
+int ctl_module_check_quiet(void)
+{
+	char p[1024];
+	struct stat st;
+
+	ctl_path(p, sizeof(p), TCPTIMEO_SYSFS_ROOT, NULL, NULL);
+	return stat(p, &st) ? EXIT_NOMOD : 0;
 }
 
 int ctl_kernel_check(void)
@@ -378,6 +389,10 @@ int ctl_kernel_read(const char *name, struct ctl_rule *r)
 				&v)))
 		return err;
 	r->opts.syn_retries = (u8)v;
+	/* absent on a module before rto_max: unset */
+	if ((err = ctl_attr_u32(dir, "rto_max", TCPTIMEO_RTO_MAX_MAX,
+				&r->opts.rto_max)))
+		return err;
 	if (RD("user_timeout") < 0)
 		return n;
 	if (!strcmp(buf, "auto"))
@@ -460,6 +475,52 @@ int ctl_kernel_list(struct ctl_rule **rules, size_t *n)
 	return 0;
 }
 
+int ctl_feature(const char *attr)
+{
+	char buf[512];
+	const char *p = buf;
+	size_t n, len = strlen(attr);
+
+	if (ctl_sysfs_read("features", buf, sizeof(buf)) < 0)
+		return strcmp(attr, "rto_max") != 0;	/* an older module */
+	for (;;) {
+		p += strspn(p, " \t\n");
+		n = strcspn(p, " \t\n");
+		if (!n)
+			return 0;
+		if (n == len && !memcmp(p, attr, len))
+			return 1;
+		p += n;
+	}
+}
+
+void ctl_rto_max_msg(char *buf, size_t size, const char *name)
+{
+	struct utsname u;
+
+	snprintf(buf, size, "rule %s: %s: not supported by this kernel "
+		 "(TCP_RTO_MAX_MS needs Linux 6.15 or later; running %s)",
+		 name, ctl_fields[F_RTO_MAX].word,
+		 uname(&u) ? "an unknown release" : u.release);
+}
+
+int ctl_rto_max_unsupported(const char *name)
+{
+	char msg[CTL_MSG_MAX];
+
+	ctl_rto_max_msg(msg, sizeof(msg), name);
+	ctl_err("%s", msg);
+	return EXIT_INPUT;
+}
+
+/* Before anything is written: the options the kernel cannot stamp. */
+int ctl_kernel_supports(const struct ctl_rule *r)
+{
+	if (r->opts.rto_max && !ctl_feature(ctl_fields[F_RTO_MAX].attr))
+		return ctl_rto_max_unsupported(r->name);
+	return EXIT_OK;
+}
+
 int ctl_errno_exit(int err)
 {
 	if (err == EACCES || err == EPERM)
@@ -491,6 +552,12 @@ static int ctl_write_fail(const char *name, enum ctl_field f, const char *val,
 	case ENOTDIR:
 		ctl_err("rule %s: cgroup '%s': not a cgroup directory; "
 			"valid: %s", name, q, ctl_fields[F_CGROUP].valid);
+		return EXIT_INPUT;
+	case EOPNOTSUPP:
+		if (f == F_RTO_MAX)
+			return ctl_rto_max_unsupported(name);
+		ctl_err("rule %s: %s '%s': not supported by this kernel", name,
+			fi->word, q);
 		return EXIT_INPUT;
 	case ENOENT:
 		if (f == F_NETNS) {
@@ -594,6 +661,13 @@ int ctl_kernel_write_line(const struct ctl_rule *r)
 	case ENOTDIR:
 		ctl_err("rule %s: cgroup '%s': not a cgroup directory; valid: %s",
 			r->name, r->cgroup, ctl_fields[F_CGROUP].valid);
+		return EXIT_INPUT;
+	case EOPNOTSUPP:
+		/* the module lacks an option the line sets: rto_max (6.15) */
+		if (r->opts.rto_max)
+			return ctl_rto_max_unsupported(r->name);
+		ctl_err("rule %s: the module refused line '%s': %s (the kernel "
+			"log names the field)", r->name, q, strerror(err));
 		return EXIT_INPUT;
 	case ENOENT:
 		if (ctl_kernel_check())

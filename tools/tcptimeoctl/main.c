@@ -72,11 +72,12 @@ static const char usage_text[] =
 "           --remote-addr CIDR[,CIDR]  --cgroup PATH  --netns PATH|PID|INODE\n"
 "           --priority N (0..65535, lower first, default 1000)\n"
 "options:   --keepalive  --idle S  --intvl S  --cnt N\n"
-"           --user-timeout MS|auto  --syn-retries N\n"
+"           --user-timeout MS|auto  --syn-retries N  --rto-max MS\n"
 "           --force | --clamp | --fill (or --mode MODE)  --audit\n"
 "           set only: --no-keepalive --no-audit; any selector 'any' clears it\n"
 "durations: --idle/--intvl 7, 7s, 2m, 1h (bare: seconds); --user-timeout\n"
-"           10000, 10000ms, 10s, 2m (bare: MILLIseconds, 10 is 10 ms)\n"
+"           10000, 10000ms, 10s, 2m (bare: MILLIseconds, 10 is 10 ms);\n"
+"           --rto-max 1000..120000 ms: 1500ms, 2s, 2m (bare: ms; Linux 6.15+)\n"
 "exit codes: 0 ok, 1 bad input, 2 module not loaded, 3 permission,\n"
 "            5 apply --dry-run: changes pending\n";
 
@@ -170,7 +171,7 @@ static int cmd_add(int argc, char **argv)
 	memcpy(r.name, argv[1], strlen(argv[1]) + 1);
 	if ((ret = parse_rule_args(&r, CTX_ADD, argc - 2, argv + 2)))
 		return ret;
-	if ((ret = ctl_kernel_check()))
+	if ((ret = ctl_kernel_check()) || (ret = ctl_kernel_supports(&r)))
 		return ret;
 	return ctl_kernel_create(&r);
 }
@@ -215,9 +216,12 @@ static int cmd_set(int argc, char **argv)
 	if (!ctl_rule_sets_option(&given)) {
 		ctl_err("set %s: the rule would set no option; valid: keep at "
 			"least one of --keepalive, --idle, --intvl, --cnt, "
-			"--user-timeout, --syn-retries, or --audit", argv[1]);
+			"--user-timeout, --syn-retries, --rto-max, or --audit",
+			argv[1]);
 		return EXIT_INPUT;
 	}
+	if ((ret = ctl_kernel_supports(&given)))
+		return ret;
 	return ctl_kernel_write_line(&given);
 }
 

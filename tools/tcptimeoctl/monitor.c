@@ -42,6 +42,7 @@ static const struct {
 	{ "intvl", MT_U32 }, { "cnt", MT_U32 }, { "user_timeout", MT_U32 },
 	{ "syn_retries", MT_U32 }, { "err", MT_INT }, { "heard_ms", MT_U32 },
 	{ "retransmits", MT_U32 }, { "probes", MT_U32 },
+	{ "rto_max", MT_U32 },	/* stamp, 0.2+: optional (older modules) */
 };
 
 #define MON_NKEYS (sizeof(mon_keys) / sizeof(mon_keys[0]))
@@ -50,6 +51,7 @@ enum mon_key {
 	K_RULE, K_DIR, K_ORIGIN, K_MODE, K_AUDIT, K_CAUSE, K_STATE, K_SRC,
 	K_DST, K_NETNS, K_CGROUP, K_SET, K_SKIPPED, K_KEEPALIVE, K_IDLE,
 	K_INTVL, K_CNT, K_UTO, K_SYN, K_ERR, K_HEARD, K_RETRANS, K_PROBES,
+	K_RTO_MAX,
 };
 
 #define B(k) (1u << (k))
@@ -242,7 +244,7 @@ static bool mon_value_ok(const struct ctl_mon_field *f)
 		if (f->vlen == 4 && !memcmp(f->val, "none", 4))
 			return true;
 		for (i = 0, s = 0; i <= f->vlen; i++) {
-			if (i < f->vlen && f->val[i] != ',')
+			if (i < f->vlen && f->val[i] != ',' && f->val[i] != '|')
 				continue;
 			if (!mon_words(f->val + s, i - s))
 				return false;
@@ -484,7 +486,7 @@ static void mon_json_field(FILE *o, const struct ctl_mon_field *f)
 			size_t i, s;
 
 			for (i = 0, s = 0; i <= f->vlen; i++) {
-				if (i < f->vlen && v[i] != ',')
+				if (i < f->vlen && v[i] != ',' && v[i] != '|')
 					continue;
 				v[i] = '\0';
 				if (s)

@@ -128,6 +128,7 @@ void json_rule(FILE *f, const struct ctl_rule *r, bool counters)
 		r->opts.user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO ?
 		"true" : "false");
 	fprintf(f, ",\"syn_retries\":%u", r->opts.syn_retries);
+	fprintf(f, ",\"rto_max\":%u", r->opts.rto_max);
 	json_kv_str(f, "mode", tt_mode_name(r->opts.mode), true);
 	fprintf(f, ",\"audit\":%s", r->opts.audit ? "true" : "false");
 	if (counters)

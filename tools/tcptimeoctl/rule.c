@@ -27,6 +27,7 @@
 _Static_assert((int)F_NFIELDS == (int)TT_F_NFIELDS, "fields");
 _Static_assert((int)F_NETNS == (int)TT_F_NETNS, "fields");
 _Static_assert((int)F_ENABLED == (int)TT_F_ENABLED, "fields");
+_Static_assert((int)F_RTO_MAX == (int)TT_F_RTO_MAX, "fields");
 
 bool ctl_word_takes_value(const char *word)
 {
@@ -238,7 +239,8 @@ int ctl_rule_word(struct ctl_rule *r, enum ctl_ctx ctx, const char *word,
 			msgf(msg, size, "unknown word '%s'; expected a rule name, "
 			     "then: priority dir local-port remote-port "
 			     "remote-addr cgroup netns keepalive idle intvl cnt "
-			     "user-timeout syn-retries fill force clamp audit "
+			     "user-timeout syn-retries rto-max fill force clamp "
+			     "audit "
 			     "disabled",
 			     ctl_quote(word, strlen(word), q, sizeof(q)));
 		else
@@ -289,7 +291,7 @@ bool ctl_rule_sets_option(const struct ctl_rule *r)
 	const struct tt_opts *o = &r->opts;
 
 	return o->keepalive || o->keepidle || o->keepintvl || o->keepcnt ||
-	       o->user_timeout || o->syn_retries || o->audit;
+	       o->user_timeout || o->syn_retries || o->rto_max || o->audit;
 }
 
 /*
@@ -306,8 +308,8 @@ int ctl_rule_finish(struct ctl_rule *r, enum ctl_ctx ctx, char *msg,
 		 "%s, or %s (a rule that sets nothing claims the connections "
 		 "it matches and stamps nothing)", r->name,
 		 ctx == CTX_FILE ? "keepalive, idle, intvl, cnt, user-timeout, "
-		 "syn-retries" : "--keepalive, --idle, --intvl, --cnt, "
-		 "--user-timeout, --syn-retries",
+		 "syn-retries, rto-max" : "--keepalive, --idle, --intvl, "
+		 "--cnt, --user-timeout, --syn-retries, --rto-max",
 		 ctx == CTX_FILE ? "audit" : "--audit");
 	return -1;
 }
@@ -542,6 +544,9 @@ void ctl_field_text(const struct ctl_rule *r, enum ctl_field f, char *buf,
 		break;
 	case F_SYN:
 		snprintf(buf, size, "%u", r->opts.syn_retries);
+		break;
+	case F_RTO_MAX:
+		snprintf(buf, size, "%u", r->opts.rto_max);
 		break;
 	case F_MODE:
 		snprintf(buf, size, "%s", tt_mode_name(r->opts.mode));

@@ -123,13 +123,33 @@ int ctl_sock_parse(const char *line, size_t len, struct ctl_sock *s)
 		memcpy(s->rule, f, n);
 	else
 		return -TT_EINVAL;
-	/* from: one of r/a/d per option (absent: a module before it) */
+	/*
+	 * from: one of r/a/d per option (absent: a module before it; six
+	 * characters and no rto_max column: one before rto_max), then
+	 * rto_max in ms or - (a kernel without TCP_RTO_MAX_MS)
+	 */
 	n = ctl_field(&p, end); f = p - n;
+	if (!n)
+		return 0;
+	if ((n != CTL_NOPTS && n != CTL_NOPTS - 1) ||
+	    strspn(f, "rad") < CTL_NOPTS - 1 ||
+	    (n == CTL_NOPTS && !strchr("rad-", f[CTL_NOPTS - 1])))
+		return -TT_EINVAL;
+	memcpy(s->from, f, n);
+	n = ctl_field(&p, end); f = p - n;
+	if (s->from[CTL_NOPTS - 1] && !n)
+		return -TT_EINVAL;	/* a 7th source needs its value */
 	if (n) {
-		if (n != sizeof(s->from) - 1 ||
-		    strspn(f, "rad") < sizeof(s->from) - 1)
+		if (!s->from[CTL_NOPTS - 1])
 			return -TT_EINVAL;
-		memcpy(s->from, f, n);
+		if (n == 1 && *f == '-') {
+			if (s->from[CTL_NOPTS - 1] != '-')
+				return -TT_EINVAL;
+		} else if (s->from[CTL_NOPTS - 1] == '-' ||
+			   tt_parse_u32(f, n, 0xffffffffU, &s->rto_max) ||
+			   !s->rto_max) {
+			return -TT_EINVAL;
+		}
 	}
 	if (ctl_field(&p, end))
 		return -TT_EINVAL;	/* trailing fields */
