@@ -22,6 +22,9 @@
  *    "1" without a hold is ENOENT;
  *  - a fresh rule reads back the ABI's defaults and is not live; valid
  *    values read back canonical; a value without its newline is accepted;
+ *  - rto_max (TCP_RTO_MAX_MS, Linux 6.15+): the same table where the
+ *    kernel has it; elsewhere a non-zero value, written alone or in a
+ *    line, is EOPNOTSUPP and changes nothing;
  *  - rule names outside 1-32 characters of [A-Za-z0-9_.-] fail mkdir with
  *    EINVAL (32 characters, and _ . - digits, are accepted);
  *  - a live rule refuses a bad attribute or a bad line whole and stays live
@@ -39,6 +42,9 @@
  * tcptimeo without it) and unloads it at the end only then; it exits with
  * KSFT_SKIP (4) if it is not root or cannot load the module.
  */
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "lib/ksft_tt.h"
 
 #define CGP		"/tt-bad-c"
@@ -346,6 +352,7 @@ FRESH(keepintvl, "0")
 FRESH(keepcnt, "0")
 FRESH(user_timeout, "0")
 FRESH(syn_retries, "0")
+FRESH(rto_max, "0")
 FRESH(mode, "fill")
 FRESH(enabled, "0")
 FRESH(line, "priority 1000 dir any")
@@ -435,6 +442,42 @@ TEST_F(rule, disabled_cgroup_enotdir)
 	EXPECT_STREQ("", rule_get(r, "cgroup", buf, sizeof(buf)));
 	EXPECT_STREQ("0", rule_get(r, "enabled", buf, sizeof(buf)));
 	EXPECT_STREQ("", live_ours(live, sizeof(live)));
+}
+
+/* Does this kernel's TCP take TCP_RTO_MAX_MS (6.15+)? Asked of a socket. */
+static bool has_rto_max(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), v = 5000;
+	socklen_t len = sizeof(v);
+	bool has;
+
+	if (fd < 0)
+		return false;
+	has = !setsockopt(fd, IPPROTO_TCP, 44, &v, sizeof(v)) &&
+	      !getsockopt(fd, IPPROTO_TCP, 44, &v, &len) && v == 5000;
+	close(fd);
+	return has;
+}
+
+/* Without TCP_RTO_MAX_MS only 0 is an rto_max: EOPNOTSUPP, nothing changed. */
+TEST_F(rule, rto_max_unsupported)
+{
+	const char *r = PREFIX "-rto";
+	char path[256], buf[512];
+	int err;
+
+	if (has_rto_max())
+		SKIP(return, "this kernel has TCP_RTO_MAX_MS (rule_bad covers it)");
+	ASSERT_EQ(0, rule_mk(&self->m, r));
+	rpath(path, sizeof(path), r, "rto_max");
+	err = write_str(path, "2000\n");
+	EXPECT_EQ(EOPNOTSUPP, err) TH_LOG("write: %s", errname(err));
+	EXPECT_STREQ("0", rule_get(r, "rto_max", buf, sizeof(buf)));
+	EXPECT_EQ(0, write_str(path, "0\n"));
+	rpath(path, sizeof(path), r, "line");
+	err = write_str(path, "dir out idle 7 rto-max 2s\n");
+	EXPECT_EQ(EOPNOTSUPP, err) TH_LOG("write: %s", errname(err));
+	EXPECT_STREQ("priority 1000 dir any", rule_get(r, "line", buf, sizeof(buf)));
 }
 
 /* A live rule refuses a bad write and stays live with its old value. */
@@ -672,6 +715,11 @@ NUMERIC(rule_bad, user_timeout, "7777", "7777", "2147483648", "AUTO")
 BAD(rule_bad, user_timeout, auto_space, "7777", "7777", "auto \n", EINVAL)
 BAD(rule_bad, user_timeout, auto_junk, "7777", "7777", "auto1\n", EINVAL)
 NUMERIC(rule_bad, syn_retries, "66", "66", "128", "on")
+/* TCP_RTO_MAX_MS kernels only (6.15+): rule_bad skips them elsewhere */
+NUMERIC(rule_bad, rto_max, "1500", "1500", "120001", "on")
+BAD(rule_bad, rto_max, below, "1500", "1500", "999\n", ERANGE)
+BAD(rule_bad, rto_max, one, "1500", "1500", "1\n", ERANGE)
+BAD(rule_bad, rto_max, unit, "1500", "1500", "2s\n", EINVAL)
 BAD(rule_bad, mode, lead_space, "force", "force", " fill\n", EINVAL)
 BAD(rule_bad, mode, trail_space, "force", "force", "fill \n", EINVAL)
 BAD(rule_bad, mode, upper, "force", "force", "FILL\n", EINVAL)
@@ -705,6 +753,9 @@ LINE(netns_path, "netns /proc/1/ns/net\n", EINVAL)
 LINE(keepalive_value, "keepalive 1\n", EINVAL)
 LINE(nul, "idle 7\0", EINVAL)
 LINE(comment, "dir in # c\n", EINVAL)
+LINE(rto_max_below, "rto-max 999ms\n", ERANGE)
+LINE(rto_max_over, "rto-max 121s\n", ERANGE)
+LINE(rto_max_junk, "rto-max 2x\n", EINVAL)
 FILL(rule_bad, line, big_junk, LINE_OLD, LINE_BACK, "", 'A', BIG, NULL, EINVAL)
 
 FIXTURE_SETUP(rule_bad)
@@ -724,6 +775,8 @@ TEST_F(rule_bad, refused)
 	size_t len;
 	int err;
 
+	if (!strcmp(b->attr, "rto_max") && !has_rto_max())
+		SKIP(return, "this kernel has no TCP_RTO_MAX_MS (Linux 6.15+)");
 	ASSERT_EQ(0, rule_mk(&self->m, r));
 	err = rule_set(r, b->attr, netns_sub(b->old));
 	ASSERT_EQ(0, err) TH_LOG("valid %s '%s': %s", b->attr, b->old, errname(err));

@@ -89,6 +89,12 @@ CASES = {
     "user_timeout": ("7777", "7777", numeric(2147483647, "AUTO")
                      + [("auto \n", EINVAL), ("auto1\n", EINVAL)]),
     "syn_retries": ("66", "66", numeric(127)),
+    # TCP_RTO_MAX_MS (6.15+): 1000..120000 ms where the kernel has it,
+    # else only 0 and a non-zero value is EOPNOTSUPP
+    "rto_max": ("1500", "1500", numeric(120000) + [("999\n", ERANGE), ("1\n", ERANGE)])
+    if ttmod.has_rto_max() else
+    ("0", "0", [("1500\n", errno.EOPNOTSUPP), ("120000\n", errno.EOPNOTSUPP),
+                ("999\n", ERANGE), ("120001\n", ERANGE), ("on\n", EINVAL)]),
     "mode": ("force", "force", keywords([" fill", "fill ", "FILL", "overwrite",
                                          "fill,force", "1"])),
     "enabled": ("0", "0", numeric(1)),
@@ -104,6 +110,9 @@ CASES = {
               ("cgroup tt-bad\n", EINVAL), ("cgroup /cgroup.procs\n", errno.ENOTDIR),
               ("netns 12345\n", errno.ENOENT), ("netns /proc/1/ns/net\n", EINVAL),
               ("keepalive 1\n", EINVAL), ("idle 7\0", EINVAL), ("dir in # c\n", EINVAL),
+              ("rto-max 999ms\n", ERANGE), ("rto-max 121s\n", ERANGE),
+              ("rto-max 2x\n", EINVAL)]
+             + ([] if ttmod.has_rto_max() else [("rto-max 2s\n", errno.EOPNOTSUPP)]) + [
               (BIG_JUNK, EINVAL)]),
 }
 SYSFS_CASES = {"enabled": numeric(1), "allow_kernel_sockets": numeric(1),

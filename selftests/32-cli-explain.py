@@ -33,6 +33,7 @@ from ctl import ctl, ctl_json, all_rules, show        # noqa: E402
 
 N = 24
 PLAN = 3 * N + 2
+HAS_RTO_MAX = ttmod.has_rto_max()
 SEED = int(os.environ.get("TCPTIMEO_SEED", "20261127"))
 CG = "/tt-ex"
 SPORTS = {"a": [7101, 7102, 7103], "b": [7201, 7202]}
@@ -146,8 +147,11 @@ def main(t):
         ei = ctl_json(*args_in)
         what = (f"#{k} {fam} {cside}->{sside}:{port} lport {lport}{' bound' if bind else ''}")
         diag_rules = "rules:\n  " + "\n  ".join(rules)
-        go = {o: c["opts"][o] for o in OPTS}
-        gi = {o: a["opts"][o] for o in OPTS}
+        # rto_max (TCP_RTO_MAX_MS, 6.15+) is read on its own: null without it
+        go = dict({o: c["opts"][o] for o in OPTS},
+                  rto_max=clis[cside].getopt(c["id"], "rto_max") if HAS_RTO_MAX else None)
+        gi = dict({o: a["opts"][o] for o in OPTS},
+                  rto_max=srvs[sside].getopt(a["id"], "rto_max") if HAS_RTO_MAX else None)
         t.ok(eo["values"] == go,
              f"{what}: out socket, explain ({eo['rule']}, {eo['decided']}) == getsockopt",
              diag=f"{diag_rules}\nexplain {eo['values']}\ngetsock {go}\n{' '.join(args_out)}")

@@ -33,6 +33,12 @@ OPTS = {
     "user_timeout": (socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT),
     "syn_retries": (socket.IPPROTO_TCP, socket.TCP_SYNCNT),
 }
+# Options of newer kernels: set and read one by one (getopt), never in
+# getopts(), whose set every kernel has.
+TCP_RTO_MAX_MS = 44                     # Linux 6.15
+OPTS_NEW = {
+    "rto_max": (socket.IPPROTO_TCP, TCP_RTO_MAX_MS),
+}
 FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6}
 
 socks = {}
@@ -57,7 +63,7 @@ def getopts(s):
 
 def setopts(s, opts):
     for k, v in (opts or {}).items():
-        s.setsockopt(*OPTS[k], int(v))
+        s.setsockopt(*(OPTS.get(k) or OPTS_NEW[k]), int(v))
 
 
 def addr_of(a):
@@ -270,6 +276,11 @@ def c_getopts_many(ids):
     return {"opts": [getopts(socks[i]) for i in ids]}
 
 
+def c_getopt(id, name):
+    """One option, OPTS or OPTS_NEW (an errno where the kernel has none)."""
+    return {"value": socks[id].getsockopt(*(OPTS.get(name) or OPTS_NEW[name]))}
+
+
 def c_setopts(id, opts):
     setopts(socks[id], opts)
     return {}
@@ -386,9 +397,15 @@ def c_tcpinfo(id):
     info = socks[id].getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
     t = now()
     data_recv, ack_recv = struct.unpack_from("=II", info, 52)
+    # tcpi_retransmits, tcpi_backoff (bytes 2, 4), tcpi_rto (us, 8),
+    # tcpi_total_retrans (100)
+    rto, = struct.unpack_from("=I", info, 8)
+    total_retrans, = struct.unpack_from("=I", info, 100)
     return {"t": t, "state": info[0], "last_data_recv": data_recv,
             "last_ack_recv": ack_recv,
-            "t_last_rx": t - min(data_recv, ack_recv) / 1000.0}
+            "t_last_rx": t - min(data_recv, ack_recv) / 1000.0,
+            "retransmits": info[2], "backoff": info[4], "rto_us": rto,
+            "total_retrans": total_retrans}
 
 
 def _start_and_id(self):

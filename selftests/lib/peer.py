@@ -107,6 +107,11 @@ class Agent:
     def setopts(self, sid, opts):
         self.call("setopts", id=sid, opts=opts)
 
+    def getopt(self, sid, name, check=True):
+        """One option, also one getopts() leaves out (rto_max)."""
+        r = self.call("getopt", id=sid, name=name, check=check)
+        return r.get("value") if r.get("ok") else r
+
     def setget(self, sid, opts):
         """[(option, value), ...] set in order; returns ([all options read
         right after each setsockopt()], all options at the end)."""

@@ -13,6 +13,7 @@ import errno
 import os
 import re
 import shutil
+import socket
 import subprocess
 
 import undo
@@ -68,6 +69,7 @@ DEFAULTS = {
     "keepcnt": "0",
     "user_timeout": "0",
     "syn_retries": "0",
+    "rto_max": "0",
     "mode": "fill",
     "enabled": "0",
     "line": "priority 1000 dir any",
@@ -176,6 +178,19 @@ def refcnt():
 
 
 # ---- raw file access: errno matters, so no buffered text I/O ----
+
+def has_rto_max():
+    """Does this kernel's TCP take TCP_RTO_MAX_MS (6.15+)? Asked of a
+    plain socket, as the module's features file should say."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.IPPROTO_TCP, 44, 5000)
+        return s.getsockopt(socket.IPPROTO_TCP, 44) == 5000
+    except OSError:
+        return False
+    finally:
+        s.close()
+
 
 def write_raw(path, data):
     """One write(2) of `data` (bytes or str) on a fresh fd.

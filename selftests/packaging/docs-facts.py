@@ -7,7 +7,8 @@ check-docs.sh through tap.sh's tap_from_cmd):
 - the operator guide's contents list every numbered section, in order;
 - each rule of the guide's section 5 that uses keepalive states its
   arithmetic (I + V x C = T s), one with syn-retries N states the SYN
-  times of §3's table (2^(N+1) - 1 s on 6.1, 2^(N+1) + 3 s on 6.5+), and
+  times of §3's table (2^(N+1) - 1 s on 6.1, 2^(N+1) + 3 s on 6.5+), one
+  with rto-max R its tcp_retries2 budget (§3's formula), and
   a case that promises "seconds, not minutes" has every bound under 60 s;
 - the guide says which peer address and port a socket carries under
   kube-proxy, Cilium's socket load-balancing and an Istio sidecar, that a
@@ -128,6 +129,14 @@ def check_rules_arithmetic(guide):
             if "syn-retries" in r:
                 k = int(r["syn-retries"])
                 need += [f"{2 ** (k + 1) - 1} s", f"{2 ** (k + 1) + 3} s"]
+            if "rto-max" in r:
+                # the tcp_retries2 (15) budget under that RTO ceiling (§3)
+                v = r["rto-max"]
+                rto = seconds(v) if re.search(r"[a-z]$", v) else int(v) / 1000
+                lin = (round(rto * 1000) // 200).bit_length() - 1
+                budget = (2 ** (lin + 1) - 1) * 0.2 + (15 - lin) * rto
+                need.append(f"{budget:g} s")
+                bounds.append(budget)
             miss = [x for x in need if x not in prose]
             out(not miss, f"operator guide §5 '{head}': {r['name']} states its bounds ({', '.join(need) or 'none to state'})",
                 "not in the text: " + "; ".join(miss))
