@@ -109,7 +109,7 @@ def check_rules_arithmetic(guide):
         return
     n = 0
     for head, body in sections(s5[0], 3):
-        blocks = re.findall(r"^```rules\n(.*?)^```", body, re.S | re.M)
+        blocks = re.findall(r"^```rules(?:-[\d.]+)?\n(.*?)^```", body, re.S | re.M)
         prose = re.sub(r"^```.*?^```", "", body, flags=re.S | re.M)
         prose = re.sub(r"\s+", " ", prose)
         for line in (l for b in blocks for l in b.splitlines() if l.strip() and not l.startswith("#")):
