@@ -99,7 +99,7 @@ def main(t):
                                       APP, look=True)
             bad = [f"{k}={x}: read {a[k]}" for (k, x), a in zip(APP, after)
                    if a != RULE]
-            t.eq((row or {}).get("from"), "rrrrrr", f"{v} force: "
+            t.eq((row or {}).get("from", "")[:6], "rrrrrr", f"{v} force: "
                  "/proc/net/tcptimeo says every option is the rule's")
             t.ok(not bad and end == RULE, f"{v} force: after each "
                  "setsockopt() every option reads back as the rule's",
@@ -135,7 +135,7 @@ def main(t):
             uts = [a["user_timeout"] for a in after]
             # keepalive and keepcnt the rule's, keepidle, keepintvl and
             # user_timeout the application's, syn_retries the default
-            t.eq((row or {}).get("from"), "raarad", f"{v} fill auto: "
+            t.eq((row or {}).get("from", "")[:6], "raarad", f"{v} fill auto: "
                  "/proc/net/tcptimeo tells the rule's, the application's "
                  "and the default values apart")
             t.eq(uts, AUTO_UT, f"{v} fill auto: user_timeout follows the "

@@ -20,7 +20,8 @@ from netns import Pair
 
 PROC = "/proc/net/tcptimeo"
 PROC_FIELDS = ("local", "remote", "state", "cgroup", "keepalive", "idle",
-               "intvl", "cnt", "user_timeout", "syn_retries", "rule", "from")
+               "intvl", "cnt", "user_timeout", "syn_retries", "rule", "from",
+               "rto_max")
 # /proc/net/tcptimeo column -> agent.py getsockopt name
 AS_OPTS = {"keepalive": "keepalive", "idle": "keepidle", "intvl": "keepintvl",
            "cnt": "keepcnt", "user_timeout": "user_timeout",
@@ -75,6 +76,8 @@ def parse_proc(text):
         for k in ("cgroup", "keepalive", "idle", "intvl", "cnt",
                   "user_timeout", "syn_retries"):
             e[k] = int(e[k])
+        # TCP_RTO_MAX_MS (6.15+) in ms; "-" (None) where the kernel has none
+        e["rto_max"] = int(e["rto_max"]) if e["rto_max"].isdigit() else None
         out.append(e)
     return out
 
