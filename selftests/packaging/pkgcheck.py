@@ -80,6 +80,8 @@ def parse_rule(line):
         elif k == "user-timeout":                        # "auto", "10s", "1500ms"
             r["opts"]["user_timeout"] = (v if v == "auto" else int(v[:-2]) if v.endswith("ms")
                                          else int(v[:-1]) * 1000)
+        elif k == "rto-max":                             # "2s", "1500ms" (6.15+)
+            r["rto_max"] = int(v[:-2]) if v.endswith("ms") else int(v[:-1]) * 1000
         else:
             raise ValueError(f"unknown word {k!r} in rule line: {line}")
     return r
