@@ -550,6 +550,20 @@ static void tt_put_word_u32(struct tt_out *o, const char *word, u32 v)
 	tt_putu(o, v);
 }
 
+/* " WORD Ns", or " WORD Nms" when @ms is not whole seconds; nothing for 0. */
+static void tt_put_word_ms(struct tt_out *o, const char *word, u32 ms)
+{
+	if (!ms)
+		return;
+	if (ms % 1000 == 0) {
+		tt_put_word_u32(o, word, ms / 1000);
+		tt_putc(o, 's');
+	} else {
+		tt_put_word_u32(o, word, ms);
+		tt_puts(o, "ms");
+	}
+}
+
 size_t tt_format_rule(char *buf, size_t size, const char *name, u32 priority,
 		      const struct tt_sel *sel, const char *cgroup, u32 netns,
 		      const struct tt_opts *opts)
@@ -604,24 +618,13 @@ size_t tt_format_rule(char *buf, size_t size, const char *name, u32 priority,
 	}
 	if (opts->keepcnt)
 		tt_put_word_u32(&o, "cnt", opts->keepcnt);
-	if (opts->user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO) {
+	if (opts->user_timeout == TCPTIMEO_USER_TIMEOUT_AUTO)
 		tt_puts(&o, " user-timeout auto");
-	} else if (opts->user_timeout % 1000 == 0 && opts->user_timeout) {
-		tt_put_word_u32(&o, "user-timeout", opts->user_timeout / 1000);
-		tt_putc(&o, 's');
-	} else if (opts->user_timeout) {
-		tt_put_word_u32(&o, "user-timeout", opts->user_timeout);
-		tt_puts(&o, "ms");
-	}
+	else
+		tt_put_word_ms(&o, "user-timeout", opts->user_timeout);
 	if (opts->syn_retries)
 		tt_put_word_u32(&o, "syn-retries", opts->syn_retries);
-	if (opts->rto_max % 1000 == 0 && opts->rto_max) {
-		tt_put_word_u32(&o, "rto-max", opts->rto_max / 1000);
-		tt_putc(&o, 's');
-	} else if (opts->rto_max) {
-		tt_put_word_u32(&o, "rto-max", opts->rto_max);
-		tt_puts(&o, "ms");
-	}
+	tt_put_word_ms(&o, "rto-max", opts->rto_max);
 	if (opts->mode != TCPTIMEO_MODE_FILL) {
 		tt_putc(&o, ' ');
 		tt_puts(&o, tt_mode_name(opts->mode));
@@ -851,18 +854,22 @@ int tt_parse_ms(const char *s, size_t len, u32 max, u32 *out)
 	return tt_parse_unit(s, len, max, out, true);
 }
 
+int tt_check_rto_max(u32 ms)
+{
+	return ms && ms < TCPTIMEO_RTO_MAX_MIN ? -TT_ERANGE : 0;
+}
+
 int tt_parse_rto_max(const char *s, size_t len, u32 *out)
 {
 	u32 v;
 	int err;
 
 	err = tt_parse_ms(s, len, TCPTIMEO_RTO_MAX_MAX, &v);
-	if (err)
-		return err;
-	if (v && v < TCPTIMEO_RTO_MAX_MIN)
-		return -TT_ERANGE;
-	*out = v;
-	return 0;
+	if (!err)
+		err = tt_check_rto_max(v);
+	if (!err)
+		*out = v;
+	return err;
 }
 
 int tt_check_cgroup(const char *s, size_t len, const char **why)

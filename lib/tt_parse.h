@@ -225,6 +225,8 @@ int tt_parse_secs(const char *s, size_t len, u32 max, u32 *out);
 int tt_parse_ms(const char *s, size_t len, u32 max, u32 *out);
 /* rto_max: 0 (unset) or TCPTIMEO_RTO_MAX_MIN..MAX ms, with a unit. */
 int tt_parse_rto_max(const char *s, size_t len, u32 *out);
+/* Its lower bound, for a value parsed without a unit: 0 or -TT_ERANGE. */
+int tt_check_rto_max(u32 ms);
 /* A cgroup path as a rule names it: 0 or -TT_EINVAL with *why. */
 int tt_check_cgroup(const char *s, size_t len, const char **why);
 

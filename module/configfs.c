@@ -542,14 +542,10 @@ static ssize_t tt_attr_fmt_user_timeout(const struct tt_item *it, char *page)
 
 TT_ATTR(user_timeout, "0 (unset), 1..2147483647 ms or auto");
 
-/* 0 on kernels without TCP_RTO_MAX_MS: see tt_rto_max_supported(). */
-static int tt_check_rto_max(u32 ms)
+/* Only 0 on kernels without TCP_RTO_MAX_MS: see tt_rto_max_supported(). */
+static int tt_rto_max_refused(u32 ms)
 {
-	if (ms && ms < TCPTIMEO_RTO_MAX_MIN)
-		return -ERANGE;
-	if (ms && !tt_rto_max_supported())
-		return -EOPNOTSUPP;
-	return 0;
+	return ms && !tt_rto_max_supported() ? -EOPNOTSUPP : 0;
 }
 
 #define TT_RTO_MAX_VALID						\
@@ -565,6 +561,8 @@ static int tt_attr_parse_rto_max(struct tt_rule_cfg *cfg, const void *ctx,
 	err = tt_parse_u32(s, len, TCPTIMEO_RTO_MAX_MAX, &v);
 	if (!err)
 		err = tt_check_rto_max(v);
+	if (!err)
+		err = tt_rto_max_refused(v);
 	if (!err)
 		cfg->opts.rto_max = v;
 	return err;
@@ -784,7 +782,8 @@ static ssize_t tt_rule_line_store(struct config_item *ci, const char *page,
 		tt_line_bad(it, &e);
 		goto out;
 	}
-	err = tt_check_rto_max(sp->opts.rto_max);
+	/* the parser checked the range */
+	err = tt_rto_max_refused(sp->opts.rto_max);
 	if (err) {
 		tt_bad(it, "line: rto-max", err, TT_RTO_MAX_VALID);
 		goto out;

@@ -179,7 +179,7 @@ static void tt_put_opts(struct sock *sk, const struct tt_opts *o,
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct tcp_sock *tp = tcp_sk(sk);
-	u32 v, syn_eff;
+	u32 v, syn_eff, rto_max;
 
 	v = o->keepidle * HZ;
 	if (o->keepidle && tt_want(p, TT_OPT_KEEPIDLE, tp->keepalive_time,
@@ -203,9 +203,10 @@ static void tt_put_opts(struct sock *sk, const struct tt_opts *o,
 	 * that episode already spent, which could end it at once (the
 	 * kernel's own warning for TCP_RTO_MAX_MS on a live socket).
 	 */
-	v = o->rto_max ? msecs_to_jiffies(o->rto_max) : 0;
-	if (v && v != tt_rto_max_get(sk) && !READ_ONCE(icsk->icsk_retransmits) &&
-	    tt_want(p, TT_OPT_RTO_MAX, tt_rto_max_raw(sk), tt_rto_max_get(sk), v))
+	v = tt_rule_val(o, TT_OPT_RTO_MAX, tp);
+	rto_max = tt_rto_max_get(sk);
+	if (v && v != rto_max && !READ_ONCE(icsk->icsk_retransmits) &&
+	    tt_want(p, TT_OPT_RTO_MAX, tt_rto_max_raw(sk), rto_max, v))
 		tt_rto_max_set(sk, v);
 	/*
 	 * After the keepalive fields: "auto" reads their effective values.
