@@ -7,6 +7,7 @@
 #   make lintian-arm64      the same on the arm64 ones
 #   make dkms-src           the DKMS source tree in build/dkms-src/tcptimeo-<ver>
 #   make k8s-image-context  the DaemonSet image's build context in build/k8s-image/
+#                           (debs for amd64 and arm64)
 #   make check-packaging    host checks: version, man pages, docs, Kubernetes
 #                           manifests, .deb contents and lintian (no VM, no root)
 #   make check-install      DKMS and .deb installs on the host, each booted in
@@ -91,13 +92,17 @@ dkms-src:
 	rm -rf $(PKG_BUILD)/dkms-src
 	cd $(PKG_TOP) && debian/stage-dkms-src $(PKG_BUILD)/dkms-src/tcptimeo-$(PKG_VERSION)
 
-k8s-image-context: deb
+# debs/<arch>/ per Docker platform architecture (TARGETARCH, which
+# docker buildx sets; the Dockerfile installs debs/$$TARGETARCH/*.deb).
+k8s-image-context: deb deb-arm64
 	rm -rf $(PKG_BUILD)/k8s-image
-	mkdir -p $(PKG_BUILD)/k8s-image/debs $(PKG_BUILD)/k8s-image/modules
-	cp $(PKG_DEBS) $(PKG_BUILD)/k8s-image/debs/
+	mkdir -p $(PKG_BUILD)/k8s-image/debs/$(PKG_ARCH) $(PKG_BUILD)/k8s-image/debs/arm64 \
+		$(PKG_BUILD)/k8s-image/modules
+	cp $(PKG_DEBS) $(PKG_BUILD)/k8s-image/debs/$(PKG_ARCH)/
+	cp $(PKG_DEBS_ARM64) $(PKG_BUILD)/k8s-image/debs/arm64/
 	cp $(PKG_TOP)/deploy/kubernetes/Dockerfile $(PKG_TOP)/deploy/kubernetes/node-init.sh \
 		$(PKG_TOP)/deploy/kubernetes/reapply.sh $(PKG_BUILD)/k8s-image/
-	@echo "build/k8s-image: add modules/<uname -r>/tcptimeo.ko for prebuilt modules, then docker build"
+	@echo "build/k8s-image: add modules/<uname -r>/tcptimeo.ko for prebuilt modules, then docker buildx build"
 
 check-packaging:
 	$(PKG_TOP)/selftests/packaging/run.sh host

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Run the packaging checks and print one summary line.
-#   run.sh host      version, man pages, docs, Kubernetes manifests, .deb + lintian,
+#   run.sh host      version, man pages, docs, Kubernetes manifests, .debs
+#                    (amd64, arm64) + lintian, the image context per arch,
 #                    the paths the docs name against the .debs
 #   run.sh install   DKMS and .deb installs on the host, observed in the VM
 #   run.sh all       both
@@ -9,11 +10,13 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 case ${1:-host} in
-host) checks="check-version check-man check-docs check-k8s check-deb check-doc-paths" ;;
+host) checks="check-version check-man check-docs check-k8s check-deb check-k8s-image check-doc-paths" ;;
 install) checks="install-flow" ;;
-all) checks="check-version check-man check-docs check-k8s check-deb check-doc-paths install-flow" ;;
+all) checks="check-version check-man check-docs check-k8s check-deb check-k8s-image check-doc-paths install-flow" ;;
 *) echo "usage: $0 host|install|all" >&2; exit 2 ;;
 esac
+# check-k8s-image lays out the .debs check-deb has just built.
+export TCPTIMEO_REUSE_DEBS=1
 pass=0 fail=0 skipped=0 crashed=0
 for c in $checks; do
 	echo "# ---- $c"
