@@ -9,7 +9,8 @@
 #   make k8s-image-context  the DaemonSet image's build context in build/k8s-image/
 #                           (debs for amd64 and arm64)
 #   make check-packaging    host checks: version, man pages, docs, Kubernetes
-#                           manifests, .deb contents and lintian (no VM, no root)
+#                           manifests, .deb contents and lintian (amd64, arm64),
+#                           the image context per arch (no VM, no root)
 #   make check-install      DKMS and .deb installs on the host, each booted in
 #                           the VM on every kernel, then removed (root; leaves
 #                           the host as it found it)
