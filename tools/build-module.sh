@@ -25,10 +25,18 @@ exec 9>"$out/.build.lock"
 flock 9
 mapfile -t srcs < <(echo Kbuild; find module lib include -type f | LC_ALL=C sort)
 
-run=() extra=()
+run=() extra=() croot=
 case $BUILDER in
 native) src=$out/src; m=$src ;;
 gcc) src=$out/src; m=$src; extra=(CC=gcc) ;;
+cross)
+	# arm64 on this host (tools/kernels.sh fetch arm64-*): Debian's
+	# cross compiler; the headers' kbuild programs are arm64 ones, run
+	# by qemu-user (binfmt_misc) with the arm64 root's libraries.
+	src=$out/src; m=$src
+	extra=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+	run=(env QEMU_LD_PREFIX="$MODROOT")
+	;;
 chroot:*)
 	root=${BUILDER#chroot:}
 	# The chroot is shared by every tree (worktrees, clones) that uses
@@ -39,7 +47,7 @@ chroot:*)
 	mkdir -p "$root/tcptimeo-build"
 	exec 8>"$root/tcptimeo-build/.lock"
 	flock 8
-	run=(chroot "$root")
+	run=(chroot "$root") croot=$root
 	if ! mountpoint -q "$root/proc"; then
 		mount -t proc proc "$root/proc"
 		trap 'umount "$root/proc"' EXIT	# leave no mount in the cache
@@ -47,12 +55,12 @@ chroot:*)
 	;;
 *) echo "build-module.sh: unknown builder $BUILDER for $kver" >&2; exit 1 ;;
 esac
-[ -f "${run:+$root}$KDIR/Makefile" ] || {
+[ -f "$croot$KDIR/Makefile" ] || {
 	echo "build-module.sh: no kernel tree for $kver at $KDIR (make deps)" >&2; exit 1; }
 "$top/tools/sync-src.sh" "$src" "${srcs[@]}"
 
 if [ $mode = build ]; then
-	echo "  BUILD   build/$kver/tcptimeo.ko (W=1, ${run:+chroot $root: }$KDIR)"
+	echo "  BUILD   build/$kver/tcptimeo.ko (W=1, ${croot:+chroot $croot: }$KDIR)"
 	log=$out/build.log
 	if ! "${run[@]}" make -C "$KDIR" M="$m" W=1 "${extra[@]}" -j"$(nproc)" modules >"$log" 2>&1; then
 		cat "$log"; exit 1
@@ -67,7 +75,7 @@ if [ $mode = build ]; then
 		cp "$src/tcptimeo.ko" "$out/.tcptimeo.ko.tmp" && mv "$out/.tcptimeo.ko.tmp" "$out/tcptimeo.ko"
 	fi
 else
-	echo "  SPARSE  build/$kver (C=2, ${run:+chroot $root: }$KDIR)"
+	echo "  SPARSE  build/$kver (C=2, ${croot:+chroot $croot: }$KDIR)"
 	log=$out/sparse.log
 	if ! "${run[@]}" make -C "$KDIR" M="$m" C=2 "${extra[@]}" modules >"$log" 2>&1; then
 		cat "$log"; exit 1

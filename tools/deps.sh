@@ -8,7 +8,8 @@
 #  - linux-image + linux-headers of every kernel in selftests/vm/kernels.conf,
 #    each the one that suite's linux-image-amd64 names today
 #  - the host tools of the build, the VM harness and the guest-side tests
-#    (the guest runs the host's own root file system, read-only)
+#    (an amd64 guest runs the host's own root file system, read-only; the
+#    arm64 guest a bookworm arm64 root that tools/kernels.sh makes)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 kernels=$top/selftests/vm/kernels.sh
@@ -38,7 +39,12 @@ bpftool			60-bench-smoke: attaches the BPF peer
 libkeepalive0		60-bench-smoke: the LD_PRELOAD peer (configuration 6)
 redis-tools		63-redis-cli-half-open: redis-cli (hiredis), a real post-connect keepalive client
 golang-go		64-go-client: net.Dialer and ListenConfig set keepalive after connect()/accept()
-debootstrap		make deps: the sid chroot that builds against 7.x
+debootstrap		make deps: the sid chroot that builds against 7.x; the arm64 root
+qemu-system-arm		the VM harness: qemu-system-aarch64 boots the arm64 guest (TCG)
+qemu-user-static	make deps: debootstrap and the module build in the arm64 root (binfmt_misc)
+binfmt-support		registers qemu-user-static's interpreters
+gcc-aarch64-linux-gnu	make tools-arm64, ksft-install-arm64: the CLI and the C tests for arm64
+libc6-dev-arm64-cross	the same: bookworm's arm64 libc, the arm64 guest's own
 "
 
 apt_get() {
