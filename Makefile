@@ -19,6 +19,13 @@
 #                        TCPTIMEO_NEGATIVE_CONTROL=1 runs only the
 #                        deliberately failing test (must exit non-zero)
 #   make check-vm        the VM suite alone (no deps, no unit tests)
+#   make check-arm64     deps, the arm64 builds and the whole VM suite on the
+#                        arm64 kernels of kernels.conf (make check runs only
+#                        selftests/vm/core.tests there)
+#   make tools-arm64     tcptimeoctl and the tests' Go program for arm64
+#                        (build/arm64/tools), cross-compiled
+#   make ksft-install-arm64  the suite with its tests in C for arm64
+#                        (build/arm64/kselftest)
 #   make check-unit      the host unit tests alone
 #   make demo            boot the newest kernel, load the module, show it
 #   make lint            checkpatch --strict and sparse on the module
@@ -56,6 +63,7 @@ endif
 KVERS ?= $(shell $(KERNELS) installed)
 
 .PHONY: all modules tools deps check check-vm check-unit demo lint lint-tap \
+	tools-arm64 ksft-install-arm64 check-arm64 \
 	checkpatch sparse initramfs clean distclean testprogs ksft-progs ksft-install FORCE
 .DEFAULT_GOAL := all
 
@@ -98,6 +106,26 @@ ksft-install:
 deps:
 	@tools/deps.sh
 
+# The userspace half for an arm64 guest (kernels.conf arch=arm64): built
+# on this host with Debian's cross compiler against bookworm's arm64 libc,
+# the arm64 guest's own (its root is a bookworm arm64 debootstrap).
+ARM64_CC ?= aarch64-linux-gnu-gcc
+tools-arm64:
+	@$(MAKE) --no-print-directory -C tools/tcptimeoctl O=$(B)/arm64/tools CC=$(ARM64_CC)
+	@if command -v $(GO) >/dev/null 2>&1; then \
+		mkdir -p $(B)/arm64/tools && cd selftests/go && \
+		GOCACHE=$(B)/cache/go GOPATH=$(B)/cache/gopath CGO_ENABLED=0 GOARCH=arm64 \
+		$(GO) build -trimpath -o $(B)/arm64/tools/ttgo ttgo.go; \
+	else echo "tools-arm64: no $(GO): 64-go-client will skip"; fi
+
+# The C tests built into build/arm64/ksft (OUTPUT), so that the host's
+# programs next to their sources stay the host's.
+ksft-install-arm64:
+	@rm -rf $(B)/arm64/kselftest
+	@mkdir -p $(B)/arm64/ksft
+	@$(MAKE) -s --no-print-directory -C selftests install INSTALL_PATH=$(B)/arm64/kselftest \
+		OUTPUT=$(B)/arm64/ksft CC=$(ARM64_CC) >/dev/null
+
 # The VM's initramfs, per kernel; rebuilt when its inputs change.
 initramfs:
 	@set -e; for k in $(KVERS); do $(VM)/mkinitramfs.sh $$k $(B)/$$k/initramfs.cpio.gz; done
@@ -133,6 +161,11 @@ check:
 check-vm: modules tools initramfs ksft-install
 	@$(VM)/run.py --kvers "$(KVERS)" --tests "$(TESTS)"
 
+# The arm64 kernels of the matrix, whole suite (make check: the core).
+check-arm64:
+	@$(VM)/run.py --step deps --step packaging-deps --build --full --kvers "$(or $(KVERS_ASKED),$(shell $(KERNELS) list arm64))" \
+		--tests "$(TESTS)"
+
 check-unit:
 	@if [ -f selftests/unit/Makefile ]; then $(MAKE) --no-print-directory -C selftests/unit check; \
 	else echo "no host unit tests (selftests/unit/Makefile)"; fi
@@ -140,8 +173,8 @@ check-unit:
 # Like check, it installs what it needs first; it boots the newest kernel
 # of the matrix only, so only that one is built.
 demo: deps
-	@$(MAKE) --no-print-directory modules tools initramfs KVERS="$(lastword $(KVERS))"
-	@$(VM)/run.py --demo --kvers "$(lastword $(KVERS))"
+	@$(MAKE) --no-print-directory modules tools initramfs KVERS="$(lastword $(shell $(KERNELS) installed amd64))"
+	@$(VM)/run.py --demo --kvers "$(lastword $(shell $(KERNELS) installed amd64))"
 
 # checkpatch.pl from Debian's linux-source-6.12, extracted once.
 CHECKPATCH := $(B)/cache/checkpatch/checkpatch.pl

@@ -23,7 +23,7 @@ src=$TCPTIMEO_SRC ko=$TCPTIMEO_KO
 work=$PWD
 
 # The binaries from `make bench-build` (build/bench), else built here.
-bin=$src/build/bench
+bin=${TCPTIMEO_BENCH_BIN:-$src/build/bench}
 if [ ! -x "$bin/ttbench" ] || [ ! -x "$bin/ttrules" ]; then
 	bin=$work/bin
 	mkdir -p "$bin"

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # The kernel matrix (selftests/vm/kernels.conf), resolved on this machine.
 #
-#   kernels.sh installed        newest installed kernel of each series, one
-#                               per line, in matrix order (default KVERS)
+#   kernels.sh installed [ARCH] newest installed kernel of each series, one
+#                               per line, in matrix order (default KVERS);
+#                               with ARCH, of that architecture's series
+#                               only (kernels.conf arch=, default amd64)
+#   kernels.sh list [ARCH]      the series (of ARCH), installed or not
 #   kernels.sh matrix           "SERIES KVER" per series, KVER "-" when none
 #                               of it is installed (make check fails those)
 #   kernels.sh resolve WORD...  each WORD that names a series ("6.1", "7.x")
@@ -17,7 +20,10 @@
 #                               tools/kernels.sh fetch SERIES for each)
 #   kernels.sh info KVER        where KVER's pieces are, as shell lines:
 #                               VMLINUZ= MODROOT= KDIR= BUILDER= SMP=
-#                               TCG= SCALE=
+#                               TCG= SCALE= ARCH= ROOT=; VMLINUZ empty:
+#                               a kernel only built against, never booted
+#                               (arm64 6.1); ROOT: the guest's root file
+#                               system ("/", the host's, for amd64)
 #   kernels.sh opt KVER KEY DEF an option of KVER's series (e.g. smp), or DEF
 #   kernels.sh series KVER      the matrix series KVER belongs to
 #
@@ -55,11 +61,14 @@ fetched_info() {	# SERIES -> "KVER VMLINUZ MODROOT BUILDER:KDIR", if fetched
 
 series_of() {		# KVER -> SERIES, or nothing
 	local s src rest
+	# a fetched kernel by its exact release first: an arm64 6.12 must not
+	# be taken for the amd64 series "6.12"
 	while read -r s src rest; do
-		if [ "$src" = fetch ]; then
-			[ "$(fetched_info "$s" | awk '{print $1}')" = "$1" ] && { echo "$s"; return 0; }
-			continue
-		fi
+		[ "$src" = fetch ] || continue
+		[ "$(fetched_info "$s" | awk '{print $1}')" = "$1" ] && { echo "$s"; return 0; }
+	done < <(matrix)
+	while read -r s src rest; do
+		[ "$src" = fetch ] && continue
 		case $1 in "$s".[0-9]*) echo "$s"; return 0 ;; esac
 	done < <(matrix)
 	return 0
@@ -105,8 +114,18 @@ kver_of() {		# SERIES SOURCE -> its installed KVER, or nothing
 case ${1:-} in
 installed)
 	# a series not fetched yet (before `make deps`) is left out
-	matrix | while read -r s src _; do
+	matrix | while read -r s src opts; do
+		if [ -n "${2:-}" ]; then
+			a=$(tr ' \t' '\n\n' <<<"$opts" | sed -n 's/^arch=//p')
+			[ "${a:-amd64}" = "$2" ] || continue
+		fi
 		kver_of "$s" "$src" || true
+	done ;;
+list)
+	# the series (of ARCH): what make check-arm64 asks for before make deps
+	matrix | while read -r s src opts; do
+		a=$(tr ' \t' '\n\n' <<<"$opts" | sed -n 's/^arch=//p')
+		[ -z "${2:-}" ] || [ "${a:-amd64}" = "$2" ] && echo "$s"
 	done ;;
 matrix)
 	matrix | while read -r s src _; do
@@ -134,23 +153,28 @@ fetched)
 info)
 	if is_debug "$2"; then
 		d=$(cd "$debug" && pwd)
-		printf 'VMLINUZ=%s\nMODROOT=%s\nKDIR=%s\nBUILDER=native\nSMP=2\nTCG=single\nSCALE=%s\n' \
+		printf 'VMLINUZ=%s\nMODROOT=%s\nKDIR=%s\nBUILDER=native\nSMP=2\nTCG=single\nSCALE=%s\nARCH=amd64\nROOT=/\n' \
 			"$d/src/arch/x86/boot/bzImage" "$d/modroot" "$d/src" "${TCPTIMEO_DEBUG_SCALE:-4}"
 		exit 0
 	fi
 	s=$(series_of "$2")
 	smp=$("$0" opt "$2" smp 2)
 	tcg=$("$0" opt "$2" tcg multi)
+	arch=$("$0" opt "$2" arch amd64)
 	if [ -n "$s" ] && [ "$(matrix | awk -v s="$s" '$1 == s {print $2}')" = fetch ]; then
 		read -r _ vmlinuz modroot b < <(fetched_info "$s")
 		case $b in
 		chroot:*) b=${b#chroot:}; builder=chroot:${b%%:*}; kdir=${b#*:} ;;
 		*) builder=${b%%:*}; kdir=${b#*:} ;;
 		esac
-		printf 'VMLINUZ=%s\nMODROOT=%s\nKDIR=%s\nBUILDER=%s\nSMP=%s\nTCG=%s\nSCALE=1\n' \
-			"$vmlinuz" "$modroot" "$kdir" "$builder" "$smp" "$tcg"
+		# a foreign architecture's cache is its guest's whole root
+		root=/
+		[ "$arch" = amd64 ] || root=$modroot
+		[ "$vmlinuz" != - ] || vmlinuz=
+		printf 'VMLINUZ=%s\nMODROOT=%s\nKDIR=%s\nBUILDER=%s\nSMP=%s\nTCG=%s\nSCALE=1\nARCH=%s\nROOT=%s\n' \
+			"$vmlinuz" "$modroot" "$kdir" "$builder" "$smp" "$tcg" "$arch" "$root"
 	else
-		printf 'VMLINUZ=%s\nMODROOT=\nKDIR=%s\nBUILDER=native\nSMP=%s\nTCG=%s\nSCALE=1\n' \
+		printf 'VMLINUZ=%s\nMODROOT=\nKDIR=%s\nBUILDER=native\nSMP=%s\nTCG=%s\nSCALE=1\nARCH=amd64\nROOT=/\n' \
 			"/boot/vmlinuz-$2" "/lib/modules/$2/build" "$smp" "$tcg"
 	fi ;;
 packages)

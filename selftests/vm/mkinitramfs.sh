@@ -6,18 +6,24 @@
 # decompressed
 # (busybox insmod reads no .ko.xz/.ko.zst) and listed in load order.
 # Modules come from /lib/modules/KVER, or from MODROOT/lib/modules/KVER
-# for a kernel fetched into a cache (kernels.sh info). Nothing is done when
-# OUT is newer than all its inputs.
+# for a kernel fetched into a cache (kernels.sh info). A guest with a root
+# of its own (ROOT, an arm64 guest) gets that root's busybox and overlay.
+# Nothing is done when OUT is newer than all its inputs.
 set -euo pipefail
 kver=$1 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 eval "$("$here/kernels.sh" info "$kver")"
+# a kernel only built against (kernels.conf: arm64 6.1) is never booted
+[ -n "${VMLINUZ:-}" ] || { echo "initramfs: $kver has no image to boot: none made"; exit 0; }
 modroot=${MODROOT:-}
+root=${ROOT:-/}
 MODULES="virtio_pci 9pnet_virtio 9p configfs"
+[ "$root" = / ] || MODULES="$MODULES overlay"
+busybox=${root%/}/bin/busybox
 
 if [ -f "$out" ]; then
 	fresh=1
-	for f in "$here/init" "$0" /bin/busybox "$modroot/lib/modules/$kver/modules.dep"; do
+	for f in "$here/init" "$0" "$busybox" "$modroot/lib/modules/$kver/modules.dep"; do
 		[ "$f" -nt "$out" ] && fresh=
 	done
 	[ -z "$fresh" ] || exit 0
@@ -26,7 +32,7 @@ fi
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage"/{bin,dev,proc,sys,newroot,lib/modules}
-cp /bin/busybox "$stage/bin/busybox"
+cp "$busybox" "$stage/bin/busybox"
 cp "$here/init" "$stage/init"
 chmod 755 "$stage/init"
 # An initial console for the kernel to open (init remounts /dev anyway).

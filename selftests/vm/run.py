@@ -4,6 +4,8 @@
 
 For each kernel: boot /boot/vmlinuz-<kver> under QEMU TCG with the
 initramfs of build/<kver>/ (selftests/vm/init), the host's root read-only
+(an arm64 kernel: qemu-system-aarch64 with the arm64 root of kernels.sh
+info's ROOT, see selftests/vm/README.md)
 and a fresh writable results folder build/logs/<kver>/<run>/, in which the
 guest runner (selftests/vm/guest.sh) leaves each test's TAP, stderr and
 status and the whole kernel log. Stream the guest's output, judge every
@@ -16,6 +18,9 @@ nothing failed and something ran.
            [--tests "NN-name ..."] [--unit] [--host-suite MAKE-TARGET ...]
     run.py --negative-control        only 99-negative-control, first kernel
     run.py --demo [--kvers K]        demo mode on the newest kernel
+    run.py --full ...                every kernel runs every test, also
+                                     one whose kernels.conf line says
+                                     tests=core (make check-arm64)
 
 make check's phases, in this order, each run whatever the others did and
 each counted into the closing line (a phase that cannot run at all is a
@@ -24,8 +29,9 @@ failing point with its reason, never silence):
   --build        per kernel, the module and the initramfs; the CLI; the
                  tests in C built and the suite installed (make
                  ksft-install, which the guests run with kselftest's
-                 runner): a point each (a kernel whose build failed fails
-                 its VM run too)
+                 runner); for a foreign architecture's kernels (arm64)
+                 the same cross-built, and its packages: a point each (a
+                 kernel whose build failed fails its VM run too)
   --unit         the host unit tests (TAP)
   --host-suite T `make T` printing TAP (lint, packaging, install flow)
   the VM suite   on every kernel
@@ -246,6 +252,44 @@ def kernel_info(kver):
     return dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
 
 
+def arch_of(info):
+    """The kernel's architecture (kernels.conf arch=, default amd64)."""
+    return info.get("ARCH") or "amd64"
+
+
+def arch_build(arch):
+    """Where the userspace programs of an architecture are built: build/
+    for the host's (amd64), build/<arch>/ for a cross build (make
+    tools-arm64 ksft-install-arm64)."""
+    return BUILD if arch == "amd64" else os.path.join(BUILD, arch)
+
+
+def boots(kver):
+    """False for a kernel only built against (kernels.sh info: no image)."""
+    try:
+        return bool(kernel_info(kver).get("VMLINUZ"))
+    except (subprocess.CalledProcessError, OSError):
+        return True
+
+
+def kernel_tests(kver, tests, named, full):
+    """The tests one kernel runs: all of `tests`, unless none were named
+    (TESTS) and the kernel's series says tests=core (kernels.conf: the
+    arm64 guest in make check), then the ones of core.tests among them."""
+    if named or full:
+        return tests
+    try:
+        which = subprocess.run([os.path.join(HERE, "kernels.sh"), "opt", kver, "tests", "all"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (subprocess.CalledProcessError, OSError):
+        which = "all"
+    if which == "all":
+        return tests
+    with open(os.path.join(HERE, f"{which}.tests")) as f:
+        want = {w for line in f for w in line.split("#", 1)[0].split()}
+    return [t for t in tests if stem_of(t) in want or t in want]
+
+
 def vm_shape(info):
     """(guest CPUs, TCG threading) of a kernels.sh info: what QEMU is
     started with, and what the lanes count."""
@@ -292,11 +336,13 @@ class Run:
             subprocess.run(["rm", "-rf", os.path.join(base, d)])
 
     def write_env(self):
+        ab = arch_build(arch_of(self.info))
         env = {
             "TCPTIMEO_TIME_SCALE": f"{self.scale:g}",
             "TCPTIMEO_SRC": TOP,
             "TCPTIMEO_KO": os.path.join(BUILD, self.kver, "tcptimeo.ko"),
-            "TCPTIMEO_CTL": os.path.join(BUILD, "tools", "tcptimeoctl"),
+            "TCPTIMEO_CTL": os.path.join(ab, "tools", "tcptimeoctl"),
+            "TCPTIMEO_BENCH_BIN": os.path.join(ab, "bench"),
             "KVER": self.kver,
         }
         for k, v in os.environ.items():
@@ -309,26 +355,42 @@ class Run:
             f.write(f"TT_TIMEOUT_SCALE={max(1, round(self.scale))}\n")
             f.write(f"TT_MODROOT={shlex.quote(self.info.get('MODROOT', ''))}\n")
             f.write(f"TT_TESTS={shlex.quote(' '.join(self.tests))}\n")
-            f.write(f"TT_KSFT={shlex.quote(os.path.join(BUILD, 'kselftest'))}\n")
+            f.write(f"TT_KSFT={shlex.quote(os.path.join(ab, 'kselftest'))}\n")
 
     def qemu_cmd(self):
         smp, tcg = vm_shape(self.info)
         accel = "tcg,thread=" + tcg
-        append = ("console=ttyS0 loglevel=5 panic=1 log_buf_len=8M "
+        append = ("loglevel=5 panic=1 log_buf_len=8M "
                   "softlockup_all_cpu_backtrace=1 softlockup_panic=1 "
                   "rdinit=/init mitigations=off")
-        return [
-            "qemu-system-x86_64", "-accel", accel, "-cpu", "max",
+        root = self.info.get("ROOT") or "/"
+        if arch_of(self.info) == "arm64":
+            # virt's PL011 is the console. -cpu max with the
+            # implementation-defined pointer authentication: QEMU's
+            # architected (QARMA) one costs TCG most of its time.
+            machine = ["qemu-system-aarch64", "-M", "virt", "-cpu", "max,pauth-impdef=on"]
+            append = "console=ttyAMA0 tt_root=own " + append
+        else:
+            machine = ["qemu-system-x86_64", "-cpu", "max"]
+            append = "console=ttyS0 " + append
+        cmd = machine + [
+            "-accel", accel,
             "-smp", smp, "-m", "2048", "-nographic", "-no-reboot",
             "-nic", "none",
             "-kernel", self.info["VMLINUZ"],
             "-initrd", os.path.join(BUILD, self.kver, "initramfs.cpio.gz"),
             "-append", append,
-            "-virtfs", "local,path=/,mount_tag=root,security_model=none,"
+            "-virtfs", f"local,path={root},mount_tag=root,security_model=none,"
                        "readonly=on,multidevs=remap",
             "-virtfs", f"local,path={self.dir},mount_tag=results,"
                        "security_model=none",
         ]
+        if root != "/":
+            # a root of the guest's own (init: tt_root=own): the source
+            # tree, with the build output, at its own path
+            cmd += ["-virtfs", f"local,path={TOP},mount_tag=src,security_model=none,"
+                               "readonly=on,multidevs=remap"]
+        return cmd
 
     def timeout_of(self, stem):
         return float(self.test_timeouts.get(stem, 300))
@@ -649,7 +711,8 @@ def vm_cpus():
 
 
 def run_kernels(kvers, tests):
-    """Each kernel's suite; yields (kver, Count, Run) as each one ends.
+    """Each kernel's suite (tests: kver -> its tests); yields (kver, Count,
+    Run) as each one ends.
 
     Kernels boot side by side as long as their VMs' host threads
     (host_threads) fit in vm_cpus(), in matrix order; one that does not
@@ -663,7 +726,7 @@ def run_kernels(kvers, tests):
     cost = {k: min(host_threads(k), cpus) for k in kvers}
     if len(kvers) < 2 or cost and sum(sorted(cost.values())[:2]) > cpus:
         for kver in kvers:
-            c, run = run_kernel(kver, tests)
+            c, run = run_kernel(kver, tests[kver])
             yield kver, c, run
         return
     out(f"# VM suite: {len(kvers)} kernels, booted side by side on {cpus} CPUs "
@@ -673,7 +736,7 @@ def run_kernels(kvers, tests):
     def lane(kver):
         LANE.buf, LANE.t0 = [], time.monotonic()
         try:
-            c, run = run_kernel(kver, tests)
+            c, run = run_kernel(kver, tests[kver])
         except Exception as e:          # a harness bug: a failing point
             c, run = Count(), None
             c.failed = 1
@@ -791,18 +854,43 @@ def run_build(kvers):
     suite (its tests in C built) installed as kernel CI installs it, which
     the VMs run through kselftest's runner."""
     total = Count()
+    arches = []
     for k in kvers:
         # absolute: the Makefile's pattern rules are $(B)/%/...
         ko = os.path.join(BUILD, k, "tcptimeo.ko")
         initrd = os.path.join(BUILD, k, "initramfs.cpio.gz")
-        total.add(run_step(f"build {k}: module and initramfs",
-                           make_cmd(ko, [k]) + " " + shlex.quote(initrd),
-                           os.path.join(BUILD, "logs", f"build-{k}.log")))
+        try:
+            arch = arch_of(kernel_info(k))
+        except (subprocess.CalledProcessError, OSError):
+            arch = "amd64"
+        if arch not in arches:
+            arches.append(arch)
+        if boots(k):
+            total.add(run_step(f"build {k}: module and initramfs",
+                               make_cmd(ko, [k]) + " " + shlex.quote(initrd),
+                               os.path.join(BUILD, "logs", f"build-{k}.log")))
+        else:
+            total.add(run_step(f"build {k}: module (built against only, not booted)",
+                               make_cmd(ko, [k]),
+                               os.path.join(BUILD, "logs", f"build-{k}.log")))
     total.add(run_step("build tcptimeoctl", make_cmd("tools"),
                        os.path.join(BUILD, "logs", "build-tools.log")))
     total.add(run_step("build the tests in C and install the suite "
                        "(make -C selftests install)", make_cmd("ksft-install"),
                        os.path.join(BUILD, "logs", "build-ksft-install.log")))
+    for arch in arches:
+        if arch == "amd64":
+            continue
+        total.add(run_step(f"build tcptimeoctl and the tests' programs for {arch}",
+                           make_cmd(f"tools-{arch}"),
+                           os.path.join(BUILD, "logs", f"build-tools-{arch}.log")))
+        total.add(run_step(f"build the tests in C for {arch} and install the suite",
+                           make_cmd(f"ksft-install-{arch}"),
+                           os.path.join(BUILD, "logs", f"build-ksft-install-{arch}.log")))
+        # what 47-dkms-node installs in the guest, as on a node
+        total.add(run_step(f"build the {arch} packages (make deb-{arch})",
+                           make_cmd(f"deb-{arch}"),
+                           os.path.join(BUILD, "logs", f"build-deb-{arch}.log")))
     return total
 
 
@@ -832,6 +920,9 @@ def main():
     ap.add_argument("--negative-control", action="store_true",
                     default=os.environ.get("TCPTIMEO_NEGATIVE_CONTROL", "") not in ("", "0"))
     ap.add_argument("--demo", action="store_true")
+    ap.add_argument("--full", action="store_true",
+                    help="every kernel runs the whole suite, also one whose "
+                         "kernels.conf line says tests=core (make check-arm64)")
     a = ap.parse_args()
     # QEMU runs in its own session: take it down with us.
     signal.signal(signal.SIGTERM, stop_vms)
@@ -889,13 +980,19 @@ def main():
             total.add(run_host_suite(f"make {target}", make_cmd(target, kvers),
                                      os.path.join(BUILD, "logs", f"{target}.tap")))
     t0 = time.monotonic()
-    boots = []
-    for kver, c, run in run_kernels(kvers, tests):
+    booted = []
+    for kver in kvers:
+        if not boots(kver):
+            out(f"# {kver}: built against only (kernels.conf: no image to boot): no VM suite")
+    vm_kvers = [k for k in kvers if boots(k)]
+    per = {k: kernel_tests(k, tests, bool(a.tests.split()) or a.negative_control, a.full)
+           for k in vm_kvers}
+    for kver, c, run in run_kernels(vm_kvers, per):
         total.add(c)
         if run and run.boot_s is not None:
-            boots.append(f"{kver} {run.boot_s:.1f} s")
+            booted.append(f"{kver} {run.boot_s:.1f} s")
     out(f"# VM suite: {time.monotonic() - t0:.0f} s; one boot to the first test: "
-        + (", ".join(boots) or "none"))
+        + (", ".join(booted) or "none"))
     out(total.line())
     return 0 if total.failed == 0 and (total.passed + total.skipped) > 0 else 1
 
