@@ -376,9 +376,103 @@ def check_negative_control():
        "and is skipped without", diag="\n".join(bad))
 
 
+def check_arch():
+    """kernels.sh and run.py with an arm64 series beside an amd64 one of
+    the same version (fake releases, a fake fetch cache): the arm64
+    kernel belongs to its own series (not to the amd64 "0.2" its release
+    starts with), info names its architecture, root and cross builder, a
+    fetched kernel without an image is not booted, `installed ARCH` and
+    `list ARCH` filter, and tests=core gives core.tests unless TESTS or
+    --full say otherwise."""
+    import importlib.util
+    import shutil
+    import tempfile
+    ks = os.path.join(ROOT, "selftests", "vm", "kernels.sh")
+    tmp = tempfile.mkdtemp(prefix="tt-arch-")
+    try:
+        conf = os.path.join(tmp, "kernels.conf")
+        with open(conf, "w") as f:
+            f.write("0.2 tt-no-such-suite\n0.3 fetch smp=1\n"
+                    "arm64-0.2 fetch arch=arm64 tests=core\narm64-0.1 fetch arch=arm64\n")
+        for series, line in (("arm64-0.2", "0.2.1-fake-arm64 /r/boot/vmlinuz /r cross:/k2"),
+                             ("arm64-0.1", "0.1.1-fake-arm64 - /r cross:/k1")):
+            os.makedirs(os.path.join(tmp, "cache", series))
+            with open(os.path.join(tmp, "cache", series, "ready"), "w") as f:
+                f.write(line + "\n")
+        env = dict(os.environ, TCPTIMEO_KERNELS_CONF=conf,
+                   TCPTIMEO_KCACHE=os.path.join(tmp, "cache"))
+
+        def ksh(*args):
+            p = subprocess.run(["bash", ks] + list(args), capture_output=True,
+                               text=True, env=env, timeout=60)
+            return p.stdout.strip()
+        ok(ksh("series", "0.2.1-fake-arm64") == "arm64-0.2",
+           "kernels.sh series: a fetched arm64 kernel is its own series, not the "
+           "amd64 series its release starts with",
+           diag=ksh("series", "0.2.1-fake-arm64"))
+        info = dict(line.split("=", 1) for line in ksh("info", "0.2.1-fake-arm64").splitlines())
+        want = {"VMLINUZ": "/r/boot/vmlinuz", "ARCH": "arm64", "ROOT": "/r",
+                "BUILDER": "cross", "KDIR": "/k2", "MODROOT": "/r"}
+        ok(all(info.get(k) == v for k, v in want.items()),
+           "kernels.sh info: an arm64 kernel's image, architecture, root and cross builder",
+           diag=repr(info))
+        info1 = dict(line.split("=", 1) for line in ksh("info", "0.1.1-fake-arm64").splitlines())
+        ok(info1.get("VMLINUZ") == "" and info1.get("BUILDER") == "cross",
+           "kernels.sh info: a fetched kernel without an image has an empty VMLINUZ "
+           "(built against, never booted)", diag=repr(info1))
+        info0 = dict(line.split("=", 1) for line in ksh("info", "0.2.7-fake-amd64").splitlines())
+        ok(info0.get("ARCH") == "amd64" and info0.get("ROOT") == "/",
+           "kernels.sh info: an amd64 kernel runs on the host's root", diag=repr(info0))
+        ok(ksh("installed", "arm64").split() == ["0.2.1-fake-arm64", "0.1.1-fake-arm64"]
+           and ksh("list", "arm64").split() == ["arm64-0.2", "arm64-0.1"]
+           and ksh("list").split() == ["0.2", "0.3", "arm64-0.2", "arm64-0.1"]
+           and ksh("installed", "amd64") == "",
+           "kernels.sh installed ARCH and list ARCH: only that architecture's series",
+           diag=f"{ksh('installed', 'arm64')!r} {ksh('list', 'arm64')!r} {ksh('list')!r}")
+
+        spec = importlib.util.spec_from_file_location(
+            "tt_vm_run_arch", os.path.join(ROOT, "selftests", "vm", "run.py"))
+        run = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(run)
+        saved = {k: os.environ.get(k) for k in ("TCPTIMEO_KERNELS_CONF", "TCPTIMEO_KCACHE")}
+        os.environ.update(TCPTIMEO_KERNELS_CONF=conf, TCPTIMEO_KCACHE=os.path.join(tmp, "cache"))
+        try:
+            tests = run.select_tests([])
+            with open(os.path.join(ROOT, "selftests", "vm", "core.tests")) as f:
+                core = {line.split()[0] for line in f if line.strip() and not line.startswith("#")}
+            got = run.kernel_tests("0.2.1-fake-arm64", tests, False, False)
+            ok({run.stem_of(t) for t in got} == core and len(got) < len(tests),
+               "run.py: tests=core runs core.tests (each of them a test of selftests/)",
+               diag=f"core {sorted(core)}, got {got}")
+            ok(run.kernel_tests("0.2.1-fake-arm64", tests, False, True) == tests
+               and run.kernel_tests("0.2.1-fake-arm64", tests[:2], True, False) == tests[:2]
+               and run.kernel_tests("0.2.7-fake-amd64", tests, False, False) == tests,
+               "run.py: --full and TESTS override tests=core; other kernels run all")
+            ok(not run.boots("0.1.1-fake-arm64") and run.boots("0.2.1-fake-arm64"),
+               "run.py: a kernel without an image is not booted")
+            r = run.Run.__new__(run.Run)
+            r.info, r.kver, r.dir = info, "0.2.1-fake-arm64", tmp
+            cmd = r.qemu_cmd()
+            ok(cmd[0] == "qemu-system-aarch64" and "virt" in cmd
+               and "tt_root=own" in cmd[cmd.index("-append") + 1]
+               and any(a.startswith("local,path=/r,mount_tag=root,") for a in cmd)
+               and any(f"path={run.TOP},mount_tag=src," in a for a in cmd),
+               "run.py: an arm64 kernel boots qemu-system-aarch64 -M virt on its own root, "
+               "the source tree as 9p tag src", diag=" ".join(cmd))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    finally:
+        shutil.rmtree(tmp)
+
+
 def main():
     check_literals()
     check_installed()
+    check_arch()
     check_phases()
     check_verdicts()
     check_clean()
