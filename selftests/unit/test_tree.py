@@ -459,6 +459,15 @@ def check_arch():
                and any(f"path={run.TOP},mount_tag=src," in a for a in cmd),
                "run.py: an arm64 kernel boots qemu-system-aarch64 -M virt on its own root, "
                "the source tree as 9p tag src", diag=" ".join(cmd))
+            r.tests, r.mode, r.scale = [], "tests", 1.0
+            r.write_env()
+            with open(os.path.join(tmp, "run.env")) as f:
+                env_text = f.read()
+            ok("TT_MODROOT=''\n" in env_text
+               and f"TCPTIMEO_CTL={os.path.join(run.BUILD, 'arm64', 'tools', 'tcptimeoctl')}\n" in env_text
+               and f"TT_KSFT={os.path.join(run.BUILD, 'arm64', 'kselftest')}\n" in env_text,
+               "run.py: the arm64 guest's run.env names the arm64 programs and binds no "
+               "modules over its root's own /lib/modules (DKMS writes there)", diag=env_text)
         finally:
             for k, v in saved.items():
                 if v is None:

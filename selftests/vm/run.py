@@ -353,7 +353,12 @@ class Run:
                 f.write(f"export {k}={shlex.quote(v)}\n")
             f.write(f"TT_MODE={self.mode}\n")
             f.write(f"TT_TIMEOUT_SCALE={max(1, round(self.scale))}\n")
-            f.write(f"TT_MODROOT={shlex.quote(self.info.get('MODROOT', ''))}\n")
+            # a fetched amd64 kernel's modules, bound over the host's
+            # /lib/modules; a guest on a root of its own has them there
+            # (and DKMS must write there)
+            own = (self.info.get("ROOT") or "/") != "/"
+            modroot = "" if own else self.info.get("MODROOT", "")
+            f.write(f"TT_MODROOT={shlex.quote(modroot)}\n")
             f.write(f"TT_TESTS={shlex.quote(' '.join(self.tests))}\n")
             f.write(f"TT_KSFT={shlex.quote(os.path.join(ab, 'kselftest'))}\n")
 
