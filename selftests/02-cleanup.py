@@ -28,7 +28,8 @@ from deadline import poll                             # noqa: E402
 
 PLAN = 13
 CHILD = r"""
-import os, sys, time
+import faulthandler, os, signal, sys, time
+faulthandler.register(signal.SIGUSR1, all_threads=True)
 sys.path.insert(0, %(lib)r)
 import ttmod
 from netns import Netns
@@ -77,9 +78,41 @@ def child(how, nsname):
     try:
         _, err = p.communicate(timeout=60)
     except subprocess.TimeoutExpired:
-        p.kill()
-        _, err = p.communicate()
+        # Where it is stuck, before it is killed: the kernel's view of it
+        # and of what it started, and Python's stack (faulthandler).
+        where = stuck(p.pid)
+        p.send_signal(signal.SIGUSR1)
+        try:
+            _, err = p.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+        err = f"still running after 60 s:\n{where}\n{err}"
     return p.returncode, pid, err
+
+
+def stuck(pid):
+    """/proc's state, wchan and kernel stack of pid and its descendants."""
+    lines = []
+    todo = [pid]
+    while todo:
+        q = todo.pop(0)
+        info = {}
+        for name in ("cmdline", "wchan", "stack", "stat"):
+            try:
+                with open(f"/proc/{q}/{name}", "rb") as f:
+                    info[name] = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError as e:
+                info[name] = f"({e.strerror})"
+        state = info["stat"].split(") ", 1)[-1][:1]
+        lines.append(f"pid {q} [{state}] {info['cmdline']}: wchan {info['wchan']}")
+        lines += [f"  {x}" for x in info["stack"].splitlines()]
+        try:
+            with open(f"/proc/{q}/task/{q}/children") as f:
+                todo += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return "\n".join(lines)
 
 
 def main(t):
