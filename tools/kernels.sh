@@ -99,12 +99,12 @@ fetch_7x() {
 # and run on this amd64 host through qemu-user (binfmt_misc, qemu-user-
 # static's "F" registration, so that it works inside the chroot). It is
 # both the arm64 guest's root file system (9p, read-only, an overlay on
-# top: the amd64 host's root cannot be run there) and the chroot the
-# module is built in, with the arm64 gcc-12 Debian builds its kernels
-# with. What the tests run in the guest comes from here: python3,
+# top: the amd64 host's root cannot be run there) and where the kernel's
+# headers (and the kbuild programs the cross build runs through qemu-user)
+# come from. What the tests run in the guest comes from here: python3,
 # iproute2, kmod, busybox for the initramfs; gcc, make, dkms and the
-# headers for the DKMS test.
-ARM64_PKGS=busybox-static,python3,python3-yaml,iproute2,iputils-ping,procps,util-linux,kmod,make,gcc,libc6-dev,dkms,sparse,redis-tools,rsync,file
+# headers for the DKMS test. (sparse runs on the host: the cross build.)
+ARM64_PKGS=busybox-static,python3,python3-yaml,iproute2,iputils-ping,procps,util-linux,kmod,make,gcc,libc6-dev,dkms,redis-tools,rsync,file
 
 binfmt_arm64() {
 	local f=/proc/sys/fs/binfmt_misc

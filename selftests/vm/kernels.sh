@@ -103,6 +103,14 @@ candidates() {
 	done
 }
 
+arch_in() {		# OPTIONS... -> the series' arch= (default amd64)
+	local o
+	for o in "$@"; do
+		case $o in arch=*) echo "${o#arch=}"; return ;; esac
+	done
+	echo amd64
+}
+
 kver_of() {		# SERIES SOURCE -> its installed KVER, or nothing
 	if [ "$2" = fetch ]; then
 		fetched_info "$1" | awk '{print $1}'
@@ -115,17 +123,16 @@ case ${1:-} in
 installed)
 	# a series not fetched yet (before `make deps`) is left out
 	matrix | while read -r s src opts; do
-		if [ -n "${2:-}" ]; then
-			a=$(tr ' \t' '\n\n' <<<"$opts" | sed -n 's/^arch=//p')
-			[ "${a:-amd64}" = "$2" ] || continue
-		fi
+		# shellcheck disable=SC2086
+		[ -z "${2:-}" ] || [ "$(arch_in $opts)" = "$2" ] || continue
 		kver_of "$s" "$src" || true
 	done ;;
 list)
 	# the series (of ARCH): what make check-arm64 asks for before make deps
 	matrix | while read -r s src opts; do
-		a=$(tr ' \t' '\n\n' <<<"$opts" | sed -n 's/^arch=//p')
-		[ -z "${2:-}" ] || [ "${a:-amd64}" = "$2" ] && echo "$s"
+		# shellcheck disable=SC2086
+		[ -z "${2:-}" ] || [ "$(arch_in $opts)" = "$2" ] || continue
+		echo "$s"
 	done ;;
 matrix)
 	matrix | while read -r s src _; do
