@@ -448,10 +448,11 @@ def check_arch():
                and run.kernel_tests("0.2.1-fake-arm64", tests[:2], True, False) == tests[:2]
                and run.kernel_tests("0.2.7-fake-amd64", tests, False, False) == tests,
                "run.py: --full and TESTS override tests=core; other kernels run all")
-            ok(not run.boots("0.1.1-fake-arm64") and run.boots("0.2.1-fake-arm64"),
+            ok(not run.boots(run.info_or_none("0.1.1-fake-arm64"))
+               and run.boots(run.info_or_none("0.2.1-fake-arm64")),
                "run.py: a kernel without an image is not booted")
             r = run.Run.__new__(run.Run)
-            r.info, r.kver, r.dir = info, "0.2.1-fake-arm64", tmp
+            r.info, r.kver, r.dir, r.root = info, "0.2.1-fake-arm64", tmp, info["ROOT"]
             cmd = r.qemu_cmd()
             ok(cmd[0] == "qemu-system-aarch64" and "virt" in cmd
                and "tt_root=own" in cmd[cmd.index("-append") + 1]

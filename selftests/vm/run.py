@@ -264,12 +264,18 @@ def arch_build(arch):
     return BUILD if arch == "amd64" else os.path.join(BUILD, arch)
 
 
-def boots(kver):
-    """False for a kernel only built against (kernels.sh info: no image)."""
+def info_or_none(kver):
+    """kernels.sh info, or {} for a kernel it does not know."""
     try:
-        return bool(kernel_info(kver).get("VMLINUZ"))
+        return kernel_info(kver)
     except (subprocess.CalledProcessError, OSError):
-        return True
+        return {}
+
+
+def boots(info):
+    """False for a kernel only built against (kernels.sh info: no image);
+    one kernels.sh does not know is booted, and fails there."""
+    return bool(info.get("VMLINUZ")) or not info
 
 
 def kernel_tests(kver, tests, named, full):
@@ -327,6 +333,7 @@ class Run:
         self.finished = []          # stems whose "end" marker came
         self.console_klines = []    # (test stem or None, kernel line)
         self.scale = float(self.info.get("SCALE") or 1)
+        self.root = self.info.get("ROOT") or "/"     # the guest's root
 
     @staticmethod
     def prune(base):
@@ -356,8 +363,7 @@ class Run:
             # a fetched amd64 kernel's modules, bound over the host's
             # /lib/modules; a guest on a root of its own has them there
             # (and DKMS must write there)
-            own = (self.info.get("ROOT") or "/") != "/"
-            modroot = "" if own else self.info.get("MODROOT", "")
+            modroot = "" if self.root != "/" else self.info.get("MODROOT", "")
             f.write(f"TT_MODROOT={shlex.quote(modroot)}\n")
             f.write(f"TT_TESTS={shlex.quote(' '.join(self.tests))}\n")
             f.write(f"TT_KSFT={shlex.quote(os.path.join(ab, 'kselftest'))}\n")
@@ -368,7 +374,7 @@ class Run:
         append = ("loglevel=5 panic=1 log_buf_len=8M "
                   "softlockup_all_cpu_backtrace=1 softlockup_panic=1 "
                   "rdinit=/init mitigations=off")
-        root = self.info.get("ROOT") or "/"
+        root = self.root
         if arch_of(self.info) == "arm64":
             # virt's PL011 is the console. -cpu max with the
             # implementation-defined pointer authentication: QEMU's
@@ -864,13 +870,11 @@ def run_build(kvers):
         # absolute: the Makefile's pattern rules are $(B)/%/...
         ko = os.path.join(BUILD, k, "tcptimeo.ko")
         initrd = os.path.join(BUILD, k, "initramfs.cpio.gz")
-        try:
-            arch = arch_of(kernel_info(k))
-        except (subprocess.CalledProcessError, OSError):
-            arch = "amd64"
+        info = info_or_none(k)
+        arch = arch_of(info)
         if arch not in arches:
             arches.append(arch)
-        if boots(k):
+        if boots(info):
             total.add(run_step(f"build {k}: module and initramfs",
                                make_cmd(ko, [k]) + " " + shlex.quote(initrd),
                                os.path.join(BUILD, "logs", f"build-{k}.log")))
@@ -986,10 +990,12 @@ def main():
                                      os.path.join(BUILD, "logs", f"{target}.tap")))
     t0 = time.monotonic()
     booted = []
+    vm_kvers = []
     for kver in kvers:
-        if not boots(kver):
+        if boots(info_or_none(kver)):
+            vm_kvers.append(kver)
+        else:
             out(f"# {kver}: built against only (kernels.conf: no image to boot): no VM suite")
-    vm_kvers = [k for k in kvers if boots(k)]
     per = {k: kernel_tests(k, tests, bool(a.tests.split()) or a.negative_control, a.full)
            for k in vm_kvers}
     for kver, c, run in run_kernels(vm_kvers, per):
