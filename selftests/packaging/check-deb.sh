@@ -71,12 +71,18 @@ else
 	not_ok "packaged tcptimeoctl runs (--help)"
 fi
 
-out=$(lintian --fail-on error,warning --display-info --pedantic --show-overrides \
-	"$d/tcptimeo_${ver}_${arch}.changes" 2>&1 | grep -v 'running with root privileges')
-rc=${PIPESTATUS[0]}
-if [ "$rc" = 0 ]; then ok "lintian --pedantic: no error or warning ($(grep -c '^O:' <<<"$out") overridden, $(grep -cE '^[IP]:' <<<"$out") info/pedantic)"
-else not_ok "lintian: no error or warning"; fi
-[ -n "$out" ] && echo "$out" | diag
+# lintian_point CHANGES WHAT: one point, lintian --pedantic on CHANGES
+# with no error or warning; its output as diagnostics.
+lintian_point() {
+	local out rc
+	out=$(lintian --fail-on error,warning --display-info --pedantic --show-overrides \
+		"$1" 2>&1 | grep -v 'running with root privileges')
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" = 0 ]; then ok "lintian --pedantic$2: no error or warning ($(grep -c '^O:' <<<"$out") overridden, $(grep -cE '^[IP]:' <<<"$out") info/pedantic)"
+	else not_ok "lintian$2: no error or warning"; fi
+	[ -n "$out" ] && echo "$out" | diag
+}
+lintian_point "$d/tcptimeo_${ver}_${arch}.changes" ""
 # Every override says why.
 bad=
 for f in debian/*lintian-overrides; do
@@ -143,10 +149,5 @@ if command -v qemu-aarch64-static >/dev/null; then
 else
 	skip "packaged arm64 tcptimeoctl --help (qemu-aarch64-static)" "no qemu-aarch64-static (qemu-user-static)"
 fi
-out=$(lintian --fail-on error,warning --display-info --pedantic --show-overrides \
-	"$a64/tcptimeo_${ver}_arm64.changes" 2>&1 | grep -v 'running with root privileges')
-rc=${PIPESTATUS[0]}
-if [ "$rc" = 0 ]; then ok "lintian --pedantic on the arm64 .changes: no error or warning ($(grep -c '^O:' <<<"$out") overridden, $(grep -cE '^[IP]:' <<<"$out") info/pedantic)"
-else not_ok "lintian on the arm64 .changes: no error or warning"; fi
-[ -n "$out" ] && echo "$out" | diag
+lintian_point "$a64/tcptimeo_${ver}_arm64.changes" " on the arm64 .changes"
 tap_done
