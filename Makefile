@@ -85,12 +85,14 @@ tools: testprogs
 # The tests' Go program (selftests/go: 64-go-client), built with Debian's
 # golang-go (make deps) into build/tools/ttgo; without go the test skips.
 GO ?= go
+# $(call go-ttgo,OUTDIR,GOARCH or empty for the host's,target)
+go-ttgo = @if command -v $(GO) >/dev/null 2>&1; then \
+		mkdir -p $(1) && cd selftests/go && \
+		GOCACHE=$(B)/cache/go GOPATH=$(B)/cache/gopath CGO_ENABLED=0 $(if $(2),GOARCH=$(2)) \
+		$(GO) build -trimpath -o $(1)/ttgo ttgo.go; \
+	else echo "$(3): no $(GO) (make deps installs golang-go): 64-go-client will skip"; fi
 testprogs:
-	@if command -v $(GO) >/dev/null 2>&1; then \
-		mkdir -p $(B)/tools && cd selftests/go && \
-		GOCACHE=$(B)/cache/go GOPATH=$(B)/cache/gopath CGO_ENABLED=0 \
-		$(GO) build -trimpath -o $(B)/tools/ttgo ttgo.go; \
-	else echo "testprogs: no $(GO) (make deps installs golang-go): 64-go-client will skip"; fi
+	$(call go-ttgo,$(B)/tools,,testprogs)
 
 # The tests in C (selftests/NN-name.c, kselftest_harness.h from the
 # kselftest framework tools/ksft-dir.sh finds) into selftests/NN-name,
@@ -112,11 +114,7 @@ deps:
 ARM64_CC ?= aarch64-linux-gnu-gcc
 tools-arm64:
 	@$(MAKE) --no-print-directory -C tools/tcptimeoctl O=$(B)/arm64/tools CC=$(ARM64_CC)
-	@if command -v $(GO) >/dev/null 2>&1; then \
-		mkdir -p $(B)/arm64/tools && cd selftests/go && \
-		GOCACHE=$(B)/cache/go GOPATH=$(B)/cache/gopath CGO_ENABLED=0 GOARCH=arm64 \
-		$(GO) build -trimpath -o $(B)/arm64/tools/ttgo ttgo.go; \
-	else echo "tools-arm64: no $(GO): 64-go-client will skip"; fi
+	$(call go-ttgo,$(B)/arm64/tools,arm64,tools-arm64)
 
 # The C tests built into build/arm64/ksft (OUTPUT), so that the host's
 # programs next to their sources stay the host's.
