@@ -67,6 +67,8 @@
 #   BENCH_SSO_CONFIGS "base mod0 mod1 modforce" (empty: no setsockopt phase)
 #   BENCH_SHAPES "svc rport-any lport-out cidr4 cidr6 cgroup netns mix"
 #                (smoke: "mix"; empty: no shape phase)  BENCH_SHAPE_REPS 3
+#   BENCH_SHAPE_PAIRS 6  BENCH_SHAPE_SECONDS 1.5   per shape and round, A/B
+#                pairs of the set on and off (0: none)
 set -uo pipefail
 src=${BENCH_SRC:?} out=${BENCH_OUT:?} ko=${BENCH_KO:?}
 ko_nt=${BENCH_KO_NOTRACE:-}
@@ -75,12 +77,12 @@ ctl=${BENCH_CTL:-}
 if [ "${BENCH_SMOKE:-0}" = 1 ]; then
 	d_reps=1 d_secs=0.5 d_warm=0.2 d_nrules=200 d_bulk=$((64 << 20))
 	d_bulk_reps=1 d_sizes="100 1000" d_apply_reps=1
-	d_shapes="mix" d_shape_reps=1
+	d_shapes="mix" d_shape_reps=1 d_shape_pairs=1 d_pair_secs=0.5
 else
 	d_reps=6 d_secs=3 d_warm=0.5 d_nrules=10000 d_bulk=$((1 << 30))
 	d_bulk_reps=5 d_sizes="1000 10000" d_apply_reps=2
 	d_shapes="svc rport-any lport-out cidr4 cidr6 cgroup netns mix"
-	d_shape_reps=3
+	d_shape_reps=3 d_shape_pairs=6 d_pair_secs=1.5
 fi
 reps=${BENCH_REPS:-$d_reps}
 secs=${BENCH_SECONDS:-$d_secs}
@@ -95,6 +97,9 @@ configs=${BENCH_CONFIGS:-base mod0nt mod0 mod0tp mod1nt mod1 mod1tp mod10k bpf l
 sso_configs=${BENCH_SSO_CONFIGS-base mod0 mod1 modforce}
 shapes=${BENCH_SHAPES-$d_shapes}
 shape_reps=${BENCH_SHAPE_REPS:-$d_shape_reps}
+n_pairs=${BENCH_SHAPE_PAIRS:-$d_shape_pairs}
+pair_secs=${BENCH_SHAPE_SECONDS:-$d_pair_secs}
+shape_state=
 burst_wait=${BENCH_BURST_WAIT:-0.5}
 bulk_configs=${BENCH_BULK_CONFIGS:-base mod1 mod10k}
 min_share=${BENCH_MIN_SHARE:-0.9}
@@ -519,6 +524,46 @@ shape_crr() {		# CONFIG ROUND
 		--seconds "$secs" --warmup "$warm"
 }
 
+# The set's rules switched on (enabled=1) or off (enabled=0): a set
+# leaves the live table and comes back without being made again.
+shape_set() {		# on|off
+	[ "$shape_state" = "$1" ] && return 0
+	if [ "$1" = on ]; then
+		"$bin/ttrules" enable --prefix r >/dev/null || fail "ttrules enable"
+	else
+		"$bin/ttrules" disable --prefix r >/dev/null || fail "ttrules disable"
+	fi
+	shape_state=$1
+	index_current
+}
+
+# BENCH_SHAPE_PAIRS short A/B pairs of SHAPE (the set enabled) against
+# the matching rule alone (the set disabled), in ABBA order, so that a
+# drift of the host's speed within the pairs cancels out. One pair is
+# two runs a few seconds apart, so the host changes little between its
+# halves: the median of the pairs' ratios resolves what the rounds'
+# rates, minutes apart, cannot (docs/performance.md).
+shape_pairs() {		# SHAPE ROUND (the set live on entry and on return)
+	local sh=$1 r=$2 p k half
+	shape_state=on
+	for p in $(seq 0 $((n_pairs - 1))); do
+		k=$((r * 1000 + p))
+		for half in $( [ $((p % 2)) = 0 ] && echo off on || echo on off); do
+			shape_set "$half"
+			if [ "$half" = on ]; then
+				measure_one shape_pair "shape-$sh" lo "$k" "$crr_limit" "$bin/ttbench" crr \
+					--addr 127.0.0.1 --port 5201 "${host_cpu[@]}" --clients "$clients" \
+					--seconds "$pair_secs" --warmup "$warm"
+			else
+				measure_one shape_pair "s1-$sh" lo "$k" "$crr_limit" "$bin/ttbench" crr \
+					--addr 127.0.0.1 --port 5201 "${host_cpu[@]}" --clients "$clients" \
+					--seconds "$pair_secs" --warmup "$warm"
+			fi
+		done
+	done
+	shape_set on
+}
+
 measure_shapes() {
 	local r sh i res order ids=()
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
@@ -547,6 +592,7 @@ measure_shapes() {
 			index_current
 			emit "{\"kind\":\"shape_index\",\"config\":\"shape-$sh\",\"round\":$r,\"index\":\"$(tr '\n' ';' </sys/kernel/debug/tcptimeo/index)\"}"
 			shape_crr "shape-$sh" "$r"
+			shape_pairs "$sh" "$r"
 			rules_clear --prefix r
 		done
 		# one rule after the shapes, not first: measured first it came
@@ -674,7 +720,7 @@ main() {
 	klog0=$(dmesg | wc -l)
 	: >"$raw"
 	prepare_bins || return 1
-	emit "{\"kind\":\"meta\",\"kver\":\"$(uname -r)\",\"cpus\":$(nproc),\"mem_kb\":$(awk '/MemTotal/ {print $2}' /proc/meminfo),\"smoke\":${BENCH_SMOKE:-0},\"reps\":$reps,\"seconds\":$secs,\"warmup\":$warm,\"clients\":$clients,\"nrules\":$nrules,\"bulk_bytes\":$bulk_bytes,\"min_share\":$min_share,\"retries\":$retries,\"configs\":\"$configs\",\"sso_configs\":\"$sso_configs\",\"ko\":\"$ko\",\"ko_notrace\":\"$ko_nt\",\"ctl\":\"$ctl\",\"start\":\"$(date -u +%FT%TZ)\"}"
+	emit "{\"kind\":\"meta\",\"kver\":\"$(uname -r)\",\"cpus\":$(nproc),\"mem_kb\":$(awk '/MemTotal/ {print $2}' /proc/meminfo),\"smoke\":${BENCH_SMOKE:-0},\"reps\":$reps,\"seconds\":$secs,\"warmup\":$warm,\"clients\":$clients,\"nrules\":$nrules,\"shape_pairs\":$n_pairs,\"pair_seconds\":$pair_secs,\"bulk_bytes\":$bulk_bytes,\"min_share\":$min_share,\"retries\":$retries,\"configs\":\"$configs\",\"sso_configs\":\"$sso_configs\",\"ko\":\"$ko\",\"ko_notrace\":\"$ko_nt\",\"ctl\":\"$ctl\",\"start\":\"$(date -u +%FT%TZ)\"}"
 	if want bpf && ! have_bpf; then
 		emit "{\"kind\":\"skip\",\"config\":\"bpf\",\"reason\":\"no stamp.bpf.o or bpftool\"}"
 		configs=${configs/bpf/}

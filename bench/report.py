@@ -187,6 +187,11 @@ def summarize(recs):
                 e["cpu"].append(res["per_host_cpu_s"])
                 by_round.setdefault(("shape_cpu", r["config"], "lo"), {})[r["round"]] = res["per_host_cpu_s"]
             by_round.setdefault(("shape", r["config"], "lo"), {})[r["round"]] = res["rate"]
+        elif r.get("kind") == "shape_pair" and r.get("result"):
+            res = r["result"]
+            by_round.setdefault(("pair", r["config"], "lo"), {})[r["round"]] = res["rate"]
+            if res.get("per_host_cpu_s") is not None:
+                by_round.setdefault(("pair_cpu", r["config"], "lo"), {})[r["round"]] = res["per_host_cpu_s"]
         elif r.get("kind") == "shape_index":
             s["shape_index"][r["config"]] = dict(
                 kv.split(" ", 1) for kv in r["index"].split(";") if " " in kv)
@@ -236,6 +241,7 @@ def summarize(recs):
         e["vs_one"] = paired(by_round, "shape", c, "lo", "s1")
         e["vs_base"] = paired(by_round, "shape", c, "lo", "sbase")
         e["cpu_vs_one"] = paired(by_round, "shape_cpu", c, "lo", "s1")
+    s["shape_pairs"] = shape_pairs(by_round)
     s["by_round"] = {f"{m}/{c}/{p}": v for (m, c, p), v in by_round.items()}
     s["apply"] = {k: stats(v) for k, v in s["apply"].items()}
     s["targets"] = targets(s, by_round)
@@ -257,6 +263,26 @@ def median_interval(v, conf=TP_CONFIDENCE):
     while k + 1 <= n // 2 and coverage(k + 1) >= conf:
         k += 1
     return v[k - 1], v[n - k], coverage(k)
+
+
+def shape_pairs(by_round):
+    """Each shape's A/B pairs (the set on, "shape-X", against the matching
+    rule alone, "s1-X", seconds apart): the ratio within each pair, their
+    median and its distribution-free interval, per wall-clock second and
+    per host CPU-second."""
+    out = {}
+    for (m, c, p), a in by_round.items():
+        if m not in ("pair", "pair_cpu") or not c.startswith("shape-"):
+            continue
+        b = by_round.get((m, "s1-" + c[len("shape-"):], p), {})
+        v = [a[k] / b[k] for k in sorted(a) if k in b and b[k]]
+        if not v:
+            continue
+        lo, hi, cov = median_interval(v)
+        out.setdefault(c, {})["rate" if m == "pair" else "per_host_cpu_s"] = {
+            "pairs": len(v), "per_pair": v, "median": statistics.median(v),
+            "lo": lo, "hi": hi, "confidence": cov}
+    return out
 
 
 def tp_ratios(s, by_round):
@@ -325,6 +351,14 @@ def targets(s, by_round):
                       "rate": e["ratio"], "per_host_cpu_s": cpu,
                       "holds": e["ratio"] >= 0.995,
                       "holds_cpu": None if cpu is None else cpu >= 0.995})
+    for c, e in sorted(s.get("shape_pairs", {}).items()):
+        w, u = e.get("rate"), e.get("per_host_cpu_s")
+        if w:
+            t.append({"target": f"{c} ≥ 0.97 × 1 rule (A/B pairs)",
+                      "want": 0.97, "rate": w["median"],
+                      "per_host_cpu_s": u["median"] if u else None,
+                      "holds": w["median"] >= 0.97,
+                      "holds_cpu": None if not u else u["median"] >= 0.97})
     for tool in ("configfs", "tcptimeoctl"):
         sizes = sorted(int(k.split("/")[2]) for k in s["apply"]
                        if k.startswith(f"{tool}/create/"))
@@ -634,6 +668,37 @@ def shape_table(s):
                  f'({fmt_int(e["min"])}–{fmt_int(e["max"])}) | '
                  f'{r(e.get("vs_base"))} | {r(e.get("vs_one"))} | '
                  f'{r(e.get("cpu_vs_one"))} | {shapes} |')
+    return L + shape_pair_table(s)
+
+
+def shape_pair_table(s):
+    sp = s.get("shape_pairs") or {}
+    if not sp:
+        return []
+    meta = s["meta"]
+    L = ["", f"**Rule shapes, A/B pairs** ({meta.get('shape_pairs', '?')} "
+         f"pairs per shape and round of {meta.get('pair_seconds', '?')} s "
+         "runs, in ABBA order: the set enabled against the matching rule "
+         "alone, the set disabled, seconds apart). Each cell: the median "
+         "of the pairs' ratios and a distribution-free interval of that "
+         "median (its coverage in the header).", ""]
+    cov = min((e[m]["confidence"] for e in sp.values() for m in e), default=0)
+    L += [f"| rule set | pairs | conn/s × 1 rule | {cov:.0%} interval | "
+          f"per host CPU-s × 1 rule | {cov:.0%} interval | ≥ 0.97 |",
+          "|---|---:|---:|---|---:|---|:---:|"]
+    for c in SHAPE_LABELS:
+        e = sp.get(c)
+        if not e:
+            continue
+        w, u = e.get("rate"), e.get("per_host_cpu_s")
+
+        def cell(x):
+            if not x:
+                return "– | –"
+            return f'{x["median"]:.3f} | {x["lo"]:.3f}–{x["hi"]:.3f}'
+        verdict = "yes" if w and w["median"] >= 0.97 else "no"
+        L.append(f'| {SHAPE_LABELS[c]} | {w["pairs"] if w else 0} | '
+                 f'{cell(w)} | {cell(u)} | {verdict} |')
     return L
 
 
@@ -838,6 +903,15 @@ def tap_lines(s):
                        f"{e['median'] if e else 0:,.0f} calls/s"
                        + (f", keepidle {e['keepidle'] if e else '?'} s after "
                           "the loop (the rule's 10)" if want else ""))
+    want_pairs = m.get("shape_pairs") or 0
+    for c in sorted(s["shape"]) if want_pairs else ():
+        if not c.startswith("shape-"):
+            continue
+        w = s.get("shape_pairs", {}).get(c, {}).get("rate")
+        n = w["pairs"] if w else 0
+        out.append(f"{'PASS' if n == want_pairs * len(s['shape'][c]['values']) else 'FAIL'}"
+                   f"\t{c}: {n} A/B pairs against the matching rule alone"
+                   + (f", median ratio {w['median']:.3f}" if w else ""))
     for k, e in sorted(s["apply"].items()):
         out.append(f"PASS\tapply {k}: {e['median']:.3f} s")
     if not any(k.startswith("configfs/create/") for k in s["apply"]):

@@ -14,6 +14,10 @@
  *       The burst in two halves: the rules created but left disabled
  *       (nothing reaches the live table), then enabled=1 on each. Tells
  *       configfs's cost from the live table's.
+ *   ttrules disable [--prefix P]
+ *       enabled=0 on each: the rules leave the live table and stay in
+ *       configfs, so the shape phase can switch a set on and off
+ *       between the runs of a pair without making it again.
  *
  * Random rules never match the benchmark's traffic, and each is indexed
  * by the port the module buckets on (the local port of accepted
@@ -387,7 +391,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* rmdir (clear) or enabled=1 (enable) on every rule whose name has @prefix */
+/* rmdir (clear), enabled=1 (enable) or enabled=0 (disable) on every rule
+ * whose name has @prefix */
 static int for_each_rule(const char *op, const char *prefix)
 {
 	char path[512], **names = NULL;
@@ -419,6 +424,8 @@ static int for_each_rule(const char *op, const char *prefix)
 		snprintf(path, sizeof(path), "%s/%s", root, names[i]);
 		if (!strcmp(op, "enable")) {
 			errs += put(path, "enabled", "1") != 0;
+		} else if (!strcmp(op, "disable")) {
+			errs += put(path, "enabled", "0") != 0;
 		} else if (rmdir(path)) {
 			fprintf(stderr, "ttrules: rmdir %s: %s\n", path,
 				strerror(errno));
@@ -511,7 +518,8 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "cgroups"))
 		return make_cgroups(nrandom);
 
-	if (!strcmp(cmd, "clear") || !strcmp(cmd, "enable"))
+	if (!strcmp(cmd, "clear") || !strcmp(cmd, "enable") ||
+	    !strcmp(cmd, "disable"))
 		return for_each_rule(cmd, prefix);
 	if (!strcmp(cmd, "file")) {
 		for (i = 0; i < nrandom; i++) {
@@ -553,7 +561,7 @@ int main(int argc, char **argv)
 usage:
 	fprintf(stderr, "usage: ttrules create|file [--random N] [--match] "
 		"[--disabled] [--far] [--shape S] [--seed S] [--root DIR]\n"
-		"       ttrules clear|enable [--prefix P] [--root DIR]\n"
+		"       ttrules clear|enable|disable [--prefix P] [--root DIR]\n"
 		"       ttrules cgroups --random N\n");
 	return 2;
 }
