@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/packaging/tap.sh"
 src=$(tt_src)
 kver=${KVER:-$(uname -r)}
-ver=$(sed -n 's/^#define[[:space:]]*TCPTIMEO_VERSION[[:space:]]*"\(.*\)"/\1/p' "$src/include/uapi/tcptimeo.h")
+ver=$(tt_version "$src")
 phase=$(cat "$src/build/pkgtest/phase" 2>/dev/null)
 [ "$phase" = dkms ] || tap_skip_all "only in the DKMS phase of make check-install (phase: ${phase:-none})"
 tap_plan 8

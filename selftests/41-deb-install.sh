@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/packaging/tap.sh"
 src=$(tt_src)
 kver=${KVER:-$(uname -r)}
-ver=$(sed -n 's/^#define[[:space:]]*TCPTIMEO_VERSION[[:space:]]*"\(.*\)"/\1/p' "$src/include/uapi/tcptimeo.h")
+ver=$(tt_version "$src")
 example=/usr/share/doc/tcptimeo-tools/examples/rules.conf
 nrules=$(grep -cEv '^[[:space:]]*(#|$)' "$example" 2>/dev/null || grep -cEv '^[[:space:]]*(#|$)' "$src/docs/examples/rules.conf" 2>/dev/null)
 phase=$(cat "$src/build/pkgtest/phase" 2>/dev/null)
@@ -73,15 +73,7 @@ else
 	not_ok "bash completion installed and loads"
 fi
 
-python3 "$here/packaging/pkgcheck.py" --prepare "$example" 2>&1 | diag
-if out=$(/usr/sbin/tcptimeoctl apply "$example" 2>&1); then
-	ok "/usr/sbin/tcptimeoctl apply $example"
-else
-	not_ok "/usr/sbin/tcptimeoctl apply $example"; echo "$out" | diag
-fi
-want=$(grep -Ev '^[[:space:]]*(#|$)' "$example" | awk '{print $1}' | sort | tr '\n' ' ')
-have=$(awk '{print $1}' /sys/kernel/tcptimeo/rules | sort | tr '\n' ' ')
-if [ -n "$want" ] && [ "$want" = "$have" ]; then ok "live rules are the example's: $have"; else not_ok "live rules are the example's"; echo "want: $want / live: $have" | diag; fi
+tt_apply_example "$example"
 cat /sys/kernel/tcptimeo/rules | diag
 
 tap_from_cmd python3 "$here/packaging/pkgcheck.py"

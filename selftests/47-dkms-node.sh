@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(tt_src)
 kver=$(uname -r)
 arch=$(dpkg --print-architecture 2>/dev/null)
-ver=$(sed -n 's/^#define[[:space:]]*TCPTIMEO_VERSION[[:space:]]*"\(.*\)"/\1/p' "$src/include/uapi/tcptimeo.h")
+ver=$(tt_version "$src")
 debs=$src/build/deb
 [ "$arch" = amd64 ] || debs=$src/build/deb-$arch
 dkms_deb=$debs/tcptimeo-dkms_${ver}_all.deb
@@ -76,15 +76,7 @@ fi
 
 example=/usr/share/doc/tcptimeo-tools/examples/rules.conf
 [ -f "$example" ] || { [ -f "$example.gz" ] && gzip -dc "$example.gz" >"$PWD/rules.conf" && example=$PWD/rules.conf; }
-python3 "$here/packaging/pkgcheck.py" --prepare "$example" 2>&1 | diag
-if out=$(/usr/sbin/tcptimeoctl apply "$example" 2>&1); then
-	ok "/usr/sbin/tcptimeoctl apply $example"
-else
-	not_ok "/usr/sbin/tcptimeoctl apply $example"; echo "$out" | diag
-fi
-want=$(grep -Ev '^[[:space:]]*(#|$)' "$example" | awk '{print $1}' | sort | tr '\n' ' ')
-have=$(awk '{print $1}' /sys/kernel/tcptimeo/rules 2>/dev/null | sort | tr '\n' ' ')
-if [ -n "$want" ] && [ "$want" = "$have" ]; then ok "live rules are the example's: $have"; else not_ok "live rules are the example's"; echo "want: $want / live: $have" | diag; fi
+tt_apply_example "$example"
 
 # Every live rule stamps a connection it matches: all of pkgcheck's
 # points as one (its count depends on the example file).

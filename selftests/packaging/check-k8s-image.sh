@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 . "$here/tap.sh"
 cd "$src" || exit 1
-ver=$(sed -n 's/^#define[[:space:]]*TCPTIMEO_VERSION[[:space:]]*"\(.*\)"/\1/p' include/uapi/tcptimeo.h)
+ver=$(tt_version)
 ctx=build/k8s-image
 arches="amd64 arm64"
 replay() { python3 "$here/k8s/dockerfile-debs.py" "$@"; }

@@ -11,7 +11,7 @@ src=$(cd "$here/../.." && pwd)
 . "$here/tap.sh"
 cd "$src" || exit 1
 
-ver=$(sed -n 's/^#define[[:space:]]*TCPTIMEO_VERSION[[:space:]]*"\(.*\)"/\1/p' include/uapi/tcptimeo.h)
+ver=$(tt_version)
 if [[ $ver =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then ok "TCPTIMEO_VERSION is $ver"; else not_ok "TCPTIMEO_VERSION is x.y.z (got '$ver')"; fi
 
 same() { # what got

@@ -42,7 +42,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 . "$here/tap.sh"
 cd "$src" || exit 1
-ver=$(sed -n 's/^#define[[:space:]]*TCPTIMEO_VERSION[[:space:]]*"\(.*\)"/\1/p' include/uapi/tcptimeo.h)
+ver=$(tt_version)
 arch=$(dpkg --print-architecture)
 state=$src/build/pkgtest
 phasefile=$state/phase
