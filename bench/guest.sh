@@ -518,10 +518,10 @@ index_current() {
 	fail "the index did not catch up in 30 s"
 }
 
-shape_crr() {		# CONFIG ROUND
-	measure_one shape "$1" lo "$2" "$crr_limit" "$bin/ttbench" crr \
+shape_crr() {		# CONFIG ROUND [KIND [SECONDS]]
+	measure_one "${3:-shape}" "$1" lo "$2" "$crr_limit" "$bin/ttbench" crr \
 		--addr 127.0.0.1 --port 5201 "${host_cpu[@]}" --clients "$clients" \
-		--seconds "$secs" --warmup "$warm"
+		--seconds "${4:-$secs}" --warmup "$warm"
 }
 
 # The set's rules switched on (enabled=1) or off (enabled=0): a set
@@ -544,21 +544,14 @@ shape_set() {		# on|off
 # halves: the median of the pairs' ratios resolves what the rounds'
 # rates, minutes apart, cannot (docs/performance.md).
 shape_pairs() {		# SHAPE ROUND (the set live on entry and on return)
-	local sh=$1 r=$2 p k half
+	local sh=$1 r=$2 p k half c
 	shape_state=on
 	for p in $(seq 0 $((n_pairs - 1))); do
 		k=$((r * 1000 + p))
 		for half in $( [ $((p % 2)) = 0 ] && echo off on || echo on off); do
 			shape_set "$half"
-			if [ "$half" = on ]; then
-				measure_one shape_pair "shape-$sh" lo "$k" "$crr_limit" "$bin/ttbench" crr \
-					--addr 127.0.0.1 --port 5201 "${host_cpu[@]}" --clients "$clients" \
-					--seconds "$pair_secs" --warmup "$warm"
-			else
-				measure_one shape_pair "s1-$sh" lo "$k" "$crr_limit" "$bin/ttbench" crr \
-					--addr 127.0.0.1 --port 5201 "${host_cpu[@]}" --clients "$clients" \
-					--seconds "$pair_secs" --warmup "$warm"
-			fi
+			if [ "$half" = on ]; then c=shape-$sh; else c=s1-$sh; fi
+			shape_crr "$c" "$k" shape_pair "$pair_secs"
 		done
 	done
 	shape_set on
