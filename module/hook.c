@@ -136,15 +136,25 @@ static void tt_connect(struct sock *sk)
 	enum tt_verdict v;
 	struct tt_tuple t;
 
+	struct tt_waits w;
+
 	tt_tuple_fill(&t, sk, false);
 	t.lport_known = tt_lport_bound(sk);
-	rule = tt_rules_lookup(&t, sk, &v);
+	if (t.lport_known) {
+		rule = tt_rules_lookup(&t, sk, &v);
+	} else {
+		/* kept for tt_connected(), if some rule could wait */
+		rule = tt_rules_lookup_unbound(&t, sk, &v, &w);
+		if (w.gen)
+			tt_pend_keep(sk, &w);
+	}
 	if (rule && v == TT_MATCH && tt_stamp(sk, rule, 0))
 		tt_stat_add(TT_STAT_STAMPED_OUT, 1);
 	/* TT_NEED_LPORT: decided in tt_connected() */
 }
 
-static void tt_connected(struct sock *sk)
+/* @w: what connect() kept (pending.c), or NULL */
+static void tt_connected(struct sock *sk, const struct tt_waits *w)
 {
 	const struct tt_rule *rule;
 	struct tt_tuple t;
@@ -154,7 +164,7 @@ static void tt_connected(struct sock *sk)
 		return;		/* decided at connect() */
 	/* Act only if connect()'s decision waited for the local port. */
 	tt_tuple_fill(&t, sk, false);
-	rule = tt_rules_lookup_connected(&t, sk, &deferred);
+	rule = tt_rules_lookup_connected(&t, sk, w, &deferred);
 	if (rule && deferred && tt_stamp(sk, rule, 0))
 		tt_stat_add(TT_STAT_STAMPED_OUT, 1);
 }
@@ -273,7 +283,12 @@ static void tt_probe(void *data, const struct sock *csk, const int oldstate,
 {
 	/* Owner context (see top of file): we may write this socket. */
 	struct sock *sk = (struct sock *)csk;
+	struct tt_waits w;
+	bool kept = false;
 
+	/* Leaving SYN_SENT, whatever follows: connect()'s slot back. */
+	if (oldstate == TCP_SYN_SENT && newstate != TCP_SYN_SENT)
+		kept = tt_pend_take(sk, &w);
 	switch (newstate) {
 	case TCP_SYN_SENT:
 		if (oldstate != TCP_CLOSE)
@@ -310,7 +325,7 @@ static void tt_probe(void *data, const struct sock *csk, const int oldstate,
 	} else if (newstate == TCP_SYN_SENT) {
 		tt_connect(sk);
 	} else if (oldstate == TCP_SYN_SENT) {
-		tt_connected(sk);
+		tt_connected(sk, kept ? &w : NULL);
 	} else if (tt_child_undecided(sk)) {
 		tt_accepted(sk);
 	}

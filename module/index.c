@@ -598,6 +598,12 @@ struct tt_probe {
 	/* tt_index_lookup()'s @tu, with @defer */
 	const struct tt_tuple *tu;
 	const struct tt_slot *defer;
+	/* with @w: the first slot that waits, and the first that wait and
+	 * are not in the deferred bin, in rank order
+	 */
+	struct tt_waits *w;
+	const struct tt_slot *wait;
+	const struct tt_slot *waits[TT_WAITS];
 };
 
 /*
@@ -627,6 +633,35 @@ static bool tt_skipped(const struct tt_probe *p, u32 rank)
 	return false;
 }
 
+/*
+ * @s's rule waits for the local port (connect() of an unbound socket, with
+ * @p->w): note it, in rank order, once, as a probe may meet a rule in
+ * more than one bucket. Keep the first TT_WAITS.
+ */
+static void tt_probe_wait(struct tt_probe *p, const struct tt_slot *s)
+{
+	struct tt_waits *w = p->w;
+	u8 i, j;
+
+	if (!p->wait || s->rank < p->wait->rank)
+		p->wait = s;
+	for (i = 0; i < w->n && p->waits[i]->rank < s->rank; i++)
+		;
+	if (i < w->n && p->waits[i]->rank == s->rank)
+		return;
+	if (i == TT_WAITS) {
+		w->more = true;
+		return;
+	}
+	if (w->n == TT_WAITS)
+		w->more = true;
+	else
+		w->n++;
+	for (j = w->n - 1; j > i; j--)
+		p->waits[j] = p->waits[j - 1];
+	p->waits[i] = s;
+}
+
 /* The first slot of bin @bin with @key that matches, if it beats the best. */
 static void tt_probe_bin(const struct tt_index *idx, struct tt_probe *p,
 			 u32 bin, bool any_key, u32 key)
@@ -641,6 +676,10 @@ static void tt_probe_bin(const struct tt_index *idx, struct tt_probe *p,
 		if (p->nskip && tt_skipped(p, s->rank))
 			continue;
 		v = tt_rule_eval(s->rule, p->t, p->sk);
+		if (v == TT_NEED_LPORT && p->w) {
+			tt_probe_wait(p, s);
+			continue;
+		}
 		if (v != TT_NOMATCH) {
 			p->best = s;
 			p->best_rank = s->rank;
@@ -756,9 +795,55 @@ static void tt_probe_deferred_bin(const struct tt_index *idx,
 }
 
 /*
+ * With @p->w: the first live rule of the deferred bin that waits for the
+ * local port, if it ranks before the best and the first wait so far. The
+ * bin's rules select nothing but local ports, so none can match.
+ */
+static void tt_probe_deferred_wait(const struct tt_index *idx,
+				   struct tt_probe *p)
+{
+	u32 bin = tt_deferred_bin(idx);
+	const struct tt_slot *s = idx->slots + idx->start[bin];
+	const struct tt_slot *end = idx->slots + idx->start[bin + 1];
+	u32 stop = p->wait ? min(p->wait->rank, p->best_rank) : p->best_rank;
+
+	for (; s < end && s->rank < stop; s++) {
+		if (p->nskip && tt_skipped(p, s->rank))
+			continue;
+		if (tt_rule_eval(s->rule, p->t, p->sk) != TT_NOMATCH) {
+			p->wait = s;
+			return;
+		}
+	}
+}
+
+/* @p's waits into @p->w, less those that rank after its best. */
+static void tt_probe_waits_out(struct tt_probe *p)
+{
+	struct tt_waits *w = p->w;
+	u8 i;
+
+	while (w->n && p->waits[w->n - 1]->rank > p->best_rank) {
+		w->n--;
+		w->more = false;
+	}
+	for (i = 0; i < w->n; i++)
+		w->rule[i] = p->waits[i]->rule;
+	w->wait = p->wait && p->wait->rank < p->best_rank ? p->wait->rule :
+							      NULL;
+}
+
+/*
  * The first rule in evaluation order that matches @t (or might, once the
  * local port is known: *verdict == TT_NEED_LPORT), passing over the
  * @nskip ranks in @skip. Caller holds RCU; any context.
+ *
+ * With @w (an outgoing @t without its local port, at connect()), the
+ * result is the first rule that matches: rules that wait for the port
+ * are passed over and noted in @w instead (wait: the first of them; rule:
+ * the first that select more than local ports, so are filed under their
+ * other selectors, where this probe meets them; tt_rules_finish()).
+ * @w's n and more start at 0.
  *
  * With @defer (an outgoing @t whose local port is known, once
  * established, and @tu: @t without it), *defer is also the first rule
@@ -773,7 +858,8 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 				      const struct sock *sk, const u32 *skip,
 				      u32 nskip, enum tt_verdict *verdict,
 				      const struct tt_tuple *tu,
-				      const struct tt_rule **defer)
+				      const struct tt_rule **defer,
+				      struct tt_waits *w)
 {
 	int d = t->dir == TCPTIMEO_DIR_IN ? TT_IDX_IN : TT_IDX_OUT;
 	const struct tt_index_dir *di = &idx->dir[d];
@@ -781,7 +867,8 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 	u16 oport = d == TT_IDX_IN ? t->rport : t->lport;
 	struct tt_probe p = { .t = t, .sk = sk, .best_rank = U32_MAX,
 			      .skip = skip, .nskip = nskip,
-			      .tu = defer ? tu : NULL };
+			      .tu = defer ? tu : NULL,
+			      .w = d == TT_IDX_OUT && !t->lport_known ? w : NULL };
 	u32 inum;
 
 	tt_probe_ports(idx, &p, d, TT_KF_SPORT, sport);
@@ -794,9 +881,13 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 	inum = sock_net(sk)->ns.inum;
 	if (di->netns_bloom & BIT_ULL(hash_32(inum, 6)))
 		tt_probe_key(idx, &p, tt_key(d, TT_SH_NETNS, inum));
-	if (d == TT_IDX_OUT && !t->lport_known)
+	if (d == TT_IDX_OUT && !t->lport_known && !p.w)
 		tt_probe_bin(idx, &p, tt_deferred_bin(idx), true, 0);
 	tt_probe_bin(idx, &p, tt_wild_bin(idx, d), true, 0);
+	if (p.w) {
+		tt_probe_deferred_wait(idx, &p);
+		tt_probe_waits_out(&p);
+	}
 	if (defer) {
 		if (d == TT_IDX_OUT)
 			tt_probe_deferred_bin(idx, &p);
@@ -804,6 +895,23 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 			 p.defer->rule : NULL;
 	}
 	*verdict = p.best ? p.verdict : TT_NOMATCH;
+	return p.best ? p.best->rule : NULL;
+}
+
+/*
+ * The first rule, in evaluation order, of those that select nothing but
+ * local ports (outgoing: filed under them), that matches @t, an outgoing
+ * connection whose local port is known. Caller holds RCU; any context.
+ */
+const struct tt_rule *tt_index_lookup_lports(const struct tt_index *idx,
+					     const struct tt_tuple *t,
+					     const struct sock *sk,
+					     const u32 *skip, u32 nskip)
+{
+	struct tt_probe p = { .t = t, .sk = sk, .best_rank = U32_MAX,
+			      .skip = skip, .nskip = nskip };
+
+	tt_probe_ports(idx, &p, TT_IDX_OUT, TT_KF_OPORT, t->lport);
 	return p.best ? p.best->rule : NULL;
 }
 

@@ -63,6 +63,7 @@ struct tt_table {
 	struct rcu_work free_work;
 	struct tt_base *base;		/* a reference; NULL: no base rule */
 	bool out_lports;		/* an outgoing rule selects local ports */
+	unsigned long gen;		/* tt_pub_gen when published; never 0 */
 	u32 n;				/* live rules */
 	u32 nadd;
 	u32 nrm;
@@ -394,8 +395,10 @@ static void tt_table_publish(void)
 	}
 	old = rcu_dereference_protected(tt_table,
 					lockdep_is_held(&tt_cfg_mutex));
-	rcu_assign_pointer(tt_table, t);
 	tt_pub_gen++;
+	if (t)
+		t->gen = tt_pub_gen;	/* from 1: 0 is "none" (tt_waits) */
+	rcu_assign_pointer(tt_table, t);
 	tt_dirty = false;
 	tt_table_put(old);
 	if (tt_nwadd || tt_nwrm)
@@ -675,7 +678,7 @@ static const struct tt_rule *tt_lookup(const struct tt_tuple *t,
 	}
 	if (tab->base)
 		best = tt_index_lookup(tab->base->index, t, sk, tab->rm,
-				       tab->nrm, verdict, &tu, defer);
+				       tab->nrm, verdict, &tu, defer, NULL);
 	for (i = 0; i < tab->nadd; i++) {
 		r = tab->add[i];
 		if (best && tt_rule_order(r, best) > 0)
@@ -703,6 +706,111 @@ const struct tt_rule *tt_rules_lookup(const struct tt_tuple *t,
 }
 
 /*
+ * connect() of an unbound socket (@t without its local port): what
+ * tt_rules_lookup() finds, and in @w what the decision, if it waits for
+ * the port, needs to be finished without a second full lookup once the
+ * connection is established: the first rule that matches (rules that wait
+ * are passed over) and the rules before it that wait (tt_index_lookup()).
+ * w->gen is 0 when no outgoing rule selects local ports: nothing can
+ * wait. Caller holds RCU; any context.
+ */
+const struct tt_rule *tt_rules_lookup_unbound(const struct tt_tuple *t,
+					      const struct sock *sk,
+					      enum tt_verdict *verdict,
+					      struct tt_waits *w)
+{
+	const struct tt_table *tab = rcu_dereference(tt_table);
+	const struct tt_rule *match = NULL, *r;
+	enum tt_verdict v;
+	u32 i;
+
+	memset(w, 0, sizeof(*w));
+	if (!tab || !tab->out_lports)
+		return tt_lookup(t, sk, verdict, NULL);
+	w->gen = tab->gen;
+	if (tab->base)
+		match = tt_index_lookup(tab->base->index, t, sk, tab->rm,
+					tab->nrm, &v, NULL, NULL, w);
+	for (i = 0; i < tab->nadd; i++) {
+		r = tab->add[i];
+		if (match && tt_rule_order(r, match) > 0)
+			break;
+		v = tt_rule_eval(r, t, sk);
+		if (v == TT_MATCH) {
+			match = r;
+			break;
+		}
+		if (v == TT_NEED_LPORT &&
+		    (!w->wait || tt_rule_order(r, w->wait) < 0))
+			w->wait = r;
+	}
+	/* an overlay rule matched before some of the base's: drop those */
+	while (w->n && match && tt_rule_order(w->rule[w->n - 1], match) > 0) {
+		w->n--;
+		w->more = false;
+	}
+	if (w->wait && match && tt_rule_order(w->wait, match) > 0)
+		w->wait = NULL;
+	w->match = match;
+	w->deferred = !!w->wait;
+	*verdict = w->deferred ? TT_NEED_LPORT : match ? TT_MATCH : TT_NOMATCH;
+	return w->deferred ? w->wait : match;
+}
+
+/*
+ * Finish connect()'s decision @w, which waited for the local port, in the
+ * table it was made in, @tab, for @t with the port. The result is the
+ * first rule that matches @t. Before @w->match, only a rule that waited
+ * can: one that does not select local ports matches @t as it matched
+ * without them, so it would be @w->match. Those that waited are the rules
+ * filed under nothing but their local ports, the indexed ones @w lists,
+ * and the overlay's. NULL with *done false: @w lists too few (w->more),
+ * look the connection up in full.
+ */
+static const struct tt_rule *tt_rules_finish(const struct tt_table *tab,
+					     const struct tt_tuple *t,
+					     const struct sock *sk,
+					     const struct tt_waits *w,
+					     bool *done)
+{
+	const struct tt_rule *best = w->match, *r;
+	u32 i;
+
+	*done = true;
+	if (tab->base) {
+		r = tt_index_lookup_lports(tab->base->index, t, sk, tab->rm,
+					   tab->nrm);
+		if (r && (!best || tt_rule_order(r, best) < 0))
+			best = r;
+	}
+	for (i = 0; i < w->n; i++) {
+		r = w->rule[i];
+		if (best && tt_rule_order(r, best) > 0)
+			break;
+		if (tt_rule_eval(r, t, sk) == TT_MATCH) {
+			best = r;
+			break;
+		}
+	}
+	/* the rules past the list rank after its last one */
+	if (i == w->n && w->more &&
+	    (!best || tt_rule_order(w->rule[w->n - 1], best) < 0)) {
+		*done = false;
+		return NULL;
+	}
+	for (i = 0; i < tab->nadd; i++) {
+		r = tab->add[i];
+		if (best && tt_rule_order(r, best) > 0)
+			break;
+		if (tt_rule_eval(r, t, sk) == TT_MATCH) {
+			best = r;
+			break;
+		}
+	}
+	return best;
+}
+
+/*
  * An outgoing connection just established (@t with its local port):
  * the rule that matches it, and in *deferred whether connect()'s lookup,
  * without the local port, answered TT_NEED_LPORT, i.e. stamped nothing
@@ -713,11 +821,26 @@ const struct tt_rule *tt_rules_lookup(const struct tt_tuple *t,
  */
 const struct tt_rule *tt_rules_lookup_connected(const struct tt_tuple *t,
 						const struct sock *sk,
+						const struct tt_waits *w,
 						bool *deferred)
 {
+	const struct tt_table *tab = rcu_dereference(tt_table);
 	const struct tt_rule *rule, *defer;
 	enum tt_verdict v;
+	bool done;
 
+	/* connect() kept its decision (pending.c), in the table live now */
+	if (w && tab && w->gen == tab->gen) {
+		*deferred = w->deferred;
+		if (!w->deferred)
+			return NULL;
+		rule = tt_rules_finish(tab, t, sk, w, &done);
+		if (done) {
+			tt_pend_count(true);
+			return rule;
+		}
+	}
+	tt_pend_count(false);
 	rule = tt_lookup(t, sk, &v, &defer);
 	*deferred = defer || (rule && rule->cfg.sel.n_lports);
 	return rule;
@@ -817,6 +940,7 @@ static int tt_index_debug_show(struct seq_file *m, void *v)
 	rcu_read_lock();
 	t = rcu_dereference(tt_table);
 	seq_printf(m, "current %d\n", !t || (!t->nadd && !t->nrm));
+	tt_pend_show(m);
 	if (t) {
 		seq_printf(m, "out_local_ports %d\noverlay_added %u\noverlay_removed %u\n",
 			   t->out_lports, t->nadd, t->nrm);

@@ -154,8 +154,33 @@ void tt_rules_remove(struct tt_rule *rule);
 const struct tt_rule *tt_rules_lookup(const struct tt_tuple *t,
 				      const struct sock *sk,
 				      enum tt_verdict *verdict);
+
+/*
+ * What connect() learned of an unbound outgoing connection without its
+ * local port, kept until it is established (pending.c) so that the
+ * decision is finished there without a second full lookup.
+ */
+#define TT_WAITS		3
+struct tt_waits {
+	unsigned long gen;		/* the table's (tt_table.gen); 0: none */
+	const struct tt_rule *match;	/* first rule that matched, or NULL */
+	const struct tt_rule *wait;	/* first rule that waits for the port */
+	/* the first indexed rules before @match that wait for the port and
+	 * select more than it (so are not filed under their local ports)
+	 */
+	const struct tt_rule *rule[TT_WAITS];
+	u8 n;
+	bool more;			/* more of those than @rule holds */
+	bool deferred;			/* @wait ranks before @match */
+};
+
+const struct tt_rule *tt_rules_lookup_unbound(const struct tt_tuple *t,
+					      const struct sock *sk,
+					      enum tt_verdict *verdict,
+					      struct tt_waits *w);
 const struct tt_rule *tt_rules_lookup_connected(const struct tt_tuple *t,
 						const struct sock *sk,
+						const struct tt_waits *w,
 						bool *deferred);
 bool tt_rules_empty(void);
 bool tt_rules_may_defer(void);
@@ -180,7 +205,12 @@ const struct tt_rule *tt_index_lookup(const struct tt_index *idx,
 				      const struct sock *sk, const u32 *skip,
 				      u32 nskip, enum tt_verdict *verdict,
 				      const struct tt_tuple *tu,
-				      const struct tt_rule **defer);
+				      const struct tt_rule **defer,
+				      struct tt_waits *w);
+const struct tt_rule *tt_index_lookup_lports(const struct tt_index *idx,
+					     const struct tt_tuple *t,
+					     const struct sock *sk,
+					     const u32 *skip, u32 nskip);
 void tt_index_show(struct seq_file *m, const struct tt_index *idx);
 
 /* stamp.c */
@@ -221,6 +251,12 @@ void tt_resync(struct sock *sk, const struct tt_rule *rule, enum tt_opt opt,
 /* sockopt.c */
 void tt_sockopt_init(void);
 void tt_sockopt_exit(void);
+
+/* pending.c */
+void tt_pend_keep(struct sock *sk, const struct tt_waits *w);
+bool tt_pend_take(const struct sock *sk, struct tt_waits *w);
+void tt_pend_count(bool finished);
+void tt_pend_show(struct seq_file *m);
 
 /* hook.c */
 bool tt_sk_skip_kernel(const struct sock *sk);

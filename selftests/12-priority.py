@@ -33,7 +33,7 @@ from peer import Agent, listen_all, kernel_defaults, connect_pair  # noqa: E402
 import cgroup as cg                                   # noqa: E402
 
 PORTS = [7501, 7502, 7503, 7504, 7505, 7506, 7650, 7720]
-PLAN = 48
+PLAN = 55
 OVERLAY_MAX = 256               # module/rules.c TT_OVERLAY_MAX
 LOOKUP_BENCH = "/sys/kernel/debug/tcptimeo/lookup_bench"
 
@@ -326,6 +326,7 @@ def main(t):
             lp.set("priority", 30)
             lp.set("local_ports", "42000-42009")
             t.eq(idle(), 182, "a port-less rule first in order wins at connect()")
+        pending_finish(t, idle)
     finally:
         pair.cli.sysctl("net.ipv4.ip_local_port_range", old)
 
@@ -365,8 +366,86 @@ def main(t):
     pair.delete()
 
 
+PEND_WAITS = 3                  # module/tcptimeo.h TT_WAITS
+
+
+def pending_finish(t, idle):
+    """An unbound connection's decision, left waiting for the local port at
+    connect(), is finished once established from what connect() kept
+    (module/pending.c): the first rule that matched without the port and
+    the rules before it that wait for it. Rules that select a remote port
+    besides local ports are filed under the remote port, so connect()
+    lists them, up to PEND_WAITS; past that the decision is a full
+    lookup. Either way the first rule that matches wins. The client's
+    ephemeral ports are 42000-42009."""
+    def pend():
+        p = ttmod.index_info().get("pending", {})
+        return p.get("finished", 0), p.get("full", 0)
+
+    waits = [Rule(f"w{i}", priority=i, direction="out",
+                  local_ports="43000-43009", remote_ports="7506",
+                  keepidle=170 + i) for i in range(1, PEND_WAITS + 2)]
+    try:
+        with Rule("lpr", priority=10, direction="out",
+                  local_ports="42000-42009", remote_ports="7500-7510",
+                  keepidle=184), \
+                Rule("any", priority=20, direction="out", keepidle=182):
+            for nwait in (PEND_WAITS - 1, PEND_WAITS + 1):
+                for w in waits[nwait:]:
+                    w.set("enabled", 0)
+                for w in waits[:nwait]:
+                    w.set("enabled", 1)
+                for phase in (0, 1):
+                    if phase == 0:
+                        # a hold keeps the table, overlay and all, as it is
+                        ttmod.sysfs_set("hold", 60)
+                    else:
+                        ttmod.sysfs_set("commit", 1)
+                        ttmod.wait_index()
+                    where = "the index" if ttmod.index_info()["current"] \
+                        else "the overlay"
+                    before = pend()
+                    got = idle()
+                    after = pend()
+                    # an indexed rule past the list makes it a full lookup
+                    want = (0, 1) if where == "the index" and \
+                        nwait + 1 > PEND_WAITS else (1, 0)
+                    t.eq((got, (after[0] - before[0], after[1] - before[1])),
+                         (184, want),
+                         f"{nwait} rules wait before the match, in {where}: "
+                         "the match wins at establishment, "
+                         + ("from connect()'s list" if want == (1, 0) else
+                            "by a full lookup (the list holds "
+                            f"{PEND_WAITS})") + " (keepidle, (finished, full))")
+            for w in waits:
+                w.set("enabled", 0)
+            ttmod.wait_index()
+            before = pend()
+            got = idle()
+            after = pend()
+            t.eq((got, after[0] - before[0], after[1] - before[1]), (184, 1, 0),
+                 "no rule waits but the match: finished from connect()'s "
+                 "list (keepidle, finished, full)")
+            with Rule("lpo", priority=5, direction="out",
+                      local_ports="42000-42009", keepidle=185):
+                ttmod.wait_index()
+                before = pend()
+                got = idle()
+                after = pend()
+                t.eq((got, after[0] - before[0], after[1] - before[1]),
+                     (185, 1, 0), "a rule that selects only local ports, "
+                     "in the index, wins at establishment over a later one "
+                     "that selects more (keepidle, finished, full)")
+    finally:
+        if ttmod.sysfs_get("hold") != "0":
+            ttmod.sysfs_set("commit", 1)
+        for w in waits:
+            w.remove()
+
+
 SHAPE_PORTS = [7801, 7802, 7803, 7840]
-SRC_BASE = 20000                # bound source ports, below the ephemeral range
+SRC_BASE = 20000                # bound source ports, above the ephemeral range
+EPHEMERAL = (19960, 19999)      # the client's unbound source ports
 ROUNDS = 6
 RULES_PER_ROUND = 60
 
@@ -408,12 +487,13 @@ def shapes_model(t, pair, cli, srv, dflt):
         d = rnd.choice(["in", "out", "any"])
         r = {"priority": rnd.randint(0, 1000), "direction": d,
              "keepidle": 5000 + i}
-        near = SHAPE_PORTS + [SRC_BASE + 10 * rnd.randint(0, 3)]
-        for attr, p in (("local_ports", 0.4), ("remote_ports", 0.4),
-                        ("remote_addrs", 0.5), ("cgroup", 0.4),
-                        ("netns", 0.4)):
-            if rnd.random() >= p:
-                continue
+        near = SHAPE_PORTS + [SRC_BASE + 10 * rnd.randint(0, 3), EPHEMERAL[0]]
+        sel = []
+        while not sel:          # a rule without one wins all it sees
+            sel = [a for a, p in (("local_ports", 0.4), ("remote_ports", 0.4),
+                                  ("remote_addrs", 0.5), ("cgroup", 0.4),
+                                  ("netns", 0.4)) if rnd.random() < p]
+        for attr in sel:
             if attr.endswith("ports"):
                 r[attr] = ports_text(near)
             elif attr == "remote_addrs":
@@ -469,9 +549,9 @@ def shapes_model(t, pair, cli, srv, dflt):
             dport = SHAPE_PORTS[k % len(SHAPE_PORTS)]
             sport = src[0] + rnd.choice([0, 10, 20, 30]) + k % 10
             src[0] += 40
-            # one in four unbound: decided at connect() without the local
+            # one in two unbound: decided at connect() without the local
             # port, then again once established
-            bind = None if k % 4 == 3 else (caddr, sport)
+            bind = None if k % 2 else (caddr, sport)
             c, a = connect_pair(cli, srv, ls[(fam, dport)], fam, saddr, dport,
                                 bind=bind)
             caddr, sport = c["local"][0], c["local"][1]
@@ -491,6 +571,9 @@ def shapes_model(t, pair, cli, srv, dflt):
         return names
 
     made, rules, shapes, winners = [], {}, set(), set()
+    old_range = pair.cli.sysctl_get("net.ipv4.ip_local_port_range").replace("\t", " ")
+    pair.cli.sysctl("net.ipv4.ip_local_port_range", "%d %d" % EPHEMERAL)
+    pend0 = ttmod.index_info().get("pending", {})
 
     def clear():
         for r in made:
@@ -535,7 +618,15 @@ def shapes_model(t, pair, cli, srv, dflt):
                 "overlay")
         ttmod.wait_index()
         against(rules, "after a priority change and a remove, the index")
+        pend1 = ttmod.index_info().get("pending", {})
+        fin, full = (pend1.get(k, 0) - pend0.get(k, 0)
+                     for k in ("finished", "full"))
+        t.ok(fin > 0 and full >= 0,
+             f"the unbound connections' decisions were finished from what "
+             f"connect() kept ({fin} of them; {full} by a full lookup)",
+             diag=f"{pend0} -> {pend1}")
     finally:
+        pair.cli.sysctl("net.ipv4.ip_local_port_range", old_range)
         clear()
         for lid in ls.values():
             srv.close(lid)
