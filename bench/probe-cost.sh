@@ -5,7 +5,7 @@
 # connection rates (which this shared machine makes noisy to ±5 %):
 #
 #   module  function_graph on tt_probe and the rule lookups in it
-#           (tt_rules_lookup, tt_rules_lookup_connected; tracefs): the
+#           (tt_rules_lookup, _unbound, _connected; tracefs): the
 #           duration of every call, the lookups and the stamping included;
 #           the median lookup, and tt_probe's sum without its slowest 2 %
 #           (wall time: an interrupt and the softirqs it runs land in a
@@ -43,8 +43,9 @@ rate_of() { sed -n 's/.*"rate":\([0-9.]*\).*/\1/p' <<<"$1"; }
 secs_of() { sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p' <<<"$1"; }
 
 # CONFIG: the untraced rate, then a traced run of tt_probe and, nested in
-# it, the lookups (tt_rules_lookup; tt_rules_lookup_connected, which
-# decides an outgoing connection that waited for its local port). A call's duration is wall time, so an interrupt
+# it, the lookups (tt_rules_lookup; tt_rules_lookup_unbound, connect()'s
+# of an unbound socket; tt_rules_lookup_connected, which finishes an
+# outgoing connection's decision that waited for its local port). A call's duration is wall time, so an interrupt
 # (and the softirqs it runs: the loopback's packets) that lands in it is
 # counted too. The sums are kept, but the figures compared are robust to
 # that: the median lookup, and tt_probe's sum without its slowest 2 % of
@@ -60,7 +61,7 @@ module_cost() {
 		echo "bench: lookup-bench.py failed: ${lk:-no output}" >&2
 	[[ $lk == "{"* ]] || lk='{}'
 	plain=$(crr)
-	printf 'tt_probe\ntt_rules_lookup\ntt_rules_lookup_connected\n' >$t/set_ftrace_filter
+	printf 'tt_probe\ntt_rules_lookup\ntt_rules_lookup_unbound\ntt_rules_lookup_connected\n' >$t/set_ftrace_filter
 	echo function_graph >$t/current_tracer
 	echo 1 >$t/options/funcgraph-tail
 	echo >$t/trace

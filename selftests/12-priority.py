@@ -10,7 +10,11 @@ and prefixes coarsened to a few shapes (so a bucket also holds rules the
 connection's key does not satisfy, which the model catches). Two random
 models check it against a plain first-match walk: ports only, then every
 selector at once (both families, both directions, bound source ports
-and addresses, the client in a cgroup below the root). debugfs
+and addresses, half the connections unbound in an ephemeral range the
+rules cover, the client in a cgroup below the root). An unbound
+connection's decision that waited for its local port is finished from
+what connect() kept (module/pending.c): its list of waiting rules, its
+overflow, the local-port probe, each checked where it decides. debugfs
 lookup_bench, with which bench/ times the lookup, finds what the hook
 finds.
 
