@@ -758,6 +758,28 @@ const struct tt_rule *tt_rules_lookup_unbound(const struct tt_tuple *t,
 }
 
 /*
+ * The first of the @n rules @rules, in evaluation order, that matches @t,
+ * into *@best if it ranks before it. Returns how many were tried: @n
+ * when none matched and none ranked after *@best.
+ */
+static u32 tt_first_match(const struct tt_rule *const *rules, u32 n,
+			  const struct tt_tuple *t, const struct sock *sk,
+			  const struct tt_rule **best)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		if (*best && tt_rule_order(rules[i], *best) > 0)
+			break;
+		if (tt_rule_eval(rules[i], t, sk) == TT_MATCH) {
+			*best = rules[i];
+			break;
+		}
+	}
+	return i;
+}
+
+/*
  * Finish connect()'s decision @w, which waited for the local port, in the
  * table it was made in, @tab, for @t with the port. The result is the
  * first rule that matches @t. Before @w->match, only a rule that waited
@@ -774,7 +796,6 @@ static const struct tt_rule *tt_rules_finish(const struct tt_table *tab,
 					     bool *done)
 {
 	const struct tt_rule *best = w->match, *r;
-	u32 i;
 
 	*done = true;
 	if (tab->base) {
@@ -783,30 +804,14 @@ static const struct tt_rule *tt_rules_finish(const struct tt_table *tab,
 		if (r && (!best || tt_rule_order(r, best) < 0))
 			best = r;
 	}
-	for (i = 0; i < w->n; i++) {
-		r = w->rule[i];
-		if (best && tt_rule_order(r, best) > 0)
-			break;
-		if (tt_rule_eval(r, t, sk) == TT_MATCH) {
-			best = r;
-			break;
-		}
-	}
 	/* the rules past the list rank after its last one */
-	if (i == w->n && w->more &&
+	if (tt_first_match(w->rule, w->n, t, sk, &best) == w->n && w->more &&
 	    (!best || tt_rule_order(w->rule[w->n - 1], best) < 0)) {
 		*done = false;
 		return NULL;
 	}
-	for (i = 0; i < tab->nadd; i++) {
-		r = tab->add[i];
-		if (best && tt_rule_order(r, best) > 0)
-			break;
-		if (tt_rule_eval(r, t, sk) == TT_MATCH) {
-			best = r;
-			break;
-		}
-	}
+	tt_first_match((const struct tt_rule *const *)tab->add, tab->nadd, t,
+		       sk, &best);
 	return best;
 }
 
