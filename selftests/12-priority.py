@@ -37,7 +37,7 @@ from peer import Agent, listen_all, kernel_defaults, connect_pair  # noqa: E402
 import cgroup as cg                                   # noqa: E402
 
 PORTS = [7501, 7502, 7503, 7504, 7505, 7506, 7650, 7720]
-PLAN = 55
+PLAN = 56
 OVERLAY_MAX = 256               # module/rules.c TT_OVERLAY_MAX
 LOOKUP_BENCH = "/sys/kernel/debug/tcptimeo/lookup_bench"
 
@@ -330,7 +330,7 @@ def main(t):
             lp.set("priority", 30)
             lp.set("local_ports", "42000-42009")
             t.eq(idle(), 182, "a port-less rule first in order wins at connect()")
-        pending_finish(t, idle)
+        pending_finish(t, idle, cli, dst)
     finally:
         pair.cli.sysctl("net.ipv4.ip_local_port_range", old)
 
@@ -373,7 +373,7 @@ def main(t):
 PEND_WAITS = 3                  # module/tcptimeo.h TT_WAITS
 
 
-def pending_finish(t, idle):
+def pending_finish(t, idle, cli, dst):
     """An unbound connection's decision, left waiting for the local port at
     connect(), is finished once established from what connect() kept
     (module/pending.c): the first rule that matched without the port and
@@ -440,6 +440,13 @@ def pending_finish(t, idle):
                      (185, 1, 0), "a rule that selects only local ports, "
                      "in the index, wins at establishment over a later one "
                      "that selects more (keepidle, finished, full)")
+                # a connect() refused (RST in SYN_SENT -> CLOSE)
+                r = cli.connect(4, dst, 7599, timeout=5, check=False)
+                kept = ttmod.index_info().get("pending", {}).get("kept")
+                t.ok(kept == 0 and not r.get("ok", True),
+                     "every slot is given back: after the connections and "
+                     "a refused connect(), none is kept",
+                     diag=f"kept {kept}, connect {r}")
     finally:
         if ttmod.sysfs_get("hold") != "0":
             ttmod.sysfs_set("commit", 1)
