@@ -9,7 +9,9 @@
  *
  *   CLOSE -> SYN_SENT         connect(), before the first SYN. Process
  *                             context; connect() owns the socket lock.
- *                             The source port may not be chosen yet.
+ *                             The source port may not be chosen yet: a
+ *                             decision that waits for it is kept until
+ *                             the socket leaves SYN_SENT (pending.c).
  *   SYN_SENT -> ESTABLISHED   tcp_finish_connect(): softirq under
  *                             bh_lock_sock() with no owner, or the owner
  *                             processing its backlog in release_sock().
@@ -23,7 +25,10 @@
  *                             open, nor for a Fast Open child, which is
  *                             decided when it is created (tt_tfo_ret()).
  *   any -> CLOSE              only when it timed out: counted, not
- *                             written (timer softirq, bh-locked).
+ *                             written (timer softirq, bh-locked). From
+ *                             SYN_SENT, always: connect()'s kept decision
+ *                             is given back, as when it goes on to
+ *                             ESTABLISHED or SYN_RECV.
  *
  * In each case we run in the socket's owner context, exactly where the
  * kernel writes these fields itself; preemption is disabled by the
